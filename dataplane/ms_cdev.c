@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_crypto.h>
+#include <rte_errno.h>
+#include <rte_cryptodev.h>
+
+#include "ms_cdev.h"
+#include "ms_sa.h"
+
+#define QP_DESC 2048
+
+int
+ms_cdev_check_caps(uint8_t dev_id, char *err, unsigned int errlen)
+{
+	struct rte_cryptodev_sym_capability_idx idx = {
+		.type = RTE_CRYPTO_SYM_XFORM_AEAD,
+		.algo.aead = RTE_CRYPTO_AEAD_AES_GCM,
+	};
+	const struct rte_cryptodev_symmetric_capability *cap;
+	const char *name = rte_cryptodev_name_get(dev_id);
+
+	cap = rte_cryptodev_sym_capability_get(dev_id, &idx);
+	if (cap == NULL) {
+		snprintf(err, errlen, "crypto device %s does not offer AES-GCM", name);
+		return -ENOTSUP;
+	}
+	/* ESP with ESN needs 12 bytes of AAD, without ESN 8 (RFC 4106 section 5). */
+	if (rte_cryptodev_sym_capability_check_aead(cap, MS_KEY_LEN, MS_ICV_LEN, 12, 12) != 0 ||
+	    rte_cryptodev_sym_capability_check_aead(cap, MS_KEY_LEN, MS_ICV_LEN, 8, 12) != 0) {
+		snprintf(err, errlen, "crypto device %s offers AES-GCM but not with a 256-bit key, "
+			 "16-byte ICV, 12-byte IV and 8/12-byte AAD as ESP needs", name);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int
+missing(const struct ms_profile *p, char *err, unsigned int errlen)
+{
+	snprintf(err, errlen, "crypto profile %s (%s): device %s is not present.%s%s", p->name,
+		 p->file, p->device, p->hint[0] ? " " : "", p->hint);
+	return -ENODEV;
+}
+
+int
+ms_cdev_setup(const struct ms_profile *p, uint16_t nb_qp, uint32_t sessions, uint32_t ops,
+	      int socket, struct ms_cdev *cd, char *err, unsigned int errlen)
+{
+	struct rte_cryptodev_config cfg = { 0 };
+	struct rte_cryptodev_qp_conf qp = { 0 };
+	struct rte_cryptodev_info info;
+	char name[64];
+	int id, rc;
+
+	memset(cd, 0, sizeof(*cd));
+	id = rte_cryptodev_get_dev_id(p->device);
+	if (id < 0)
+		return missing(p, err, errlen);
+	cd->dev_id = (uint8_t)id;
+	rte_cryptodev_info_get(cd->dev_id, &info);
+	if (strcmp(info.driver_name, p->driver) != 0) {
+		snprintf(err, errlen, "crypto profile %s: device %s is driven by %s, the profile "
+			 "expects %s", p->name, p->device, info.driver_name, p->driver);
+		return -ENODEV;
+	}
+	rc = ms_cdev_check_caps(cd->dev_id, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (info.max_nb_queue_pairs < nb_qp) {
+		snprintf(err, errlen, "crypto device %s has %u queue pairs, %u workers need one each; "
+			 "use fewer workers or a device with more queue pairs", p->device,
+			 info.max_nb_queue_pairs, nb_qp);
+		return -ENOSPC;
+	}
+	cfg.socket_id = socket;
+	cfg.nb_queue_pairs = nb_qp;
+	cfg.ff_disable = RTE_CRYPTODEV_FF_ASYMMETRIC_CRYPTO | RTE_CRYPTODEV_FF_SECURITY;
+	rc = rte_cryptodev_configure(cd->dev_id, &cfg);
+	if (rc != 0) {
+		snprintf(err, errlen, "crypto device %s: configure failed: %s", p->device,
+			 strerror(-rc));
+		return rc;
+	}
+	snprintf(name, sizeof(name), "ms_sess_%u", cd->dev_id);
+	cd->sess_pool = rte_cryptodev_sym_session_pool_create(name, sessions,
+		rte_cryptodev_sym_get_private_session_size(cd->dev_id), 0, 0, socket);
+	snprintf(name, sizeof(name), "ms_cop_%u", cd->dev_id);
+	cd->op_pool = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops, 256,
+						16 /* GCM nonce */, socket);
+	if (cd->sess_pool == NULL || cd->op_pool == NULL) {
+		snprintf(err, errlen, "crypto device %s: cannot allocate session/op pools (%s); "
+			 "more memory (eal.memory_mb) or fewer crypto.sessions", p->device,
+			 rte_strerror(rte_errno));
+		ms_cdev_close(cd);
+		return -ENOMEM;
+	}
+	qp.nb_descriptors = QP_DESC;
+	qp.mp_session = cd->sess_pool;
+	for (uint16_t q = 0; q < nb_qp; q++) {
+		rc = rte_cryptodev_queue_pair_setup(cd->dev_id, q, &qp, socket);
+		if (rc != 0) {
+			snprintf(err, errlen, "crypto device %s: queue pair %u: %s", p->device, q,
+				 strerror(-rc));
+			ms_cdev_close(cd);
+			return rc;
+		}
+	}
+	rc = rte_cryptodev_start(cd->dev_id);
+	if (rc != 0) {
+		snprintf(err, errlen, "crypto device %s: start failed: %s", p->device, strerror(-rc));
+		ms_cdev_close(cd);
+		return rc;
+	}
+	cd->nb_qp = nb_qp;
+	return 0;
+}
+
+void
+ms_cdev_close(struct ms_cdev *cd)
+{
+	rte_cryptodev_stop(cd->dev_id);
+	rte_cryptodev_close(cd->dev_id);
+	rte_mempool_free(cd->op_pool);
+	rte_mempool_free(cd->sess_pool);
+	cd->op_pool = cd->sess_pool = NULL;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_OPS_H
+#define MS_OPS_H
+
+#include <jansson.h>
+#include <time.h>
+
+#include "ms_dp.h"
+
+#ifndef MS_VERSION
+#define MS_VERSION "0.0.0"
+#endif
+
+struct ms_ops_ctx {
+	struct ms_dp *dp;
+	time_t started;
+};
+
+/* ms_ctl_handler_fn for the data plane's requests. Control thread only. */
+int32_t ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **reply,
+		      size_t *reply_len);
+
+/* Appliance, port and drop counters. */
+json_t *ms_ops_stats_json(const struct ms_dp *dp);
+
+#endif

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_malloc.h>
+
+#include "ms_log.h"
+#include "ms_sadb.h"
+
+int
+ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *stats,
+	     struct rte_rcu_qsbr *rcu, uint32_t max_sa, ms_nexthop_fn nh, void *nh_arg)
+{
+	memset(db, 0, sizeof(*db));
+	db->env = *env;
+	db->stats = stats;
+	db->rcu = rcu;
+	db->max_sa = max_sa;
+	db->nexthop = nh;
+	db->nexthop_arg = nh_arg;
+	db->prio_next = 1;
+	db->sa = rte_zmalloc_socket("ms_sadb", sizeof(*db->sa) * max_sa, 0, env->socket);
+	if (db->sa == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+static void
+tables_free(struct ms_tables *t)
+{
+	if (t == NULL)
+		return;
+	rte_ipsec_sad_destroy(t->sad);
+	ms_spd_free(&t->spd);
+	rte_free(t);
+}
+
+static int
+add_rules(const struct ms_sa *sa, uint32_t index, struct ms_spd_rule *rules, unsigned int *n)
+{
+	for (unsigned int s = 0; s < sa->spec.nb_sel; s++) {
+		struct ms_spd_rule *r = &rules[(*n)++];
+
+		r->sel = sa->spec.sel[s];
+		r->userdata = index + 1;
+		r->priority = sa->prio;
+		r->inbound = sa->spec.dir == MS_DIR_IN;
+	}
+	return 0;
+}
+
+/* Build a snapshot of every SA in db. */
+static struct ms_tables *
+tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
+{
+	struct rte_ipsec_sad_conf sc = { 0 };
+	struct ms_spd_rule *rules = NULL;
+	struct ms_tables *t;
+	char name[32];
+	unsigned int nr = 0;
+	uint32_t n = 0;
+	int rc;
+
+	t = rte_zmalloc_socket("ms_tables", sizeof(*t) + sizeof(t->rt[0]) * db->max_sa,
+			       RTE_CACHE_LINE_SIZE, db->env.socket);
+	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL, 0);
+	if (t == NULL || rules == NULL) {
+		snprintf(err, errlen, "out of memory building SA tables");
+		goto fail;
+	}
+	db->gen++;
+	snprintf(name, sizeof(name), "mssad%" PRIu64, db->gen);
+	sc.socket_id = db->env.socket;
+	sc.max_sa[RTE_IPSEC_SAD_SPI_ONLY] = db->max_sa;
+	t->sad = rte_ipsec_sad_create(name, &sc);
+	if (t->sad == NULL) {
+		snprintf(err, errlen, "rte_ipsec_sad_create failed: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
+	for (uint32_t slot = 0; slot < db->max_sa; slot++) {
+		const struct ms_sa *sa = db->sa[slot];
+
+		if (sa == NULL)
+			continue;
+		if (sa->spec.dir == MS_DIR_IN) {
+			union rte_ipsec_sad_key key = { 0 };
+
+			key.v4.spi = rte_cpu_to_be_32(sa->spec.spi);
+			rc = rte_ipsec_sad_add(t->sad, &key, RTE_IPSEC_SAD_SPI_ONLY, sa->rt);
+			if (rc != 0) {
+				snprintf(err, errlen, "rte_ipsec_sad_add failed: %s", strerror(-rc));
+				goto fail;
+			}
+		}
+		add_rules(sa, n, rules, &nr);
+		t->rt[n++] = sa->rt;
+	}
+	t->nb_rt = n;
+	snprintf(name, sizeof(name), "msacl%" PRIu64, db->gen);
+	rc = ms_spd_build(&t->spd, name, rules, nr, db->env.socket, err, errlen);
+	if (rc != 0)
+		goto fail;
+	rte_free(rules);
+	return t;
+fail:
+	rte_free(rules);
+	tables_free(t);
+	return NULL;
+}
+
+/* Publish a new snapshot, wait until no worker can still see the old one. */
+static void
+tables_swap(struct ms_sadb *db, struct ms_tables *t)
+{
+	struct ms_tables *old = db->cur;
+
+	__atomic_store_n(&db->cur, t, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(db->rcu, RTE_QSBR_THRID_INVALID);
+	tables_free(old);
+	db->changes++;
+}
+
+static int
+find_slot(const struct ms_sadb *db, uint32_t id)
+{
+	for (uint32_t s = 0; s < db->max_sa; s++)
+		if (db->sa[s] != NULL && db->sa[s]->spec.id == id)
+			return (int)s;
+	return -1;
+}
+
+const struct ms_sa *
+ms_sadb_find(const struct ms_sadb *db, uint32_t id)
+{
+	int s = find_slot(db, id);
+
+	return s < 0 ? NULL : db->sa[s];
+}
+
+static int
+check_unique(const struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
+	     unsigned int errlen)
+{
+	if (find_slot(db, spec->id) >= 0) {
+		snprintf(err, errlen, "SA id %u already exists", spec->id);
+		return -EEXIST;
+	}
+	for (uint32_t s = 0; s < db->max_sa; s++) {
+		const struct ms_sa *o = db->sa[s];
+
+		if (o != NULL && o->spec.dir == spec->dir && o->spec.spi == spec->spi) {
+			snprintf(err, errlen, "SPI 0x%x is already used by %s SA %u", spec->spi,
+				 spec->dir == MS_DIR_IN ? "inbound" : "outbound", o->spec.id);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+int
+ms_sadb_publish_empty(struct ms_sadb *db, char *err, unsigned int errlen)
+{
+	struct ms_tables *t = tables_build(db, err, errlen);
+
+	if (t == NULL)
+		return -ENOMEM;
+	tables_swap(db, t);
+	return 0;
+}
+
+int
+ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsigned int errlen)
+{
+	struct ms_tables *t;
+	struct ms_sa *sa;
+	int rc, slot = -1;
+
+	rc = check_unique(db, spec, err, errlen);
+	if (rc != 0)
+		return rc;
+	for (uint32_t s = 0; s < db->max_sa && slot < 0; s++)
+		if (db->sa[s] == NULL)
+			slot = (int)s;
+	if (slot < 0) {
+		snprintf(err, errlen, "SA table full (limits.max_sa = %u)", db->max_sa);
+		return -ENOSPC;
+	}
+	rc = ms_sa_create(&db->env, spec, (uint32_t)slot, &sa, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (spec->dir == MS_DIR_OUT) {
+		sa->rt->nh = db->nexthop(db->nexthop_arg, &spec->peer);
+		if (sa->rt->nh == NULL) {
+			snprintf(err, errlen, "no next hop towards the peer (outer prefix/gateway?) "
+				 "or neighbour table full");
+			ms_sa_destroy(sa);
+			return -EHOSTUNREACH;
+		}
+	}
+	/* A slot's counters were zeroed when its last SA was removed. */
+	sa->prio = db->prio_next;
+	db->prio_next = db->prio_next % RTE_ACL_MAX_PRIORITY + 1;
+	db->sa[slot] = sa;
+	t = tables_build(db, err, errlen);
+	if (t == NULL) {
+		db->sa[slot] = NULL;
+		ms_sa_destroy(sa);
+		return -ENOMEM;
+	}
+	db->count++;
+	tables_swap(db, t);
+	return 0;
+}
+
+int
+ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen)
+{
+	struct ms_tables *t;
+	struct ms_sa *sa;
+	int slot = find_slot(db, id);
+
+	if (slot < 0) {
+		snprintf(err, errlen, "no SA with id %u", id);
+		return -ENOENT;
+	}
+	sa = db->sa[slot];
+	db->sa[slot] = NULL;
+	t = tables_build(db, err, errlen);
+	if (t == NULL) {
+		db->sa[slot] = sa;
+		return -ENOMEM;
+	}
+	tables_swap(db, t);	/* after this no worker holds sa->rt */
+	ms_sa_destroy(sa);
+	ms_stats_reset_sa(db->stats, (uint32_t)slot);
+	db->count--;
+	return 0;
+}
+
+void
+ms_sadb_fini(struct ms_sadb *db)
+{
+	struct ms_tables *old = db->cur;
+
+	if (db->sa == NULL)
+		return;
+	__atomic_store_n(&db->cur, NULL, __ATOMIC_RELEASE);
+	if (db->rcu != NULL)
+		rte_rcu_qsbr_synchronize(db->rcu, RTE_QSBR_THRID_INVALID);
+	tables_free(old);
+	for (uint32_t s = 0; s < db->max_sa; s++) {
+		ms_sa_destroy(db->sa[s]);
+		db->sa[s] = NULL;
+	}
+	db->count = 0;
+	rte_free(db->sa);
+	db->sa = NULL;
+}

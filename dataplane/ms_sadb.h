@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_SADB_H
+#define MS_SADB_H
+
+/*
+ * The SA database. Workers read an immutable snapshot (struct ms_tables:
+ * SPI -> SA through rte_ipsec_sad, selectors -> SA through rte_acl). The
+ * control thread is the only writer: every change builds a new snapshot,
+ * publishes it with one release store, waits for an RCU grace period
+ * (rte_rcu_qsbr), and only then frees the old snapshot and any SA it
+ * removed. Workers never wait, and SAs other than the changed one keep
+ * flowing.
+ */
+#include <stdint.h>
+
+#include <rte_ipsec_sad.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ms_sa.h"
+#include "ms_spd.h"
+#include "ms_stats.h"
+
+struct ms_tables {
+	struct rte_ipsec_sad *sad;	/* inbound SPI -> struct ms_sa_rt * */
+	struct ms_spd spd;		/* selector -> index + 1 into rt[] */
+	uint32_t nb_rt;
+	struct ms_sa_rt *rt[];
+};
+
+struct ms_neigh_entry;
+
+/* Called (control thread) for a new outbound SA: its next hop entry. */
+typedef struct ms_neigh_entry *(*ms_nexthop_fn)(void *arg, const struct ms_ip *peer);
+
+struct ms_sadb {
+	struct ms_tables *cur;		/* published snapshot */
+	struct rte_rcu_qsbr *rcu;
+	struct ms_sa_env env;
+	struct ms_stats *stats;
+	uint32_t max_sa;
+	uint32_t count;
+	struct ms_sa **sa;		/* [max_sa], by counter slot */
+	uint64_t gen;			/* snapshot generation, for unique names */
+	uint32_t prio_next;
+	ms_nexthop_fn nexthop;
+	void *nexthop_arg;
+	uint64_t changes;
+};
+
+int ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *stats,
+		 struct rte_rcu_qsbr *rcu, uint32_t max_sa, ms_nexthop_fn nh, void *nh_arg);
+/* Publish the first (empty) snapshot; workers expect one. */
+int ms_sadb_publish_empty(struct ms_sadb *db, char *err, unsigned int errlen);
+/* Removes every SA (wiping keys) and frees the tables. */
+void ms_sadb_fini(struct ms_sadb *db);
+
+/* Control thread only. 0, or -errno with a message. spec->key is not wiped here. */
+int ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
+		unsigned int errlen);
+int ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen);
+const struct ms_sa *ms_sadb_find(const struct ms_sadb *db, uint32_t id);
+
+/* Workers (and registered RCU readers): the current snapshot. */
+static inline const struct ms_tables *
+ms_sadb_tables(const struct ms_sadb *db)
+{
+	return __atomic_load_n(&db->cur, __ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The poll loop of one worker lcore: RX burst on both ports, classify and
+ * prepare, one crypto enqueue per burst, dequeue, finish, TX burst. No
+ * locks, no syscalls, no allocation besides mempools, no logging.
+ */
+#include <rte_cryptodev.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "ms_fwd.h"
+#include "ms_path.h"
+#include "ms_worker.h"
+
+/*
+ * A worker reports a quiescent state only with no crypto op in flight (ops
+ * point at SAs). If ops stay in flight this many loops, it stops taking new
+ * packets until they drain, so SA deletion never waits long.
+ */
+#define QS_FORCE_LOOPS 1024
+#define DRAIN_MS 200
+
+static void
+rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t n)
+{
+	struct ms_port_ctr *c = &w->dp->stats.lc[w->idx].port[p];
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += m[i]->pkt_len;
+	ms_ctr_add(&c->rx_pkts, n);
+	ms_ctr_add(&c->rx_bytes, bytes);
+}
+
+static void
+poll_ports(struct ms_worker *w)
+{
+	struct ms_dp *dp = w->dp;
+	struct rte_mbuf *m[MS_BURST_MAX];
+	uint16_t n;
+
+	n = rte_eth_rx_burst(dp->port[MS_PORT_INNER].port_id, (uint16_t)w->idx, m, dp->burst);
+	if (n) {
+		rx_count(w, MS_PORT_INNER, m, n);
+		ms_outbound_burst(w, m, n);
+	}
+	n = rte_eth_rx_burst(dp->port[MS_PORT_OUTER].port_id, (uint16_t)w->idx, m, dp->burst);
+	if (n) {
+		rx_count(w, MS_PORT_OUTER, m, n);
+		ms_inbound_burst(w, m, n, false);
+	}
+	n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff, (void **)m, dp->burst, NULL);
+	if (n)
+		ms_inbound_burst(w, m, n, true);
+	if (w->idx == 0) {	/* frames the control thread wants sent */
+		n = (uint16_t)rte_ring_sc_dequeue_burst(dp->slow_tx, (void **)m, dp->burst, NULL);
+		for (uint16_t i = 0; i < n; i++)
+			ms_tx(w, (enum ms_port_idx)ms_meta(m[i])->port, m[i]);
+	}
+}
+
+static void
+drain_crypto(struct ms_worker *w)
+{
+	uint64_t end = rte_get_timer_cycles() + w->dp->tsc_hz * DRAIN_MS / 1000;
+
+	while (w->inflight > 0 && rte_get_timer_cycles() < end)
+		ms_crypto_drain(w);
+	ms_tx_flush(w, MS_PORT_INNER);
+	ms_tx_flush(w, MS_PORT_OUTER);
+}
+
+int
+ms_worker_main(void *arg)
+{
+	struct ms_worker *w = arg;
+	struct ms_dp *dp = w->dp;
+
+	rte_rcu_qsbr_thread_online(dp->rcu, w->idx);
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
+			poll_ports(w);
+		ms_crypto_drain(w);
+		ms_tx_flush(w, MS_PORT_INNER);
+		ms_tx_flush(w, MS_PORT_OUTER);
+		if (w->inflight == 0) {
+			rte_rcu_qsbr_quiescent(dp->rcu, w->idx);
+			w->since_qs = 0;
+		} else {
+			w->since_qs++;
+		}
+	}
+	drain_crypto(w);
+	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
+	return 0;
+}

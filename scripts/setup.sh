@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# migsec set-up: installs Debian packages, reserves hugepages, builds, and
+# runs the demo or the test suites. Idempotent: run it as often as you like.
+#
+#   scripts/setup.sh deps     install the Debian 12 packages migsec needs
+#   scripts/setup.sh build    deps + meson/ninja build (build/ and build-asan/)
+#   scripts/setup.sh demo     build + the main job (README command 1)
+#   scripts/setup.sh test     build + every test suite (README command 2)
+#
+# Needs root (network namespaces, hugepages, DPDK). As a normal user it
+# re-runs itself through sudo.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$TOP"
+
+# Every package the project, its tests and its tools use. Debian 12 only.
+PACKAGES=(
+	# build
+	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+	# DPDK 22.11 (lib/ipsec, rcu, telemetry, pdump) and its tools
+	dpdk dpdk-dev libdpdk-dev dpdk-doc libipsec-mb-dev
+	# libraries
+	libconfig-dev libcunit1-dev libssl-dev libjansson-dev openssl
+	# lab and tests
+	iproute2 iputils-ping ethtool iperf3 tcpdump tshark procps kmod
+	python3 python3-scapy python3-cryptography
+)
+
+usage() {
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null 2>&1; then
+			exec sudo -E "$0" "$@"
+		fi
+		echo "setup.sh: needs root (network namespaces, hugepages); run it as root or install sudo" >&2
+		exit 1
+	fi
+}
+
+step() { printf '\n== %s\n' "$*"; }
+
+install_deps() {
+	local missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		step "Debian packages: all ${#PACKAGES[@]} present"
+		return
+	fi
+	step "Installing ${#missing[@]} Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
+}
+
+# DPDK runs best on hugepages (and dpdk-dumpcap needs them to attach);
+# without them every migsec process falls back to --no-huge and says so.
+reserve_hugepages() {
+	local free
+	free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	if [ "${free:-0}" -ge 256 ] && grep -qs hugetlbfs /proc/mounts; then
+		step "Hugepages: $free free"
+		return
+	fi
+	step "Reserving 1 GiB of hugepages"
+	if dpdk-hugepages.py --setup 1G >/dev/null 2>&1 && grep -qs hugetlbfs /proc/mounts; then
+		echo "hugepages: $(awk '/HugePages_Free/ {print $2}' /proc/meminfo) free"
+	else
+		echo "hugepages: could not reserve them here; migsec will run with --no-huge (dpdk-dumpcap cannot attach then)"
+	fi
+}
+
+build() {
+	step "Building (build/)"
+	if [ ! -f build/build.ninja ]; then
+		meson setup build --buildtype=debugoptimized
+	fi
+	ninja -C build
+	step "Building with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan --buildtype=debug \
+			-Db_sanitize=address,undefined -Db_lundef=false
+	fi
+	ninja -C build-asan
+}
+
+run_tests() {
+	step "Unit tests under ASan+UBSan"
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs
+	step "All test suites"
+	meson test -C build --print-errorlogs --num-processes 1
+}
+
+cmd=${1:-}
+case "$cmd" in
+deps) need_root "$@"; install_deps ;;
+build) need_root "$@"; install_deps; build ;;
+demo)
+	need_root "$@"; install_deps; reserve_hugepages; build
+	step "Demo: an encrypted transfer between two appliances"
+	exec tests/demo.sh
+	;;
+test)
+	need_root "$@"; install_deps; reserve_hugepages; build
+	run_tests
+	;;
+-h|--help|help) usage ;;
+*) usage >&2; exit 2 ;;
+esac
