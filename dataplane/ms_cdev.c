@@ -88,7 +88,8 @@ ms_cdev_setup(const struct ms_profile *p, uint16_t nb_qp, uint32_t sessions, uin
 	cd->sess_pool = rte_cryptodev_sym_session_pool_create(name, sessions,
 		rte_cryptodev_sym_get_private_session_size(cd->dev_id), 0, 0, socket);
 	snprintf(name, sizeof(name), "ms_cop_%u", cd->dev_id);
-	cd->op_pool = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops, 256,
+	cd->op_pool = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops,
+						RTE_MIN(256u, ops / 4),
 						16 /* GCM nonce */, socket);
 	if (cd->sess_pool == NULL || cd->op_pool == NULL) {
 		snprintf(err, errlen, "crypto device %s: cannot allocate session/op pools (%s); "

@@ -30,7 +30,10 @@ fail(struct cctx *c, const config_setting_t *s, const char *path, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s:%d: setting '%s': %s", c->file, line, path, msg);
+	if (line > 0)
+		snprintf(c->err, c->errlen, "%s:%d: setting '%s': %s", c->file, line, path, msg);
+	else	/* a missing top-level setting has no line */
+		snprintf(c->err, c->errlen, "%s: setting '%s': %s", c->file, path, msg);
 	return -EINVAL;
 }
 
@@ -430,8 +433,13 @@ check_frames(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 	uint32_t need = 14 + (conf->inner.mtu > conf->outer.mtu ? conf->inner.mtu : conf->outer.mtu)
 			+ 128;
 
+	const config_setting_t *s = config_setting_lookup((config_setting_t *)(uintptr_t)root,
+							  "limits.mbuf_size");
+
+	if (s == NULL)
+		s = config_setting_get_member(root, "limits");
 	if (conf->mbuf_size < need)
-		return fail(c, root, "limits.mbuf_size",
+		return fail(c, s, "limits.mbuf_size",
 			    "%u bytes cannot hold an MTU %u frame plus ESP overhead; use at least %u",
 			    conf->mbuf_size, conf->inner.mtu > conf->outer.mtu ? conf->inner.mtu
 									: conf->outer.mtu, need);

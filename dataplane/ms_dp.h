@@ -103,4 +103,17 @@ ms_ctl_block(const struct ms_dp *dp)
 	return dp->nb_workers;
 }
 
+struct ms_cdev;
+struct ms_profile;
+
+/*
+ * Everything before the ports start: on failure a message is in err and
+ * ms_dp_teardown() releases whatever was built. Needs the EAL; workers are
+ * the EAL's worker lcores.
+ */
+int ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profile *prof,
+		struct ms_cdev *cd, char *err, unsigned int errlen);
+/* Wipes every SA, frees every packet, closes ports and the crypto device. */
+void ms_dp_teardown(struct ms_dp *dp, struct ms_cdev *cd);
+
 #endif

@@ -35,44 +35,64 @@ ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
 
 /* Why did lib/ipsec refuse this inbound packet after decryption? */
 static enum ms_drop
-in_failure(const struct rte_mbuf *m, uint64_t top, const struct ms_sa_rt *rt)
+in_failure(struct rte_mbuf *m, const struct ms_sa_rt *rt)
 {
-	const struct ms_mbuf_meta *meta = ms_meta((struct rte_mbuf *)(uintptr_t)m);
-	uint64_t sqn;
+	const struct ms_mbuf_meta *meta = ms_meta(m);
+	uint64_t top = rt->replay->top, sqn;
 
 	if (m->ol_flags & RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED)
 		return MS_DROP_ICV_FAIL;
 	if (m->data_off == meta->orig_len)	/* refused before decapsulation */
 		return MS_DROP_BAD_TRAILER;
+	/* Decapsulated, then refused by lib/ipsec's own window. */
 	sqn = ms_replay_esn(top, meta->seq, ms_replay_lib_window(rt->replay_win));
 	return ms_replay_too_old(top, sqn, rt->replay_win) ? MS_DROP_OUTSIDE_WINDOW
 							   : MS_DROP_REPLAY;
 }
 
+/*
+ * Record authenticated inbound packets in the SA's window, in arrival
+ * order: a duplicate within the burst, or a packet that a newer one earlier
+ * in the burst pushed out of the window, is dropped here. Returns how many
+ * remain (at the front of mb).
+ */
+static uint16_t
+in_window(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16_t k)
+{
+	uint32_t lwin = ms_replay_lib_window(rt->replay_win);
+	struct ms_replay *win = rt->replay;
+	uint16_t good = 0;
+
+	for (uint16_t i = 0; i < k; i++) {
+		uint64_t sqn = ms_replay_esn(win->top, ms_meta(mb[i])->seq, lwin);
+
+		switch (ms_replay_update(win, sqn, rt->replay_win)) {
+		case MS_REPLAY_OK:
+			mb[good++] = mb[i];
+			break;
+		case MS_REPLAY_DUP:
+			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_REPLAY);
+			break;
+		case MS_REPLAY_OLD:
+			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_OUTSIDE_WINDOW);
+			break;
+		}
+	}
+	return good;
+}
+
 uint16_t
 ms_sa_process(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16_t n)
 {
-	struct ms_sa_stats *ss = ms_sa_stats(&w->dp->stats, w->idx, rt->slot);
 	uint16_t k = rte_ipsec_pkt_process(&rt->ss, mb, n);
 
 	if (rt->dir == MS_DIR_IN) {
-		uint64_t top = RTE_MAX(ss->top_sqn, rt->top_init);
-		uint32_t lwin = ms_replay_lib_window(rt->replay_win);
-
 		for (uint16_t i = k; i < n; i++)
-			ms_drop(w, mb[i], (int32_t)rt->slot, in_failure(mb[i], top, rt));
-		for (uint16_t i = 0; i < k; i++) {
-			uint64_t sqn = ms_replay_esn(top, ms_meta(mb[i])->seq, lwin);
-
-			if (sqn > top)
-				top = sqn;
-		}
-		if (top > ss->top_sqn)
-			__atomic_store_n(&ss->top_sqn, top, __ATOMIC_RELAXED);
-	} else {
-		for (uint16_t i = k; i < n; i++)
-			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_CRYPTO_FAILED);
+			ms_drop(w, mb[i], (int32_t)rt->slot, in_failure(mb[i], rt));
+		return in_window(w, rt, mb, k);
 	}
+	for (uint16_t i = k; i < n; i++)
+		ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_CRYPTO_FAILED);
 	return k;
 }
 

@@ -80,8 +80,8 @@ sa_json(const struct ms_ops_ctx *o, const struct ms_sa *sa)
 	json_object_set_new(j, "bytes", json_integer((json_int_t)st.bytes));
 	if (s->dir == MS_DIR_IN) {
 		json_object_set_new(j, "replay_window", json_integer(sa->rt->replay_win));
-		json_object_set_new(j, "top_seq", json_integer((json_int_t)RTE_MAX(st.top_sqn,
-									    sa->rt->top_init)));
+		json_object_set_new(j, "top_seq", json_integer((json_int_t)
+			__atomic_load_n(&sa->rt->replay->top, __ATOMIC_RELAXED)));
 	} else {
 		json_object_set_new(j, "max_inner", json_integer(sa->rt->max_inner));
 	}

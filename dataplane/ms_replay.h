@@ -3,20 +3,34 @@
 #define MS_REPLAY_H
 
 /*
- * Anti-replay helpers around lib/ipsec's window.
+ * Anti-replay window (RFC 4303 3.4.3, bitmap as in RFC 6479), migsec's own.
  *
- * lib/ipsec (22.11) keeps exactly win/64 bitmap words but accepts sequence
- * numbers down to top - win, so the oldest word aliases the newest: a replay
- * of a packet up to 63 below the window's bottom edge slips through. migsec
- * therefore gives lib/ipsec a window one word wider (ms_replay_lib_window)
- * and enforces the configured window itself (ms_replay_too_old) before the
- * packet is prepared. The unit tests check the pair against a naive
- * reference.
+ * lib/ipsec (22.11, and upstream as of 2026) cannot be trusted with it:
+ *  - esn_inb_update_sqn() computes the window bit as a 64-bit value but
+ *    stores it in a uint32_t, so a sequence number whose low six bits are
+ *    32..63 is never recorded and its replay is accepted;
+ *  - it keeps exactly win/64 bitmap words while accepting down to top - win,
+ *    so the oldest word aliases the newest.
+ * migsec therefore checks every packet against this window before the
+ * crypto device sees it and records it only after its ICV verified. The
+ * lib's window (one word wider, ms_replay_lib_window) still runs, for its
+ * ESN reconstruction; it can only reject packets this window rejects too.
+ * Single writer: the SA's owner worker. The unit tests check this window
+ * against a naive reference.
  */
 #include <stdbool.h>
 #include <stdint.h>
 
 #define MS_REPLAY_WORD 64
+#define MS_REPLAY_WIN_MAX 4096
+#define MS_REPLAY_WORDS 128	/* power of two, > MS_REPLAY_WIN_MAX / 64 + 1 */
+
+struct ms_replay {
+	uint64_t top;			/* highest sequence number accepted */
+	uint64_t bits[MS_REPLAY_WORDS];	/* bit s % 64 of word (s / 64) % WORDS */
+};
+
+enum ms_replay_verdict { MS_REPLAY_OK = 0, MS_REPLAY_DUP, MS_REPLAY_OLD };
 
 static inline uint32_t
 ms_replay_lib_window(uint32_t win)
@@ -43,6 +57,45 @@ static inline bool
 ms_replay_too_old(uint64_t top, uint64_t sqn, uint32_t win)
 {
 	return sqn == 0 || sqn + win <= top;
+}
+
+static inline uint64_t *
+ms_replay_word(struct ms_replay *r, uint64_t sqn)
+{
+	return &r->bits[(sqn / MS_REPLAY_WORD) % MS_REPLAY_WORDS];
+}
+
+static inline enum ms_replay_verdict
+ms_replay_check(const struct ms_replay *r, uint64_t sqn, uint32_t win)
+{
+	if (ms_replay_too_old(r->top, sqn, win))
+		return MS_REPLAY_OLD;
+	if (sqn > r->top)
+		return MS_REPLAY_OK;
+	if (r->bits[(sqn / MS_REPLAY_WORD) % MS_REPLAY_WORDS] & (1ULL << (sqn % MS_REPLAY_WORD)))
+		return MS_REPLAY_DUP;
+	return MS_REPLAY_OK;
+}
+
+/* Check and record an authenticated packet. */
+static inline enum ms_replay_verdict
+ms_replay_update(struct ms_replay *r, uint64_t sqn, uint32_t win)
+{
+	enum ms_replay_verdict v = ms_replay_check(r, sqn, win);
+
+	if (v != MS_REPLAY_OK)
+		return v;
+	if (sqn > r->top) {
+		uint64_t from = r->top / MS_REPLAY_WORD, to = sqn / MS_REPLAY_WORD;
+
+		if (to - from >= MS_REPLAY_WORDS)
+			from = to - MS_REPLAY_WORDS;
+		for (uint64_t w = from + 1; w <= to; w++)	/* words entering the window */
+			r->bits[w % MS_REPLAY_WORDS] = 0;
+		__atomic_store_n(&r->top, sqn, __ATOMIC_RELAXED);
+	}
+	*ms_replay_word(r, sqn) |= 1ULL << (sqn % MS_REPLAY_WORD);
+	return MS_REPLAY_OK;
 }
 
 #endif

@@ -185,7 +185,6 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 	rt->dport = rte_cpu_to_be_16(s->dport);
 	rt->owner = MS_OWNER_NONE;
 	rt->replay_win = s->replay_window ? s->replay_window : env->replay_default;
-	rt->top_init = s->seq_start - 1;
 	rt->local = s->local;
 	rt->peer = s->peer;
 	memcpy(rt->sel, s->sel, sizeof(rt->sel));
@@ -244,6 +243,13 @@ ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_
 		goto fail;
 	}
 	fill_rt(env, spec, slot, sa->rt);
+	if (spec->dir == MS_DIR_IN) {
+		sa->rt->replay = rte_zmalloc_socket("ms_replay", sizeof(*sa->rt->replay),
+						    RTE_CACHE_LINE_SIZE, env->socket);
+		if (sa->rt->replay == NULL)
+			goto nomem;
+		sa->rt->replay->top = spec->seq_start - 1;	/* nothing seen yet */
+	}
 	sa->spec = *spec;
 	explicit_bzero(sa->spec.key, sizeof(sa->spec.key));
 	explicit_bzero(sa->spec.salt, sizeof(sa->spec.salt));
@@ -271,6 +277,7 @@ ms_sa_destroy(struct ms_sa *sa)
 			rte_ipsec_sa_fini(sa->rt->ss.sa);	/* zeroes salt and state */
 			rte_free(sa->rt->ss.sa);
 		}
+		rte_free(sa->rt->replay);
 		explicit_bzero(sa->rt, sizeof(*sa->rt));
 		rte_free(sa->rt);
 	}

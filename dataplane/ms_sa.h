@@ -18,6 +18,7 @@
 #include <rte_ipsec.h>
 
 #include "ms_addr.h"
+#include "ms_replay.h"
 #include "ms_sel.h"
 
 #define MS_SA_MAX_SEL 8
@@ -66,7 +67,7 @@ struct ms_sa_rt {
 	rte_be16_t dport;
 	uint32_t owner;			/* in: worker that processes it (claimed once) */
 	uint32_t replay_win;		/* in: configured window (packets) */
-	uint64_t top_init;		/* in: window top before any packet */
+	struct ms_replay *replay;	/* in: the window; written by the owner only */
 	struct ms_ip local;		/* in: expected outer destination */
 	struct ms_ip peer;		/* in: expected outer source */
 	struct ms_neigh_entry *nh;	/* out: next hop towards the peer */

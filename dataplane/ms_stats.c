@@ -72,12 +72,9 @@ ms_stats_sum_sa(const struct ms_stats *st, uint32_t slot, struct ms_sa_stats *ou
 	memset(out, 0, sizeof(*out));
 	for (unsigned int b = 0; b < st->nb_blocks; b++) {
 		const struct ms_sa_stats *s = ms_sa_stats(st, b, slot);
-		uint64_t top = __atomic_load_n(&s->top_sqn, __ATOMIC_RELAXED);
 
 		out->pkts += __atomic_load_n(&s->pkts, __ATOMIC_RELAXED);
 		out->bytes += __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
-		if (top > out->top_sqn)
-			out->top_sqn = top;
 		add_u64s(out->drop, s->drop, MS_DROP_MAX);
 	}
 }

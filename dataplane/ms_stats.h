@@ -72,7 +72,6 @@ struct ms_lcore_stats {
 /* One per SA slot per worker. */
 struct ms_sa_stats {
 	uint64_t pkts, bytes;		/* sealed (out) or opened (in) */
-	uint64_t top_sqn;		/* highest sequence accepted (inbound owner) */
 	uint64_t drop[MS_DROP_MAX];
 } __rte_cache_aligned;
 

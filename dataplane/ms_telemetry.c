@@ -151,7 +151,7 @@ tel_sa_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		U64(d, "pkts", st.pkts);
 		U64(d, "bytes", st.bytes);
 		if (rt->dir == MS_DIR_IN)
-			U64(d, "top_seq", RTE_MAX(st.top_sqn, rt->top_init));
+			U64(d, "top_seq", __atomic_load_n(&rt->replay->top, __ATOMIC_RELAXED));
 		for (int r = 0; r < MS_DROP_MAX; r++)
 			if (st.drop[r] != 0)
 				U64(d, ms_drop_name((enum ms_drop)r), st.drop[r]);

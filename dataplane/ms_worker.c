@@ -70,6 +70,22 @@ drain_crypto(struct ms_worker *w)
 	ms_tx_flush(w, MS_PORT_OUTER);
 }
 
+void
+ms_worker_poll_once(struct ms_worker *w)
+{
+	if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
+		poll_ports(w);
+	ms_crypto_drain(w);
+	ms_tx_flush(w, MS_PORT_INNER);
+	ms_tx_flush(w, MS_PORT_OUTER);
+	if (w->inflight == 0) {
+		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
+		w->since_qs = 0;
+	} else {
+		w->since_qs++;
+	}
+}
+
 int
 ms_worker_main(void *arg)
 {
@@ -77,19 +93,8 @@ ms_worker_main(void *arg)
 	struct ms_dp *dp = w->dp;
 
 	rte_rcu_qsbr_thread_online(dp->rcu, w->idx);
-	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
-		if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
-			poll_ports(w);
-		ms_crypto_drain(w);
-		ms_tx_flush(w, MS_PORT_INNER);
-		ms_tx_flush(w, MS_PORT_OUTER);
-		if (w->inflight == 0) {
-			rte_rcu_qsbr_quiescent(dp->rcu, w->idx);
-			w->since_qs = 0;
-		} else {
-			w->since_qs++;
-		}
-	}
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
+		ms_worker_poll_once(w);
 	drain_crypto(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
 	return 0;

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Configuration: every error names file, line and setting; nothing is guessed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ms_conf.h"
+#include "ms_profile.h"
+#include "ut.h"
+
+#ifndef UT_SRCDIR
+#error "UT_SRCDIR must point at the source tree"
+#endif
+
+static char dir[64];
+static char path[128];
+
+/* A valid file; line numbers below refer to it. */
+static const char *const good[] = {
+	"name = \"apA\";",						/* 1 */
+	"eal: {",							/* 2 */
+	"  lcores = \"0,1\";",						/* 3 */
+	"  file_prefix = \"apA\";",					/* 4 */
+	"};",								/* 5 */
+	"inner: { device = \"net_af_packet0,iface=inner\"; ipv4 = \"192.0.2.253/24\"; };", /* 6 */
+	"outer: {",							/* 7 */
+	"  device = \"0000:3b:00.1\";",					/* 8 */
+	"  ipv4 = \"203.0.113.1/24\";",					/* 9 */
+	"  mtu = 9000;",						/* 10 */
+	"};",								/* 11 */
+	"remote = ( { prefix = \"192.0.2.2/32\"; via = \"203.0.113.2\"; } );", /* 12 */
+	"policy: { default = \"bypass\"; replay_window = 2048; };",	/* 13 */
+	"limits: { mbuf_size = 9400; };",				/* 14 */
+	NULL,
+};
+
+static int
+suite_init(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/migsec-ut-conf-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/t.conf", dir);
+	return 0;
+}
+
+static int
+suite_fini(void)
+{
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Write good with line `line` replaced (0: none) and optional extra text. */
+static int
+load(int line, const char *repl, const char *extra, struct ms_conf *c, char *err)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	for (int i = 0; good[i]; i++)
+		fprintf(f, "%s\n", i + 1 == line ? repl : good[i]);
+	if (extra)
+		fprintf(f, "%s\n", extra);
+	fclose(f);
+	err[0] = '\0';
+	return ms_conf_load(path, c, err, 512);
+}
+
+static void
+expect(int line, const char *repl, const char *extra, const char *want)
+{
+	static struct ms_conf c;
+	char err[512], full[600];
+
+	CU_ASSERT_NOT_EQUAL(load(line, repl, extra, &c, err), 0);
+	snprintf(full, sizeof(full), "%s:%s", path, want);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, full));
+	if (strstr(err, full) == NULL)
+		fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, full);
+}
+
+static void
+test_good(void)
+{
+	static struct ms_conf c;
+	char err[512];
+
+	CU_ASSERT_EQUAL_FATAL(load(0, NULL, NULL, &c, err), 0);
+	CU_ASSERT_STRING_EQUAL(c.name, "apA");
+	CU_ASSERT_EQUAL(c.outer.mtu, 9000);
+	CU_ASSERT_EQUAL(c.inner.mtu, 1500);		/* default */
+	CU_ASSERT_EQUAL(c.policy, MS_POLICY_BYPASS);
+	CU_ASSERT_EQUAL(c.replay_window, 2048);
+	CU_ASSERT_EQUAL(c.udp_port, 4500);
+	CU_ASSERT_EQUAL(c.nb_remote, 1);
+	CU_ASSERT(c.remote[0].proxy);
+	CU_ASSERT_EQUAL(c.outer.addr4.len, 24);
+	CU_ASSERT_EQUAL(c.max_sa, 1024);
+	CU_ASSERT_EQUAL(c.huge, MS_HUGE_AUTO);
+}
+
+static void
+test_errors(void)
+{
+	expect(10, "  mtu = 70000;", NULL, "10: setting 'outer.mtu': must be between 1280 and 9600 (got 70000)");
+	expect(10, "  mtu = \"big\";", NULL, "10: setting 'outer.mtu': must be an integer");
+	expect(10, "  mtux = 1500;", NULL, "10: setting 'outer.mtux': unknown setting");
+	expect(3, "  lcorez = \"0,1\";", NULL, "3: setting 'eal.lcorez': unknown setting");
+	expect(3, "", NULL, "2: setting 'eal.lcores': required setting is missing");
+	expect(3, "  lcores = \"0;1\";", NULL, "3: setting 'eal.lcores': must be a core list");
+	expect(9, "  ipv4 = \"203.0.113.300/24\";", NULL, "9: setting 'outer.ipv4': not a valid ADDRESS/PREFIXLEN");
+	expect(9, "  ipv4 = \"2001:db8::1/64\";", NULL, "9: setting 'outer.ipv4': must be an IPv4 address");
+	expect(9, "  ipv4 = \"203.0.113.1\";", NULL, "9: setting 'outer.ipv4': must be ADDRESS/PREFIXLEN");
+	expect(13, "policy: { default = \"allow\"; };", NULL,
+	       "13: setting 'policy.default': must be one of \"discard\", \"bypass\" (got \"allow\")");
+	expect(13, "policy: { replay_window = 32; };", NULL,
+	       "13: setting 'policy.replay_window': must be between 64 and 4096 (got 32)");
+	expect(12, "remote = ( { prefix = \"192.0.2.2/24\"; via = \"203.0.113.2\"; } );", NULL,
+	       "12: setting 'remote[0]': prefix \"192.0.2.2/24\" is not a valid network");
+	expect(12, "remote = ( { prefix = \"2001:db8::/64\"; via = \"2001:db8:ff::2\"; } );", NULL,
+	       "12: setting 'remote[0]': via is IPv6 but outer has no IPv6 address");
+	expect(8, "  device = \"0000:3b:00.1\"; gateway4 = \"198.51.100.1\";", NULL,
+	       "8: setting 'outer': gateway4 must be inside the ipv4 prefix");
+	expect(14, "limits: { mbuf_size = 2048; };", NULL,
+	       "14: setting 'limits.mbuf_size': 2048 bytes cannot hold an MTU 9000 frame");
+	expect(0, NULL, "bogus = 1;", "15: setting 'bogus': unknown setting");
+	expect(0, NULL, "control: { socket = \"relative.sock\"; };",
+	       "15: setting 'control.socket': must be an absolute path");
+	expect(6, "inner: { device = ; };", NULL, "6: syntax error");
+	expect(1, "name = \"a b\";", NULL, "1: setting 'name': only letters, digits");
+}
+
+static void
+test_missing_file(void)
+{
+	static struct ms_conf c;
+	char err[512];
+
+	CU_ASSERT_NOT_EQUAL(ms_conf_load("/nonexistent/migsec.conf", &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/migsec.conf: cannot read file"));
+}
+
+static void
+test_example_and_profiles(void)
+{
+	static struct ms_conf c;
+	struct ms_profile p;
+	char err[512];
+
+	CU_ASSERT_EQUAL(ms_conf_load(UT_SRCDIR "/conf/migsec.conf.example", &c, err, sizeof(err)), 0);
+	snprintf(c.profile_dir, sizeof(c.profile_dir), "%s", UT_SRCDIR "/pmd-profiles");
+	CU_ASSERT_EQUAL(ms_profile_load(&c, &p, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(p.device, "crypto_aesni_gcm0");
+	snprintf(c.profile, sizeof(c.profile), "nosuch");
+	CU_ASSERT_NOT_EQUAL(ms_profile_load(&c, &p, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "crypto.profile \"nosuch\": cannot read"));
+}
+
+void
+ut_suite_conf(void)
+{
+	CU_pSuite s = CU_add_suite("conf", suite_init, suite_fini);
+
+	CU_add_test(s, "a valid file and its defaults", test_good);
+	CU_add_test(s, "each error names file:line:setting", test_errors);
+	CU_add_test(s, "missing file", test_missing_file);
+	CU_add_test(s, "the shipped example and profile load", test_example_and_profiles);
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The selector table (rte_acl) against a naive list: random overlapping
+ * rules with priorities, random keys near them, IPv4 and IPv6.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "ms_spd.h"
+#include "ut.h"
+
+#define NRULES 80
+#define NKEYS 20000
+
+static uint32_t
+rnd(uint32_t n)
+{
+	uint32_t v;
+
+	ut_random(&v, sizeof(v));
+	return n ? v % n : v;
+}
+
+/* Addresses come from a few documentation prefixes so rules overlap. */
+static void
+rand_ip(uint8_t af, struct ms_ip *ip)
+{
+	static const char *const v4[] = { "192.0.2.0", "198.51.100.0", "203.0.113.0" };
+	static const char *const v6[] = { "2001:db8::", "2001:db8:1::", "2001:db8:ff::" };
+
+	ms_ip_parse(af == MS_AF_INET ? v4[rnd(3)] : v6[rnd(3)], ip);
+	if (af == MS_AF_INET)
+		ip->v4 = htonl(ntohl(ip->v4) | rnd(8));
+	else
+		ip->v6[15] = (uint8_t)rnd(8);
+}
+
+static void
+rand_prefix(uint8_t af, struct ms_prefix *p, bool may_be_wide)
+{
+	uint32_t max = af == MS_AF_INET ? 32 : 128, len;
+	static const uint32_t lens4[] = { 24, 29, 30, 31, 32, 32, 32 };
+	static const uint32_t lens6[] = { 64, 120, 125, 126, 127, 128, 128 };
+
+	rand_ip(af, &p->ip);
+	len = af == MS_AF_INET ? lens4[rnd(RTE_DIM(lens4))] : lens6[rnd(RTE_DIM(lens6))];
+	if (may_be_wide && rnd(40) == 0)	/* now and then a catch-all source */
+		len = af == MS_AF_INET ? rnd(2) * 8 : rnd(2) * 32;
+	p->len = (uint8_t)len;
+	for (uint32_t b = len; b < max; b++) {	/* clear host bits */
+		if (af == MS_AF_INET)
+			p->ip.v4 &= ~htonl(1u << (31 - b));
+		else
+			p->ip.v6[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+	}
+}
+
+static void
+rand_range(uint16_t *lo, uint16_t *hi)
+{
+	switch (rnd(3)) {
+	case 0:
+		*lo = 0;
+		*hi = 65535;
+		break;
+	case 1:
+		*lo = *hi = (uint16_t)(4000 + rnd(8));
+		break;
+	default:
+		*lo = (uint16_t)(4000 + rnd(4));
+		*hi = (uint16_t)(*lo + rnd(6));
+	}
+}
+
+static void
+rand_rule(uint8_t af, struct ms_spd_rule *r, uint32_t i)
+{
+	static const uint8_t protos[] = { 0, 6, 17, 1 };
+
+	memset(r, 0, sizeof(*r));
+	rand_prefix(af, &r->sel.src, true);
+	rand_prefix(af, &r->sel.dst, false);
+	r->sel.proto = protos[rnd(RTE_DIM(protos))];
+	r->sel.sport_hi = r->sel.dport_hi = 65535;
+	if (r->sel.proto == 6 || r->sel.proto == 17 || r->sel.proto == 0) {
+		rand_range(&r->sel.sport_lo, &r->sel.sport_hi);
+		rand_range(&r->sel.dport_lo, &r->sel.dport_hi);
+	}
+	r->userdata = i + 1;
+	/* Random order, never equal: rte_acl defines no tie-break. */
+	r->priority = 1 + rnd(1000) * NRULES + i;
+	r->inbound = 0;
+}
+
+static void
+rand_key(uint8_t af, struct ms_key *k)
+{
+	static const uint8_t protos[] = { 6, 17, 1, 47 };
+	struct ms_ip s, d;
+	uint8_t proto = protos[rnd(RTE_DIM(protos))];
+	uint16_t sp = 0, dp = 0;
+
+	memset(k, 0, sizeof(*k));
+	rand_ip(af, &s);
+	rand_ip(af, &d);
+	if (proto == 6 || proto == 17) {
+		sp = htons((uint16_t)(rnd(2) ? 4000 + rnd(12) : rnd(65536)));
+		dp = htons((uint16_t)(rnd(2) ? 4000 + rnd(12) : rnd(65536)));
+	}
+	k->af = af;
+	if (af == MS_AF_INET) {
+		k->v4.proto = proto;
+		k->v4.src = s.v4;
+		k->v4.dst = d.v4;
+		k->v4.sport = sp;
+		k->v4.dport = dp;
+	} else {
+		k->v6.proto = proto;
+		memcpy(k->v6.src, s.v6, 16);
+		memcpy(k->v6.dst, d.v6, 16);
+		k->v6.sport = sp;
+		k->v6.dport = dp;
+	}
+}
+
+/* The reference: scan every rule, keep the highest priority match. */
+static uint32_t
+naive(const struct ms_spd_rule *r, unsigned int n, const struct ms_key *k)
+{
+	uint32_t best = 0, prio = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (ms_sel_match(&r[i].sel, k) && r[i].priority > prio) {
+			prio = r[i].priority;
+			best = r[i].userdata;
+		}
+	return best;
+}
+
+static void
+check_family(uint8_t af)
+{
+	static struct ms_spd_rule rules[NRULES];
+	static struct ms_key keys[NKEYS];
+	struct ms_spd spd;
+	char err[256];
+	unsigned int matched = 0;
+	enum ms_spd_table t = af == MS_AF_INET ? MS_SPD_OUT4 : MS_SPD_OUT6;
+
+	for (uint32_t i = 0; i < NRULES; i++)
+		rand_rule(af, &rules[i], i);
+	CU_ASSERT_EQUAL_FATAL(ms_spd_build(&spd, af == MS_AF_INET ? "t4" : "t6", rules, NRULES,
+					   0, err, sizeof(err)), 0);
+	for (uint32_t i = 0; i < NKEYS; i += 32) {
+		const uint8_t *kp[32];
+		uint32_t res[32];
+
+		for (uint32_t j = 0; j < 32; j++) {
+			rand_key(af, &keys[i + j]);
+			kp[j] = (const uint8_t *)&keys[i + j];
+		}
+		ms_spd_classify(&spd, t, kp, res, 32);
+		for (uint32_t j = 0; j < 32; j++) {
+			uint32_t want = naive(rules, NRULES, &keys[i + j]);
+
+			CU_ASSERT_EQUAL(res[j], want);
+			matched += want != 0;
+		}
+	}
+	/* The random walk must exercise both outcomes. */
+	CU_ASSERT(matched > NKEYS / 10 && matched < NKEYS - NKEYS / 10);
+	if (!(matched > NKEYS / 10 && matched < NKEYS - NKEYS / 10))
+		fprintf(stderr, "\n  %u of %u keys matched\n", matched, NKEYS);
+	ms_spd_free(&spd);
+}
+
+static void
+test_v4(void)
+{
+	check_family(MS_AF_INET);
+}
+
+static void
+test_v6(void)
+{
+	check_family(MS_AF_INET6);
+}
+
+static void
+test_empty_and_inbound(void)
+{
+	struct ms_spd spd;
+	struct ms_spd_rule r;
+	struct ms_key k;
+	const uint8_t *kp = (const uint8_t *)&k;
+	uint32_t res = 7;
+	char err[256];
+
+	CU_ASSERT_EQUAL(ms_spd_build(&spd, "te", NULL, 0, 0, err, sizeof(err)), 0);
+	rand_key(MS_AF_INET, &k);
+	ms_spd_classify(&spd, MS_SPD_OUT4, &kp, &res, 1);
+	CU_ASSERT_EQUAL(res, 0);
+	ms_spd_free(&spd);
+	/* An inbound rule lands only in the inbound table. */
+	rand_rule(MS_AF_INET, &r, 0);
+	r.inbound = 1;
+	memset(&r.sel.src, 0, sizeof(r.sel.src));
+	memset(&r.sel.dst, 0, sizeof(r.sel.dst));
+	r.sel.src.ip.af = r.sel.dst.ip.af = MS_AF_INET;
+	r.sel.proto = 0;
+	r.sel.sport_lo = r.sel.dport_lo = 0;
+	r.sel.sport_hi = r.sel.dport_hi = 65535;
+	CU_ASSERT_EQUAL(ms_spd_build(&spd, "ti", &r, 1, 0, err, sizeof(err)), 0);
+	ms_spd_classify(&spd, MS_SPD_OUT4, &kp, &res, 1);
+	CU_ASSERT_EQUAL(res, 0);
+	ms_spd_classify(&spd, MS_SPD_IN4, &kp, &res, 1);
+	CU_ASSERT_EQUAL(res, 1);
+	ms_spd_free(&spd);
+	r.userdata = 0;
+	CU_ASSERT_EQUAL(ms_spd_build(&spd, "tz", &r, 1, 0, err, sizeof(err)), -EINVAL);
+}
+
+void
+ut_suite_spd(void)
+{
+	CU_pSuite s = CU_add_suite("spd", NULL, NULL);
+
+	CU_add_test(s, "rte_acl vs naive list, IPv4", test_v4);
+	CU_add_test(s, "rte_acl vs naive list, IPv6", test_v6);
+	CU_add_test(s, "empty table, inbound table, invalid rule", test_empty_and_inbound);
+}

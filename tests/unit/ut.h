@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef UT_H
+#define UT_H
+
+/*
+ * Unit-test support. A "rig" is a complete data plane in this process:
+ * the real ms_dp_setup() with net_ring ports whose rings the test drives,
+ * and the aesni_gcm crypto vdev. One worker, polled by the test itself.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <CUnit/CUnit.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "ms_cdev.h"
+#include "ms_dp.h"
+#include "ms_profile.h"
+
+/* Test addresses (RFC 5737). */
+#define UT_HOST_A "192.0.2.1"
+#define UT_HOST_B "192.0.2.2"
+#define UT_OUTER_A "203.0.113.1"
+#define UT_OUTER_B "203.0.113.2"
+
+struct ut_rig {
+	struct ms_conf conf;
+	struct ms_profile prof;
+	struct ms_cdev cd;
+	struct ms_dp dp;
+	struct rte_ring *rx[MS_PORT_MAX];	/* the test enqueues: port receives */
+	struct rte_ring *tx[MS_PORT_MAX];	/* the port sends: the test dequeues */
+};
+
+/* EAL with the aesni_gcm vdev, no hugepages, a per-process file prefix. */
+int ut_eal_init(const char *prog);
+
+int ut_rig_init(struct ut_rig *r);
+void ut_rig_fini(struct ut_rig *r);
+/* Poll the worker and the slow path until nothing moves (bounded). */
+void ut_rig_run(struct ut_rig *r);
+/* Frames a port sent; returns how many (at most max), caller frees. */
+unsigned int ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m,
+			 unsigned int max);
+void ut_rig_drain(struct ut_rig *r);
+/* Hand frames to a port as if received. */
+void ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n);
+/* Sum of a drop reason's counters. */
+uint64_t ut_drops(const struct ut_rig *r, enum ms_drop reason);
+
+/* SA helpers: the A->B direction, seal (out) or open (in) with key||salt. */
+void ut_spec(struct ms_sa_spec *s, uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks,
+	     uint64_t seq_start);
+
+/* Packets. */
+struct rte_mbuf *ut_frame_udp4(struct rte_mempool *mp, const char *src, const char *dst,
+			       uint16_t sport, uint16_t dport, const uint8_t *payload,
+			       uint16_t len);
+/* Independent ESP decryption (OpenSSL EVP): outer frame -> inner packet. */
+int ut_esp_open(const uint8_t *frame, uint32_t len, const uint8_t *ks, uint32_t seq_hi,
+		uint8_t *inner, uint32_t *inner_len, uint32_t *spi, uint32_t *seq);
+/*
+ * Independent ESP sealing (OpenSSL EVP): an outer IPv4/UDP/ESP frame from
+ * A to B carrying inner (any bytes) with the given trailer next header and
+ * pad length (pad bytes 1, 2, 3, ... unless bad_pad).
+ */
+struct rte_mbuf *ut_esp_seal(struct rte_mempool *mp, const uint8_t *ks, uint32_t spi,
+			     uint64_t seq, const uint8_t *inner, uint32_t inner_len,
+			     uint8_t next_hdr, uint8_t pad_len, bool bad_pad);
+
+void ut_random(void *buf, size_t len);
+
+/* Suites. */
+void ut_suite_gcm(void);
+void ut_suite_esp(void);
+void ut_suite_replay(void);
+void ut_suite_spd(void);
+void ut_suite_conf(void);
+void ut_suite_sel(void);
+void ut_suite_wipe(void);
+
+#endif

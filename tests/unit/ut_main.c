@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit test runner: "migsec-unit SUITE" runs one CUnit suite in its own EAL. */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+#include <rte_eal.h>
+
+#include "ut.h"
+
+static const struct {
+	const char *name;
+	void (*add)(void);
+	bool eal;
+} suites[] = {
+	{ "gcm", ut_suite_gcm, true },
+	{ "esp", ut_suite_esp, true },
+	{ "replay", ut_suite_replay, true },
+	{ "spd", ut_suite_spd, true },
+	{ "conf", ut_suite_conf, false },
+	{ "sel", ut_suite_sel, false },
+	{ "wipe", ut_suite_wipe, true },
+};
+
+int
+main(int argc, char **argv)
+{
+	unsigned int failed;
+	int s = -1;
+
+	for (int i = 0; argc == 2 && i < (int)RTE_DIM(suites); i++)
+		if (strcmp(argv[1], suites[i].name) == 0)
+			s = i;
+	if (s < 0) {
+		fprintf(stderr, "usage: %s SUITE   (gcm esp replay spd conf sel wipe)\n", argv[0]);
+		return 2;
+	}
+	if (suites[s].eal && ut_eal_init(argv[0]) < 0) {
+		fprintf(stderr, "%s: EAL init failed\n", argv[0]);
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suites[s].add();
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	if (suites[s].eal)
+		rte_eal_cleanup();
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "ms_port.h"
+#include "ms_slow.h"
+#include "ms_worker.h"
+#include "ut.h"
+
+int
+ut_eal_init(const char *prog)
+{
+	char prefix[32];
+	char *argv[] = { (char *)(uintptr_t)prog, "-l", "0,1", "--no-huge", "-m", "256",
+			 "--no-pci", "--no-shconf", "--file-prefix", prefix, "--vdev",
+			 "crypto_aesni_gcm0", "--log-level", "error", NULL };
+
+	snprintf(prefix, sizeof(prefix), "ut%d", getpid());
+	return rte_eal_init((int)RTE_DIM(argv) - 1, argv);
+}
+
+static void
+set_mac(struct ms_dp *dp, enum ms_port_idx p, const char *ip, uint8_t last)
+{
+	struct rte_ether_addr mac = { .addr_bytes = { 0x02, 0, 0, 0, (uint8_t)p, last } };
+	struct ms_ip a;
+
+	ms_ip_parse(ip, &a);
+	ms_neigh_set_mac(ms_neigh_get(&dp->neigh, p, &a), &mac);
+}
+
+static void
+fill_conf(struct ms_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "ut");
+	snprintf(c->file, sizeof(c->file), "(unit test)");
+	/* rte_eth_from_rings() names its ports net_ring_<name> */
+	snprintf(c->inner.device, sizeof(c->inner.device), "net_ring_ut_inner");
+	snprintf(c->outer.device, sizeof(c->outer.device), "net_ring_ut_outer");
+	ms_prefix_parse("192.0.2.0/24", &c->inner.addr4);
+	ms_ip_parse("192.0.2.253", &c->inner.addr4.ip);
+	ms_prefix_parse("203.0.113.0/24", &c->outer.addr4);
+	ms_ip_parse(UT_OUTER_A, &c->outer.addr4.ip);
+	c->inner.mtu = c->outer.mtu = 1500;
+	c->inner.rx_desc = c->inner.tx_desc = c->outer.rx_desc = c->outer.tx_desc = 512;
+	c->udp_port = 4500;
+	c->nb_remote = 1;
+	ms_prefix_parse(UT_HOST_B "/32", &c->remote[0].prefix);
+	ms_ip_parse(UT_OUTER_B, &c->remote[0].via);
+	c->remote[0].proxy = true;
+	c->policy = MS_POLICY_DISCARD;
+	c->replay_window = 1024;
+	c->mss_clamp = true;
+	c->sessions = 256;
+	c->max_sa = 64;
+	c->mbufs = 8192;
+	c->mbuf_size = 2176;
+	c->burst = 32;
+}
+
+int
+ut_rig_init(struct ut_rig *r)
+{
+	static const char *const pname[MS_PORT_MAX] = { "ut_inner", "ut_outer" };
+	char err[256] = "", name[32];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	fill_conf(&r->conf);
+	snprintf(r->prof.name, sizeof(r->prof.name), "aesni_gcm");
+	snprintf(r->prof.driver, sizeof(r->prof.driver), "crypto_aesni_gcm");
+	snprintf(r->prof.device, sizeof(r->prof.device), "crypto_aesni_gcm0");
+	for (int p = 0; p < MS_PORT_MAX; p++) {
+		snprintf(name, sizeof(name), "ut_rx%d", p);
+		r->rx[p] = rte_ring_create(name, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "ut_tx%d", p);
+		r->tx[p] = rte_ring_create(name, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (r->rx[p] == NULL || r->tx[p] == NULL ||
+		    rte_eth_from_rings(pname[p], &r->rx[p], 1, &r->tx[p], 1, 0) < 0) {
+			fprintf(stderr, "ut: cannot create ring port %s\n", pname[p]);
+			return -1;
+		}
+	}
+	rc = ms_dp_setup(&r->dp, &r->conf, &r->prof, &r->cd, err, sizeof(err));
+	if (rc == 0)
+		rc = ms_port_start(&r->dp.port[MS_PORT_INNER], err, sizeof(err));
+	if (rc == 0)
+		rc = ms_port_start(&r->dp.port[MS_PORT_OUTER], err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "ut: rig set-up failed: %s\n", err);
+		ms_dp_teardown(&r->dp, &r->cd);
+		return rc;
+	}
+	set_mac(&r->dp, MS_PORT_OUTER, UT_OUTER_B, 0xb0);
+	set_mac(&r->dp, MS_PORT_INNER, UT_HOST_A, 0xa1);
+	set_mac(&r->dp, MS_PORT_INNER, UT_HOST_B, 0xb1);
+	return 0;
+}
+
+void
+ut_rig_drain(struct ut_rig *r)
+{
+	struct rte_mbuf *m[64];
+	unsigned int n;
+
+	for (int p = 0; p < MS_PORT_MAX; p++)
+		while ((n = ut_rig_take(r, (enum ms_port_idx)p, m, RTE_DIM(m))) > 0)
+			rte_pktmbuf_free_bulk(m, n);
+}
+
+void
+ut_rig_fini(struct ut_rig *r)
+{
+	ut_rig_drain(r);
+	ms_dp_teardown(&r->dp, &r->cd);
+	for (int p = 0; p < MS_PORT_MAX; p++) {
+		rte_ring_free(r->rx[p]);
+		rte_ring_free(r->tx[p]);
+	}
+}
+
+void
+ut_rig_run(struct ut_rig *r)
+{
+	struct ms_worker *w = &r->dp.workers[0];
+	struct ms_slow slow;
+	int idle = 0;
+
+	/* Online while polling; offline again so that SA changes made by this
+	 * same thread between runs need not wait for it. */
+	rte_rcu_qsbr_thread_online(r->dp.rcu, 0);
+	ms_slow_init(&slow, &r->dp);
+	for (int i = 0; i < 100000 && idle < 3; i++) {
+		bool busy = rte_ring_count(r->rx[0]) || rte_ring_count(r->rx[1]) ||
+			w->inflight || rte_ring_count(r->dp.slow_rx) ||
+			rte_ring_count(r->dp.slow_tx) || rte_ring_count(w->handoff);
+
+		ms_worker_poll_once(w);
+		ms_slow_poll(&slow);
+		idle = busy ? 0 : idle + 1;
+	}
+	rte_rcu_qsbr_thread_offline(r->dp.rcu, 0);
+}
+
+unsigned int
+ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int max)
+{
+	return rte_ring_sc_dequeue_burst(r->tx[p], (void **)m, max, NULL);
+}
+
+void
+ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n)
+{
+	unsigned int done = 0;
+
+	while (done < n) {
+		done += rte_ring_sp_enqueue_burst(r->rx[p], (void **)m + done, n - done, NULL);
+		if (done < n)
+			ut_rig_run(r);
+	}
+}
+
+uint64_t
+ut_drops(const struct ut_rig *r, enum ms_drop reason)
+{
+	struct ms_lcore_stats s;
+
+	ms_stats_sum(&r->dp.stats, &s);
+	return s.drop[reason];
+}
+
+void
+ut_spec(struct ms_sa_spec *s, uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks,
+	uint64_t seq_start)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->spi = spi;
+	s->dir = dir;
+	s->inner_af = MS_AF_INET;
+	s->sport = s->dport = 4500;
+	s->seq_start = seq_start;
+	/* One rig plays both appliances: outbound A->B, inbound "at B". */
+	ms_ip_parse(dir == MS_DIR_OUT ? UT_OUTER_A : UT_OUTER_B, &s->local);
+	ms_ip_parse(dir == MS_DIR_OUT ? UT_OUTER_B : UT_OUTER_A, &s->peer);
+	s->nb_sel = 1;
+	ms_prefix_parse(UT_HOST_A "/32", &s->sel[0].src);
+	ms_prefix_parse(UT_HOST_B "/32", &s->sel[0].dst);
+	s->sel[0].sport_hi = s->sel[0].dport_hi = 65535;
+	memcpy(s->key, ks, MS_KEY_LEN);
+	memcpy(s->salt, ks + MS_KEY_LEN, MS_SALT_LEN);
+	snprintf(s->tag, sizeof(s->tag), "ut-%u", id);
+}
