@@ -309,9 +309,12 @@ print_stats(const char *js)
 	       json_integer_value(json_object_get(j, "bypass_bytes")));
 	ports = json_object_get(j, "ports");
 	json_object_foreach(ports, k, v)
-		printf("port %-6s rx %10lld pkts  tx %10lld pkts\n", k,
-		       json_integer_value(json_object_get(v, "rx_pkts")),
-		       json_integer_value(json_object_get(v, "tx_pkts")));
+		printf("port %-6s rx %10lld pkts  tx %10lld pkts  (port lost: rx %lld, tx %lld)\n",
+		       k, json_integer_value(json_object_get(v, "rx_pkts")),
+		       json_integer_value(json_object_get(v, "tx_pkts")),
+		       json_integer_value(json_object_get(v, "rx_missed")) +
+		       json_integer_value(json_object_get(v, "rx_errors")),
+		       json_integer_value(json_object_get(v, "tx_errors")));
 	printf("dropped %12lld pkts\n", json_integer_value(json_object_get(j, "dropped")));
 	drops = json_object_get(j, "drops");
 	json_object_foreach(drops, k, v)

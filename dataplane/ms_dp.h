@@ -41,8 +41,9 @@ enum ms_slow_kind {
 
 /* Per-packet metadata in each mbuf's private area. */
 struct ms_mbuf_meta {
-	uint32_t seq;		/* inbound: ESP sequence number (low 32 bits) */
-	uint32_t orig_len;	/* inbound: pkt_len before lib/ipsec processing */
+	uint64_t sqn;		/* inbound: 64-bit ESN, as authenticated in the AAD */
+	uint32_t seq;		/* inbound: ESP sequence number on the wire (low 32 bits) */
+	uint32_t inner_len;	/* outbound: inner bytes sealed */
 	uint8_t slow_kind;
 	uint8_t port;		/* enum ms_port_idx the packet came from / goes to */
 	uint16_t mtu;		/* MS_SLOW_TOO_BIG: MTU to report */

@@ -35,38 +35,26 @@ ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
 
 /* Why did lib/ipsec refuse this inbound packet after decryption? */
 static enum ms_drop
-in_failure(struct rte_mbuf *m, const struct ms_sa_rt *rt)
+in_failure(struct rte_mbuf *m)
 {
-	const struct ms_mbuf_meta *meta = ms_meta(m);
-	uint64_t top = rt->replay->top, sqn;
-
 	if (m->ol_flags & RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED)
 		return MS_DROP_ICV_FAIL;
-	if (m->data_off == meta->orig_len)	/* refused before decapsulation */
-		return MS_DROP_BAD_TRAILER;
-	/* Decapsulated, then refused by lib/ipsec's own window. */
-	sqn = ms_replay_esn(top, meta->seq, ms_replay_lib_window(rt->replay_win));
-	return ms_replay_too_old(top, sqn, rt->replay_win) ? MS_DROP_OUTSIDE_WINDOW
-							   : MS_DROP_REPLAY;
+	return MS_DROP_BAD_TRAILER;	/* padding or next header; it has no window */
 }
 
 /*
  * Record authenticated inbound packets in the SA's window, in arrival
- * order: a duplicate within the burst, or a packet that a newer one earlier
- * in the burst pushed out of the window, is dropped here. Returns how many
- * remain (at the front of mb).
+ * order, with the 64-bit number their ICV covered: a duplicate within the
+ * burst, or a packet that a newer one earlier in the burst pushed out of
+ * the window, is dropped here. Returns how many remain (at the front).
  */
 static uint16_t
 in_window(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16_t k)
 {
-	uint32_t lwin = ms_replay_lib_window(rt->replay_win);
-	struct ms_replay *win = rt->replay;
 	uint16_t good = 0;
 
 	for (uint16_t i = 0; i < k; i++) {
-		uint64_t sqn = ms_replay_esn(win->top, ms_meta(mb[i])->seq, lwin);
-
-		switch (ms_replay_update(win, sqn, rt->replay_win)) {
+		switch (ms_replay_update(rt->replay, ms_meta(mb[i])->sqn, rt->replay_win)) {
 		case MS_REPLAY_OK:
 			mb[good++] = mb[i];
 			break;
@@ -88,7 +76,7 @@ ms_sa_process(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 
 	if (rt->dir == MS_DIR_IN) {
 		for (uint16_t i = k; i < n; i++)
-			ms_drop(w, mb[i], (int32_t)rt->slot, in_failure(mb[i], rt));
+			ms_drop(w, mb[i], (int32_t)rt->slot, in_failure(mb[i]));
 		return in_window(w, rt, mb, k);
 	}
 	for (uint16_t i = k; i < n; i++)
@@ -134,7 +122,7 @@ finish_out(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint1
 		struct rte_mbuf *m = mb[i];
 
 		m->ol_flags &= ~(RTE_MBUF_F_RX_SEC_OFFLOAD | RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED);
-		bytes += ms_meta(m)->orig_len;
+		bytes += ms_meta(m)->inner_len;
 		outer_checksum(w, m, rt->outer_af);
 		ms_send_l2(w, m, MS_PORT_OUTER, rt->nh, &rt->nh->ip, (int32_t)rt->slot);
 	}

@@ -79,6 +79,11 @@ check_ip6(struct ms_worker *w, struct rte_mbuf *m, const struct rte_ipv6_hdr *ip
 		drop(w, m, MS_DROP_OUTER_FRAGMENT);
 		return 0;
 	}
+	if (ip->proto == IPPROTO_HOPOPTS || ip->proto == IPPROTO_ROUTING ||
+	    ip->proto == IPPROTO_DSTOPTS) {
+		drop(w, m, MS_DROP_OUTER_OPTIONS);
+		return 0;
+	}
 	oi->src.af = oi->dst.af = MS_AF_INET6;
 	memcpy(oi->src.v6, ip->src_addr, 16);
 	memcpy(oi->dst.v6, ip->dst_addr, 16);
@@ -201,14 +206,14 @@ ms_in_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 	      struct rte_crypto_op **cop)
 {
 	const struct ms_replay *win = rt->replay;
-	uint32_t lwin = ms_replay_lib_window(rt->replay_win);
 	uint16_t k = 0, p;
 
-	/* migsec's window decides (ms_replay.h); lib/ipsec's is not trusted. */
+	/* ESN and the window are migsec's (ms_replay.h), decided once, here. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct ms_mbuf_meta *meta = ms_meta(mb[i]);
-		uint64_t sqn = ms_replay_esn(win->top, meta->seq, lwin);
+		uint64_t sqn = ms_replay_esn(win->top, meta->seq);
 
+		meta->sqn = sqn;
 		switch (ms_replay_check(win, sqn, rt->replay_win)) {
 		case MS_REPLAY_OLD:
 			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_OUTSIDE_WINDOW);
@@ -220,14 +225,27 @@ ms_in_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 			break;
 		}
 		meta->sa_slot = (int32_t)rt->slot;
-		meta->orig_len = mb[i]->data_off;	/* changes only if decapsulated */
 		mb[k++] = mb[i];
 	}
 	p = rte_ipsec_pkt_crypto_prepare(&rt->ss, mb, cop, k);
 	if (unlikely(p < k)) {
-		/* Lengths and room were checked: lib/ipsec refuses only old or seen numbers. */
-		ms_count_drop(&w->dp->stats, w->idx, (int32_t)rt->slot, MS_DROP_REPLAY, k - p);
+		/* Lengths and room were checked before; this cannot be the peer's doing. */
+		ms_count_drop(&w->dp->stats, w->idx, (int32_t)rt->slot, MS_DROP_ESP_MALFORMED, k - p);
 		rte_pktmbuf_free_bulk(&mb[p], k - p);
+	}
+	/*
+	 * lib/ipsec (no ESN) wrote SPI | seq | 0 as the AAD. RFC 4106 with ESN
+	 * wants SPI | seq high | seq low: the number just checked, so the ICV
+	 * authenticates exactly what the window will record.
+	 */
+	for (uint16_t i = 0; i < p; i++) {
+		uint8_t *aad = cop[i]->sym->aead.aad.data;
+		uint64_t sqn = ms_meta(mb[i])->sqn;
+		rte_be32_t hi = rte_cpu_to_be_32((uint32_t)(sqn >> 32));
+		rte_be32_t lo = rte_cpu_to_be_32((uint32_t)sqn);
+
+		memcpy(aad + 4, &hi, 4);
+		memcpy(aad + 8, &lo, 4);
 	}
 	return p;
 }

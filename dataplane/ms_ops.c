@@ -106,6 +106,7 @@ port_json(const struct ms_dp *dp, const struct ms_lcore_stats *sum, enum ms_port
 {
 	const struct ms_port *port = &dp->port[p];
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	struct rte_eth_stats es;
 	json_t *j = json_object();
 
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
@@ -115,6 +116,13 @@ port_json(const struct ms_dp *dp, const struct ms_lcore_stats *sum, enum ms_port
 	json_object_set_new(j, "rx_bytes", json_integer((json_int_t)sum->port[p].rx_bytes));
 	json_object_set_new(j, "tx_pkts", json_integer((json_int_t)sum->port[p].tx_pkts));
 	json_object_set_new(j, "tx_bytes", json_integer((json_int_t)sum->port[p].tx_bytes));
+	/* What the port itself lost before any worker saw it. */
+	if (rte_eth_stats_get(port->port_id, &es) == 0) {
+		json_object_set_new(j, "rx_missed", json_integer((json_int_t)es.imissed));
+		json_object_set_new(j, "rx_errors", json_integer((json_int_t)es.ierrors));
+		json_object_set_new(j, "rx_nombuf", json_integer((json_int_t)es.rx_nombuf));
+		json_object_set_new(j, "tx_errors", json_integer((json_int_t)es.oerrors));
+	}
 	return j;
 }
 

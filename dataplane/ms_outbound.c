@@ -163,7 +163,7 @@ ms_out_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, u
 		mb[i]->tx_offload = 0;
 		mb[i]->l2_len = RTE_ETHER_HDR_LEN;	/* replaced by the outer header */
 		ms_meta(mb[i])->sa_slot = (int32_t)rt->slot;
-		ms_meta(mb[i])->orig_len = mb[i]->pkt_len - RTE_ETHER_HDR_LEN;	/* inner bytes */
+		ms_meta(mb[i])->inner_len = mb[i]->pkt_len - RTE_ETHER_HDR_LEN;
 	}
 	k = rte_ipsec_pkt_crypto_prepare(&rt->ss, mb, cop, n);
 	if (unlikely(k < n)) {

@@ -3,20 +3,26 @@
 #define MS_REPLAY_H
 
 /*
- * Anti-replay window (RFC 4303 3.4.3, bitmap as in RFC 6479), migsec's own.
+ * Inbound extended sequence numbers and the anti-replay window (RFC 4303
+ * 3.4.3 and appendix A, bitmap as in RFC 6479): migsec's own.
  *
- * lib/ipsec (22.11, and upstream as of 2026) cannot be trusted with it:
+ * lib/ipsec (22.11, and upstream as of 2026) cannot be trusted with them:
  *  - esn_inb_update_sqn() computes the window bit as a 64-bit value but
  *    stores it in a uint32_t, so a sequence number whose low six bits are
  *    32..63 is never recorded and its replay is accepted;
+ *  - it reconstructs the high 32 bits twice, for the AAD when the packet is
+ *    prepared and again for the window after decryption, against a window
+ *    top that newer packets of the same burst (or in flight) have moved. An
+ *    authentic old packet then passes the ICV as seq and enters the window
+ *    as 2^32 + seq, which accepts the replay and wedges the window;
  *  - it keeps exactly win/64 bitmap words while accepting down to top - win,
  *    so the oldest word aliases the newest.
- * migsec therefore checks every packet against this window before the
- * crypto device sees it and records it only after its ICV verified. The
- * lib's window (one word wider, ms_replay_lib_window) still runs, for its
- * ESN reconstruction; it can only reject packets this window rejects too.
- * Single writer: the SA's owner worker. The unit tests check this window
- * against a naive reference.
+ * So inbound SAs run lib/ipsec without ESN and without a window. migsec
+ * reconstructs the 64-bit number once, before the crypto device sees the
+ * packet, writes it into the RFC 4106 AAD itself (ms_inbound.c), and after
+ * the ICV verified records exactly that number here. Single writer: the
+ * SA's owner worker. The unit tests check the window against a naive
+ * reference, across the 2^32 wrap.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,24 +38,22 @@ struct ms_replay {
 
 enum ms_replay_verdict { MS_REPLAY_OK = 0, MS_REPLAY_DUP, MS_REPLAY_OLD };
 
-static inline uint32_t
-ms_replay_lib_window(uint32_t win)
-{
-	return win + MS_REPLAY_WORD;
-}
-
-/* RFC 4303 appendix A2.1: the 64-bit sequence number of a received low half. */
+/*
+ * The 64-bit sequence number of a received low half: the one nearest the
+ * window top. RFC 4303 appendix A2.1 reads a number below the window as
+ * belonging to the next 2^32 subspace, to be rejected by the ICV; reading
+ * it as the old number it almost surely is gets the same drop, counted as
+ * outside_window, without spending the crypto device on it. A sender can
+ * only be more than 2^31 ahead after losing two billion packets.
+ */
 static inline uint64_t
-ms_replay_esn(uint64_t top, uint32_t seq, uint32_t win)
+ms_replay_esn(uint64_t top, uint32_t seq)
 {
-	uint32_t tl = (uint32_t)top, th = (uint32_t)(top >> 32);
-	uint32_t bl = tl - win + 1;
+	uint32_t ahead = seq - (uint32_t)top;
 
-	if (tl >= win - 1)
-		th += (seq < bl);		/* window within one subspace */
-	else if (th != 0)
-		th -= (seq >= bl);		/* window spans two subspaces */
-	return (uint64_t)th << 32 | seq;
+	if (ahead < (1u << 31))
+		return top + ahead;
+	return (uint64_t)(uint32_t)-ahead > top ? 0 : top - (uint32_t)-ahead;
 }
 
 /* Outside [top - win + 1, top] from below (or the never-valid 0)? */

@@ -132,7 +132,7 @@ fill_prm(const struct ms_sa_env *env, const struct ms_sa_spec *s,
 	xf->aead.iv.offset = MS_IV_OFFSET;
 	xf->aead.iv.length = 12;
 	xf->aead.digest_length = MS_ICV_LEN;
-	xf->aead.aad_length = 12;	/* SPI + 64-bit ESN (RFC 4106 section 5) */
+	xf->aead.aad_length = 12;	/* SPI + 64-bit ESN (RFC 4106 section 5), both directions */
 
 	memset(prm, 0, sizeof(*prm));
 	prm->userdata = s->id;
@@ -146,7 +146,8 @@ fill_prm(const struct ms_sa_env *env, const struct ms_sa_spec *s,
 	prm->ipsec_xform.mode = RTE_SECURITY_IPSEC_SA_MODE_TUNNEL;
 	prm->ipsec_xform.direction = s->dir == MS_DIR_OUT ? RTE_SECURITY_IPSEC_SA_DIR_EGRESS
 							   : RTE_SECURITY_IPSEC_SA_DIR_INGRESS;
-	prm->ipsec_xform.options.esn = 1;
+	/* Inbound ESN and anti-replay are migsec's own: see ms_replay.h. */
+	prm->ipsec_xform.options.esn = s->dir == MS_DIR_OUT;
 	/*
 	 * Only outbound SAs say udp_encap: lib/ipsec (22.11 and later) then adds
 	 * the UDP header from the template. For an inbound SA the flag makes
@@ -155,10 +156,9 @@ fill_prm(const struct ms_sa_env *env, const struct ms_sa_spec *s,
 	 * the caller counts the UDP header into l3_len (ms_inbound.c).
 	 */
 	prm->ipsec_xform.options.udp_encap = s->dir == MS_DIR_OUT;
-	prm->ipsec_xform.replay_win_sz = s->dir == MS_DIR_IN ?
-		ms_replay_lib_window(s->replay_window ? s->replay_window : env->replay_default) : 0;
-	/* out: first sequence number; in: top of the window (nothing seen yet) */
-	prm->ipsec_xform.esn.value = s->dir == MS_DIR_OUT ? s->seq_start : s->seq_start - 1;
+	prm->ipsec_xform.replay_win_sz = 0;
+	/* out: the first sequence number sent */
+	prm->ipsec_xform.esn.value = s->dir == MS_DIR_OUT ? s->seq_start : 0;
 	prm->ipsec_xform.udp.sport = s->sport;
 	prm->ipsec_xform.udp.dport = s->dport;
 	prm->ipsec_xform.tunnel.type = s->local.af == MS_AF_INET ? RTE_SECURITY_IPSEC_TUNNEL_IPV4

@@ -28,7 +28,7 @@
 	X(CRYPTO_FAILED, "crypto_failed", "crypto device failed an outbound operation") \
 	X(OUTER_MALFORMED, "outer_malformed", "outer IP/UDP header, length or checksum invalid") \
 	X(OUTER_FRAGMENT, "outer_fragment", "outer packet is an IP fragment") \
-	X(OUTER_OPTIONS, "outer_options", "outer IPv4 options or IPv6 extension headers") \
+	X(OUTER_OPTIONS, "outer_options", "outer IPv4 options or IPv6 extension headers before UDP") \
 	X(NOT_ESP, "not_esp", "plaintext on the outer port and the default policy is discard") \
 	X(PLAINTEXT_FOR_SA, "plaintext_for_sa", "plaintext on the outer port that an SA covers") \
 	X(ESP_MALFORMED, "esp_malformed", "ESP packet too short or misaligned") \

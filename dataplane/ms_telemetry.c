@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
 #include "ms_ops.h"
@@ -80,6 +81,7 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static const char *const names[MS_PORT_MAX] = { "inner", "outer" };
 	struct ms_lcore_stats s;
+	struct rte_eth_stats es;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
@@ -97,6 +99,12 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		U64(c, "rx_bytes", s.port[p].rx_bytes);
 		U64(c, "tx_pkts", s.port[p].tx_pkts);
 		U64(c, "tx_bytes", s.port[p].tx_bytes);
+		if (rte_eth_stats_get(tdp->port[p].port_id, &es) == 0) {
+			U64(c, "rx_missed", es.imissed);
+			U64(c, "rx_errors", es.ierrors);
+			U64(c, "rx_nombuf", es.rx_nombuf);
+			U64(c, "tx_errors", es.oerrors);
+		}
 		rte_tel_data_add_dict_container(d, names[p], c, 0);
 	}
 	return 0;

@@ -68,6 +68,7 @@ reserve_hugepages() {
 		return
 	fi
 	step "Reserving 1 GiB of hugepages"
+	mkdir -p /dev/hugepages	# dpdk-hugepages.py mounts there; some systems lack the directory
 	if dpdk-hugepages.py --setup 1G >/dev/null 2>&1 && grep -qs hugetlbfs /proc/mounts; then
 		echo "hugepages: $(awk '/HugePages_Free/ {print $2}' /proc/meminfo) free"
 	else
@@ -105,7 +106,7 @@ build) need_root "$@"; install_deps; build ;;
 demo)
 	need_root "$@"; install_deps; reserve_hugepages; build
 	step "Demo: an encrypted transfer between two appliances"
-	exec tests/demo.sh
+	exec /usr/bin/python3 tests/demo.py
 	;;
 test)
 	need_root "$@"; install_deps; reserve_hugepages; build

@@ -61,7 +61,7 @@ eal: {
   lcores = "${10}";
   main_lcore = ${11};
   file_prefix = "$LAB-$name";
-  memory_mb = 512;
+  memory_mb = 256;
   hugepages = "auto";
   log_level = "${LOG_LEVEL:-info}";
 };

@@ -7,6 +7,7 @@
 
 #include "ms_conf.h"
 #include "ms_profile.h"
+#include "ms_stats.h"
 #include "ut.h"
 
 #ifndef UT_SRCDIR
@@ -159,6 +160,32 @@ test_example_and_profiles(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "crypto.profile \"nosuch\": cannot read"));
 }
 
+/* The README documents every drop reason and telemetry endpoint there is. */
+static void
+test_readme(void)
+{
+	static const char *const endpoints[] = { "/migsec/info", "/migsec/stats", "/migsec/drops",
+		"/migsec/ports", "/migsec/sa/list", "/migsec/sa/info" };
+	static char text[1 << 17];
+	FILE *f = fopen(UT_SRCDIR "/README.md", "r");
+	size_t n;
+
+	CU_ASSERT_FATAL(f != NULL);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (int r = 0; r < MS_DROP_MAX; r++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "| `%s` |", ms_drop_name((enum ms_drop)r));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+		if (strstr(text, want) == NULL)
+			fprintf(stderr, "\n  README lacks drop reason %s\n", want);
+	}
+	for (unsigned int e = 0; e < sizeof(endpoints) / sizeof(endpoints[0]); e++)
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, endpoints[e]));
+}
+
 void
 ut_suite_conf(void)
 {
@@ -168,4 +195,5 @@ ut_suite_conf(void)
 	CU_add_test(s, "each error names file:line:setting", test_errors);
 	CU_add_test(s, "missing file", test_missing_file);
 	CU_add_test(s, "the shipped example and profile load", test_example_and_profiles);
+	CU_add_test(s, "README documents every drop reason and endpoint", test_readme);
 }

@@ -273,6 +273,16 @@ test_peer_and_window(void)
 	fix_lengths(m);
 	expect_drop(m, MS_DROP_PEER_MISMATCH);
 	m = one_sealed(80);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+	fix_lengths(m);
+	expect_drop(m, MS_DROP_OUTER_FRAGMENT);
+	m = one_sealed(80);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	ip->version_ihl = 0x46;		/* options: none of ours has them */
+	fix_lengths(m);
+	expect_drop(m, MS_DROP_OUTER_OPTIONS);
+	m = one_sealed(80);
 	dup = rte_pktmbuf_copy(m, rig.dp.mbuf_pool, 0, UINT32_MAX);
 	ut_rig_inject(&rig, MS_PORT_OUTER, &m, 1);
 	ut_rig_run(&rig);
@@ -401,7 +411,7 @@ ut_suite_esp(void)
 	CU_add_test(s, "seal then open: delivered intact", test_roundtrip);
 	CU_add_test(s, "tampered at any offset: icv_fail; wrong SPI", test_tampered);
 	CU_add_test(s, "truncated at every length", test_truncated);
-	CU_add_test(s, "wrong peer; replayed", test_peer_and_window);
+	CU_add_test(s, "wrong peer, fragment, IP options; replayed", test_peer_and_window);
 	CU_add_test(s, "authentic but bad trailer, selector, inner", test_crafted_inner);
 	CU_add_test(s, "discard, bypass, plaintext an SA covers", test_policy);
 	CU_add_test(s, "too big: ICMP fragmentation needed", test_too_big);

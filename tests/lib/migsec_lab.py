@@ -1,0 +1,262 @@
+"""The migsec lab from Python: tests/lab.sh, SAs through migsec-dpctl,
+transfers between the hosts, captures of the outer link and their
+independent decryption with scapy.
+
+Keys exist only in this process's memory and on migsec-dpctl's stdin.
+Run with Debian's /usr/bin/python3 (scapy, cryptography).
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+DPCTL = os.path.join(BUILD, "dataplane", "migsec-dpctl")
+XFER = os.path.join(TOP, "tests", "lib", "xfer.py")
+PY = "/usr/bin/python3"
+
+HOST = {"A": {4: "192.0.2.1", 6: "2001:db8:1::1"}, "B": {4: "192.0.2.2", 6: "2001:db8:1::2"}}
+OUTER = {"A": {4: "203.0.113.1", 6: "2001:db8:ff::1"}, "B": {4: "203.0.113.2", 6: "2001:db8:ff::2"}}
+PLEN = {4: 32, 6: 128}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Lab:
+    """Two hosts, two appliances; a context manager that always cleans up."""
+
+    def __init__(self, name, policy="discard", workers=1, mtu=1500):
+        self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
+        self.dir = f"/run/migsec-lab/{name}"
+        self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir)
+        self.procs = []
+
+    # ---- life cycle
+    def __enter__(self):
+        self.lab("down", check=False, quiet=True)
+        self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu))
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.lab("down", check=False, quiet=True)
+        return False
+
+    def lab(self, *args, check=True, quiet=False):
+        r = subprocess.run([os.path.join(TOP, "tests", "lab.sh"), *args], env=self.env,
+                           capture_output=True, text=True, timeout=120)
+        if not quiet:
+            out = (r.stdout + r.stderr).strip()
+            if out:
+                log(out)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"lab.sh {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        return r
+
+    def ns(self, who):
+        return {"A": f"{self.name}-hA", "B": f"{self.name}-hB",
+                "apA": f"{self.name}-apA", "apB": f"{self.name}-apB"}[who]
+
+    def sock(self, app):
+        return os.path.join(self.dir, f"{app}.sock")
+
+    def pid(self, app):
+        with open(os.path.join(self.dir, f"{app}.pid")) as f:
+            return int(f.read())
+
+    def run(self, who, cmd, timeout=60, check=True, **kw):
+        r = subprocess.run(["ip", "netns", "exec", self.ns(who), *cmd], capture_output=True,
+                           text=True, timeout=timeout, **kw)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{who}: {' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+        return r
+
+    def popen(self, who, cmd, **kw):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns(who), *cmd], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, **kw)
+        self.procs.append(p)
+        return p
+
+    # ---- data plane control
+    def dpctl(self, app, *args, stdin=None, check=True):
+        r = subprocess.run([DPCTL, "-s", self.sock(app), *args], input=stdin, capture_output=True,
+                           timeout=30)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"migsec-dpctl {' '.join(args)}: {r.stderr.decode().strip()}")
+        return r
+
+    def stats(self, app):
+        return json.loads(self.dpctl(app, "stats", "--json").stdout)
+
+    def sas(self, app):
+        return {s["id"]: s for s in json.loads(self.dpctl(app, "sa", "list", "--json").stdout)}
+
+    def add_sa(self, app, sa_id, direction, spi, local, peer, sels, keysalt, **opt):
+        args = ["sa", "add", "--id", str(sa_id), "--dir", direction, "--spi", hex(spi),
+                "--local", local, "--peer", peer]
+        for s in sels:
+            args += ["--sel", s]
+        for k, v in opt.items():
+            args += [f"--{k}", str(v)]
+        # key and salt go through stdin only; the bytes object is dropped after
+        self.dpctl(app, *args, stdin=keysalt.hex().encode() + b"\n")
+
+    def install_pair(self, inner=4, outer=4, spi_ab=0x1001, spi_ba=0x2001, id_base=1, **opt):
+        """A->B and B->A SAs for all traffic between the two hosts. Returns
+        {spi: (keysalt, outer family)} for decrypting captures."""
+        a, b = HOST["A"][inner], HOST["B"][inner]
+        sel_ab = f"src={a}/{PLEN[inner]},dst={b}/{PLEN[inner]}"
+        sel_ba = f"src={b}/{PLEN[inner]},dst={a}/{PLEN[inner]}"
+        k_ab, k_ba = os.urandom(36), os.urandom(36)
+        oa, ob = OUTER["A"][outer], OUTER["B"][outer]
+        tag = opt.pop("tag", f"v{inner}-in-v{outer}")
+        self.add_sa("apA", id_base, "out", spi_ab, oa, ob, [sel_ab], k_ab, tag=tag + " A>B", **opt)
+        self.add_sa("apB", id_base, "in", spi_ab, ob, oa, [sel_ab], k_ab, tag=tag + " A>B", **opt)
+        self.add_sa("apB", id_base + 1, "out", spi_ba, ob, oa, [sel_ba], k_ba, tag=tag + " B>A", **opt)
+        self.add_sa("apA", id_base + 1, "in", spi_ba, oa, ob, [sel_ba], k_ba, tag=tag + " B>A", **opt)
+        return {spi_ab: (k_ab, outer), spi_ba: (k_ba, outer)}
+
+    def del_sa(self, app, sa_id):
+        self.dpctl(app, "sa", "del", "--id", str(sa_id))
+
+    # ---- traffic
+    def ping(self, frm, to_addr, count=3, check=True):
+        r = self.run(frm, ["ping", "-c", str(count), "-i", "0.2", "-W", "1", to_addr], check=False,
+                     timeout=30)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"ping {to_addr} from {frm} failed:\n{r.stdout}{r.stderr}")
+        return r.returncode == 0
+
+    def start_transfer(self, nbytes, family=4, port=5201, marker="MIGSEC-PLAINTEXT-MARKER",
+                       timeout=120, rate_mbps=0):
+        """Start host A sending nbytes to host B over TCP; finish with finish()."""
+        dst = HOST["B"][family]
+        recv = self.popen("B", [PY, XFER, "recv", "--bind", dst, "--port", str(port),
+                                "--timeout", str(timeout)])
+        time.sleep(0.3)
+        cmd = [PY, XFER, "send", "--to", dst, "--port", str(port), "--bytes", str(nbytes),
+               "--marker", marker, "--timeout", str(timeout)]
+        if rate_mbps:
+            cmd += ["--rate-mbps", str(rate_mbps)]
+        return (self.popen("A", cmd), recv, timeout)
+
+    @staticmethod
+    def finish(handle):
+        """Wait for a started transfer; returns (sent, received) dicts."""
+        out = []
+        send, recv, timeout = handle
+        for p in (send, recv):
+            try:
+                o, e = p.communicate(timeout=timeout + 30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                o, e = p.communicate()
+            out.append(json.loads(o) if o.strip() else {"error": e.strip() or "no output"})
+        return out[0], out[1]
+
+    def transfer(self, nbytes, **kw):
+        """Host A sends nbytes to host B over TCP; returns (sent, received) dicts."""
+        return self.finish(self.start_transfer(nbytes, **kw))
+
+    def capture(self, who, count, seconds=30, iface="outer", bpf=None):
+        return Capture(self, who, count, seconds, iface, bpf)
+
+
+class Capture:
+    """tcpdump in a namespace, by default on an appliance's outer veth: what
+    crosses the migration network towards that appliance (af_packet's own
+    transmissions bypass the sender's qdisc, so each side sees what it
+    receives)."""
+
+    def __init__(self, lab, who, count, seconds, iface, bpf):
+        self.lab, self.app, self.count, self.seconds = lab, who, count, seconds
+        self.iface, self.bpf = iface, bpf
+        fd, self.path = tempfile.mkstemp(prefix="migsec-", suffix=".pcap")
+        os.close(fd)
+
+    def __enter__(self):
+        cmd = ["timeout", str(self.seconds), "tcpdump", "-i", self.iface, "--immediate-mode",
+               "-U", "-s", "0", "-c", str(self.count), "-w", self.path]
+        self.p = self.lab.popen(self.app, cmd + ([self.bpf] if self.bpf else []),
+                                start_new_session=True)
+        # tcpdump says "listening on ..." once it captures; wait for that (bounded)
+        deadline = time.monotonic() + 10
+        line = ""
+        while "listening" not in line and time.monotonic() < deadline and self.p.poll() is None:
+            line = self.p.stderr.readline()
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.5)  # the last frames are still on their way
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGINT)
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+        return False
+
+    def remove(self):
+        os.unlink(self.path)
+
+
+def verify_esp_capture(path, sas, inner_pairs, marker):
+    """Every frame is ARP, neighbour discovery or ESP-in-UDP that scapy
+    decrypts with the given SAs; returns counts. The marker must never be
+    in the raw capture and must be in the decrypted data."""
+    from scapy.all import ARP, IP, UDP, IPv6, rdpcap, raw
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS
+    from scapy.layers.ipsec import ESP, SecurityAssociation
+
+    res = {"frames": 0, "esp": 0, "decrypted": 0, "control": 0, "marker_in_plaintext": 0,
+           "marker_on_wire": 0, "bad": []}
+    mk = marker.encode()
+    with open(path, "rb") as f:
+        res["marker_on_wire"] = f.read().count(mk)
+    sa_objs = {spi: SecurityAssociation(ESP, spi=spi, crypt_algo="AES-GCM", crypt_key=ks,
+                                        esn_en=True, esn=0)
+               for spi, (ks, _) in sas.items()}
+    for pkt in rdpcap(path):
+        res["frames"] += 1
+        if ARP in pkt or ICMPv6ND_NS in pkt or ICMPv6ND_NA in pkt:
+            res["control"] += 1
+            continue
+        ip = pkt[IP] if IP in pkt else (pkt[IPv6] if IPv6 in pkt else None)
+        if ip is None or UDP not in pkt or pkt[UDP].dport != 4500:
+            res["bad"].append(pkt.summary())
+            continue
+        esp = ESP(raw(pkt[UDP].payload))
+        res["esp"] += 1
+        sa = sa_objs.get(esp.spi)
+        if sa is None:
+            res["bad"].append(f"unknown SPI {esp.spi:#x}")
+            continue
+        outer = (IP(src=ip.src, dst=ip.dst, proto=50) if IP in pkt
+                 else IPv6(src=ip.src, dst=ip.dst, nh=50)) / esp
+        try:
+            inner = sa.decrypt(outer)
+        except Exception as e:  # noqa: BLE001 - any failure is a finding
+            res["bad"].append(f"decrypt failed spi {esp.spi:#x} seq {esp.seq}: {e}")
+            continue
+        inner_ip = inner.payload
+        if (inner_ip.src, inner_ip.dst) not in inner_pairs:
+            res["bad"].append(f"unexpected inner {inner_ip.src} > {inner_ip.dst}")
+            continue
+        res["decrypted"] += 1
+        res["marker_in_plaintext"] += raw(inner_ip).count(mk)
+    return res
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    log(f"ok: {what}")
