@@ -33,6 +33,34 @@ ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
 		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[enq], n - enq);
 }
 
+void
+ms_crypto_submit(struct ms_worker *w, struct rte_mbuf **mb, struct ms_sa_rt **rt, uint16_t n,
+		 ms_prepare_fn prepare)
+{
+	struct rte_crypto_op *cop[MS_BURST_MAX];
+	uint16_t i = 0, nop = 0;
+
+	if (n == 0)
+		return;
+	if (unlikely(rte_crypto_op_bulk_alloc(w->dp->cop_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
+					      cop, n) == 0)) {
+		for (uint16_t j = 0; j < n; j++)
+			ms_drop(w, mb[j], (int32_t)rt[j]->slot, MS_DROP_NO_MBUF);
+		return;
+	}
+	while (i < n) {		/* one prepare call per run of packets of one SA */
+		uint16_t j = i + 1;
+
+		while (j < n && rt[j] == rt[i])
+			j++;
+		nop += prepare(w, rt[i], &mb[i], j - i, &cop[nop]);
+		i = j;
+	}
+	if (nop < n)
+		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[nop], n - nop);
+	ms_crypto_enqueue(w, cop, nop);
+}
+
 /* Why did lib/ipsec refuse this inbound packet after decryption? */
 static enum ms_drop
 in_failure(struct rte_mbuf *m)

@@ -279,33 +279,6 @@ owned_here(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf *m)
 	return false;
 }
 
-static void
-open_runs(struct ms_worker *w, struct rte_mbuf **mb, struct ms_sa_rt **rt, uint16_t n)
-{
-	struct rte_crypto_op *cop[MS_BURST_MAX];
-	uint16_t i = 0, nop = 0;
-
-	if (n == 0)
-		return;
-	if (unlikely(rte_crypto_op_bulk_alloc(w->dp->cop_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
-					      cop, n) == 0)) {
-		for (uint16_t j = 0; j < n; j++)
-			ms_drop(w, mb[j], (int32_t)rt[j]->slot, MS_DROP_NO_MBUF);
-		return;
-	}
-	while (i < n) {
-		uint16_t j = i + 1;
-
-		while (j < n && rt[j] == rt[i])
-			j++;
-		nop += ms_in_prepare(w, rt[i], &mb[i], j - i, &cop[nop]);
-		i = j;
-	}
-	if (nop < n)
-		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[nop], n - nop);
-	ms_crypto_enqueue(w, cop, nop);
-}
-
 void
 ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool from_handoff)
 {
@@ -355,5 +328,5 @@ ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool f
 		esp[no] = esp[i];
 		ert[no++] = rt;
 	}
-	open_runs(w, esp, ert, no);
+	ms_crypto_submit(w, esp, ert, no, ms_in_prepare);
 }

@@ -176,34 +176,6 @@ ms_out_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, u
 	return k;
 }
 
-/* Seal runs of packets that share an SA, then enqueue them all at once. */
-static void
-seal(struct ms_worker *w, struct rte_mbuf **mb, struct ms_sa_rt **rt, uint16_t n)
-{
-	struct rte_crypto_op *cop[MS_BURST_MAX];
-	uint16_t i = 0, nop = 0;
-
-	if (n == 0)
-		return;
-	if (unlikely(rte_crypto_op_bulk_alloc(w->dp->cop_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
-					      cop, n) == 0)) {
-		for (uint16_t j = 0; j < n; j++)
-			ms_drop(w, mb[j], (int32_t)rt[j]->slot, MS_DROP_NO_MBUF);
-		return;
-	}
-	while (i < n) {
-		uint16_t j = i + 1;
-
-		while (j < n && rt[j] == rt[i])
-			j++;
-		nop += ms_out_prepare(w, rt[i], &mb[i], j - i, &cop[nop]);
-		i = j;
-	}
-	if (nop < n)
-		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[nop], n - nop);
-	ms_crypto_enqueue(w, cop, nop);
-}
-
 void
 ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -263,5 +235,5 @@ ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		sm[ns] = m;
 		srt[ns++] = rt;
 	}
-	seal(w, sm, srt, ns);
+	ms_crypto_submit(w, sm, srt, ns, ms_out_prepare);
 }

@@ -35,6 +35,15 @@ uint16_t ms_sa_process(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf
 /* Enqueue ops (with their mbufs) on the worker's queue pair; failures dropped. */
 void ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n);
 
+typedef uint16_t (*ms_prepare_fn)(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb,
+				  uint16_t n, struct rte_crypto_op **cop);
+/*
+ * Packets mb[i] for SAs rt[i] (runs of one SA kept in arrival order):
+ * crypto ops for all, prepare() per run, one enqueue for the whole burst.
+ */
+void ms_crypto_submit(struct ms_worker *w, struct rte_mbuf **mb, struct ms_sa_rt **rt,
+		      uint16_t n, ms_prepare_fn prepare);
+
 /* Clamp the MSS option of a TCP SYN (l3: IP header, l4off: TCP offset). */
 bool ms_mss_clamp(uint8_t *l3, uint32_t len, uint32_t l4off, uint16_t mss_max);
 
