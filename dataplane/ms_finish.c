@@ -219,7 +219,7 @@ finish_in(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16
 	ms_ctr_add(&ls->opened_bytes, bytes);
 }
 
-void
+unsigned int
 ms_crypto_drain(struct ms_worker *w)
 {
 	struct rte_crypto_op *cop[MS_BURST_MAX];
@@ -229,7 +229,7 @@ ms_crypto_drain(struct ms_worker *w)
 
 	n = rte_cryptodev_dequeue_burst(w->dp->cdev_id, (uint16_t)w->idx, cop, w->dp->burst);
 	if (n == 0)
-		return;
+		return 0;
 	w->inflight -= n;
 	ng = rte_ipsec_pkt_crypto_group((const struct rte_crypto_op **)cop, mb, grp, n);
 	rte_mempool_put_bulk(w->dp->cop_pool, (void **)cop, n);
@@ -246,4 +246,5 @@ ms_crypto_drain(struct ms_worker *w)
 	}
 	for (uint16_t i = grouped; i < n; i++)	/* ops that lost their session */
 		ms_drop(w, mb[i], -1, MS_DROP_CRYPTO_FAILED);
+	return n;
 }

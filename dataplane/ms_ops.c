@@ -126,6 +126,26 @@ port_json(const struct ms_dp *dp, const struct ms_lcore_stats *sum, enum ms_port
 	return j;
 }
 
+/* Per worker: where its time goes. */
+static json_t *
+workers_json(const struct ms_dp *dp)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; i < dp->nb_workers; i++) {
+		const struct ms_lcore_stats *l = &dp->stats.lc[i];
+		json_t *w = json_object();
+
+		json_object_set_new(w, "lcore", json_integer(dp->workers[i].lcore));
+		json_object_set_new(w, "busy_cycles",
+				    json_integer((json_int_t)__atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED)));
+		json_object_set_new(w, "idle_cycles",
+				    json_integer((json_int_t)__atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED)));
+		json_array_append_new(a, w);
+	}
+	return a;
+}
+
 json_t *
 ms_ops_stats_json(const struct ms_dp *dp)
 {
@@ -144,6 +164,10 @@ ms_ops_stats_json(const struct ms_dp *dp)
 	json_object_set_new(j, "icmp_sent", json_integer((json_int_t)s.icmp_sent));
 	json_object_set_new(j, "mss_clamped", json_integer((json_int_t)s.mss_clamped));
 	json_object_set_new(j, "handoff_pkts", json_integer((json_int_t)s.handoff_pkts));
+	json_object_set_new(j, "busy_cycles", json_integer((json_int_t)s.busy_cycles));
+	json_object_set_new(j, "idle_cycles", json_integer((json_int_t)s.idle_cycles));
+	json_object_set_new(j, "tsc_hz", json_integer((json_int_t)dp->tsc_hz));
+	json_object_set_new(j, "workers", workers_json(dp));
 	for (int r = 0; r < MS_DROP_MAX; r++)
 		total += s.drop[r];
 	json_object_set_new(j, "dropped", json_integer((json_int_t)total));

@@ -18,7 +18,8 @@ void ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* from_handoff: packets another worker passed to their SA's owner. */
 void ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		      bool from_handoff);
-void ms_crypto_drain(struct ms_worker *w);
+/* Dequeue and finish one burst of crypto ops; returns how many. */
+unsigned int ms_crypto_drain(struct ms_worker *w);
 
 /*
  * Per-SA steps, exposed for the unit tests. Prepare returns how many packets

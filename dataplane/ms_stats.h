@@ -66,6 +66,8 @@ struct ms_lcore_stats {
 	uint64_t icmp_sent;
 	uint64_t mss_clamped;
 	uint64_t handoff_pkts;
+	uint64_t busy_cycles;		/* worker loops that moved packets (TSC) */
+	uint64_t idle_cycles;		/* worker loops that found nothing */
 	uint64_t drop[MS_DROP_MAX];
 } __rte_cache_aligned;
 

@@ -58,6 +58,8 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "icmp_sent", s.icmp_sent);
 	U64(d, "mss_clamped", s.mss_clamped);
 	U64(d, "handoff_pkts", s.handoff_pkts);
+	U64(d, "busy_cycles", s.busy_cycles);
+	U64(d, "idle_cycles", s.idle_cycles);
 	U64(d, "dropped", total);
 	return 0;
 }

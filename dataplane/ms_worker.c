@@ -32,31 +32,38 @@ rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t 
 	ms_ctr_add(&c->rx_bytes, bytes);
 }
 
-static void
+/* Returns how many packets it took in. */
+static unsigned int
 poll_ports(struct ms_worker *w)
 {
 	struct ms_dp *dp = w->dp;
 	struct rte_mbuf *m[MS_BURST_MAX];
+	unsigned int got = 0;
 	uint16_t n;
 
 	n = rte_eth_rx_burst(dp->port[MS_PORT_INNER].port_id, (uint16_t)w->idx, m, dp->burst);
+	got += n;
 	if (n) {
 		rx_count(w, MS_PORT_INNER, m, n);
 		ms_outbound_burst(w, m, n);
 	}
 	n = rte_eth_rx_burst(dp->port[MS_PORT_OUTER].port_id, (uint16_t)w->idx, m, dp->burst);
+	got += n;
 	if (n) {
 		rx_count(w, MS_PORT_OUTER, m, n);
 		ms_inbound_burst(w, m, n, false);
 	}
 	n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff, (void **)m, dp->burst, NULL);
+	got += n;
 	if (n)
 		ms_inbound_burst(w, m, n, true);
 	if (w->idx == 0) {	/* frames the control thread wants sent */
 		n = (uint16_t)rte_ring_sc_dequeue_burst(dp->slow_tx, (void **)m, dp->burst, NULL);
 		for (uint16_t i = 0; i < n; i++)
 			ms_tx(w, (enum ms_port_idx)ms_meta(m[i])->port, m[i]);
+		got += n;
 	}
+	return got;
 }
 
 static void
@@ -70,14 +77,27 @@ drain_crypto(struct ms_worker *w)
 	ms_tx_flush(w, MS_PORT_OUTER);
 }
 
+/*
+ * One loop. Its cycles count as busy when it moved a packet, idle when it
+ * found nothing: busy cycles per packet is the cost of the work itself,
+ * whatever else shares the core (the benchmark reports it).
+ */
 void
 ms_worker_poll_once(struct ms_worker *w)
 {
+	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
+	uint64_t t0 = rte_rdtsc();
+	unsigned int work = 0;
+
 	if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
-		poll_ports(w);
-	ms_crypto_drain(w);
+		work = poll_ports(w);
+	work += ms_crypto_drain(w);
 	ms_tx_flush(w, MS_PORT_INNER);
 	ms_tx_flush(w, MS_PORT_OUTER);
+	if (work)
+		ms_ctr_add(&st->busy_cycles, rte_rdtsc() - t0);
+	else
+		ms_ctr_add(&st->idle_cycles, rte_rdtsc() - t0);
 	if (w->inflight == 0) {
 		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
 		w->since_qs = 0;
