@@ -34,7 +34,8 @@ usage(FILE *f)
 		"\n"
 		"sa add options:\n"
 		"  --id N               SA id (1..4294967295), unique on this appliance\n"
-		"  --dir in|out         in: opens ESP from the peer; out: seals towards it\n"
+		"  --dir in|out|bypass  in: opens ESP from the peer; out: seals towards it;\n"
+		"                       bypass: no SA, the selectors cross in plaintext (no key)\n"
 		"  --spi N              SPI (decimal or 0x hex, >= 256)\n"
 		"  --local IP --peer IP outer addresses (this appliance's, the peer's)\n"
 		"  --sel SELECTOR       inner traffic in the SA's direction, repeatable (max %d):\n"
@@ -43,6 +44,7 @@ usage(FILE *f)
 		"  --window N           replay window, 64..4096 (default: the appliance's)\n"
 		"  --seq N              first sequence number (default 1)\n"
 		"  --tag TEXT           free text shown in listings (max %d characters)\n"
+		"  --expires UNIXTIME   the data plane deletes the SA then (default: never)\n"
 		"  The key and salt are read from stdin as 72 hex digits: the 32-byte\n"
 		"  AES-256 key then the 4-byte salt (RFC 4106). Never on the command line.\n"
 		"\n"
@@ -217,7 +219,8 @@ sa_add(const char *path, int argc, char **argv)
 		{ "id", 1, NULL, 'i' }, { "dir", 1, NULL, 'd' }, { "spi", 1, NULL, 'p' },
 		{ "local", 1, NULL, 'l' }, { "peer", 1, NULL, 'r' }, { "sel", 1, NULL, 'S' },
 		{ "sport", 1, NULL, 'a' }, { "dport", 1, NULL, 'b' }, { "window", 1, NULL, 'w' },
-		{ "seq", 1, NULL, 'q' }, { "tag", 1, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "seq", 1, NULL, 'q' }, { "tag", 1, NULL, 't' }, { "expires", 1, NULL, 'e' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ms_ctl_sa_add req;
 	struct ms_sa_spec *s = &req.spec;
@@ -240,11 +243,14 @@ sa_add(const char *path, int argc, char **argv)
 		case 'b': if (parse_u64(optarg, 65535, &v)) bad = "--dport"; s->dport = (uint16_t)v; break;
 		case 'w': if (parse_u64(optarg, 4096, &v)) bad = "--window"; s->replay_window = (uint32_t)v; break;
 		case 'q': if (parse_u64(optarg, UINT64_MAX, &v)) bad = "--seq"; s->seq_start = v; break;
+		case 'e': if (parse_u64(optarg, UINT64_MAX, &v)) bad = "--expires"; s->expires = v; break;
 		case 'd':
 			if (strcmp(optarg, "in") == 0)
 				s->dir = MS_DIR_IN;
 			else if (strcmp(optarg, "out") == 0)
 				s->dir = MS_DIR_OUT;
+			else if (strcmp(optarg, "bypass") == 0)
+				s->dir = MS_DIR_BYPASS;
 			else
 				bad = "--dir";
 			break;
@@ -284,7 +290,9 @@ sa_add(const char *path, int argc, char **argv)
 		fprintf(stderr, "migsec-dpctl: --dir in|out is required\n");
 		return EXIT_USAGE;
 	}
-	if (read_key(s) != 0)
+	if (s->dir == MS_DIR_BYPASS)
+		s->spi = 0;	/* a policy rule: no SA, no key */
+	else if (read_key(s) != 0)
 		return EXIT_USAGE;
 	rc = simple(path, MS_CTL_SA_ADD, &req, sizeof(req), NULL);
 	explicit_bzero(&req, sizeof(req));

@@ -94,6 +94,8 @@ control_loop(struct ms_dp *dp, struct ms_ctl *ctl)
 			ms_ctl_service(ctl, fds, n);
 		if (rte_get_timer_cycles() >= next_tick) {
 			ms_slow_tick(&slow);
+			/* Lifetimes hold even when migsec-control is gone. */
+			ms_sadb_expire(&dp->sadb, (uint64_t)time(NULL));
 			next_tick = rte_get_timer_cycles() + tick;
 		}
 	}

@@ -165,29 +165,43 @@ parse_outer(struct ms_worker *w, struct rte_mbuf *m, struct outer_info *oi, uint
 	return O_ESP;
 }
 
-/* Default policy for plaintext arriving on the outer port. */
+/*
+ * Plaintext arriving on the outer port: a bypass rule lets it in; traffic
+ * an inbound SA covers must arrive sealed, whatever the default; the rest
+ * follows the default policy.
+ */
 static void
 plaintext(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m)
 {
+	const struct ms_sa_rt *rt = NULL;
 	struct ms_key k;
 	const uint8_t *kp = (const uint8_t *)&k;
 	struct ms_ip dst;
+	int32_t slot = -1;
 	uint32_t res;
 
-	if (w->dp->conf->policy != MS_POLICY_BYPASS) {
-		ms_drop(w, m, -1, MS_DROP_NOT_ESP);
-		return;
-	}
 	if (ms_key_extract(rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN),
 			   m->pkt_len - RTE_ETHER_HDR_LEN, &k) < 0) {
 		ms_drop(w, m, -1, MS_DROP_OUTER_MALFORMED);
 		return;
 	}
-	/* Traffic an inbound SA covers must arrive sealed, whatever the default. */
 	ms_spd_classify(&t->spd, k.af == MS_AF_INET ? MS_SPD_IN4 : MS_SPD_IN6, &kp, &res, 1);
-	if (res != 0) {
-		ms_drop(w, m, -1, MS_DROP_PLAINTEXT_FOR_SA);
+	if (res != 0 && res <= t->nb_rt)
+		rt = t->rt[res - 1];
+	if (rt != NULL && rt->dir != MS_DIR_BYPASS) {
+		ms_drop(w, m, (int32_t)rt->slot, MS_DROP_PLAINTEXT_FOR_SA);
 		return;
+	}
+	if (rt == NULL && w->dp->conf->policy != MS_POLICY_BYPASS) {
+		ms_drop(w, m, -1, MS_DROP_NOT_ESP);
+		return;
+	}
+	if (rt != NULL) {
+		struct ms_sa_stats *ss = ms_sa_stats(&w->dp->stats, w->idx, rt->slot);
+
+		slot = (int32_t)rt->slot;
+		ms_ctr_add(&ss->pkts, 1);
+		ms_ctr_add(&ss->bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
 	}
 	memset(&dst, 0, sizeof(dst));
 	dst.af = k.af;
@@ -198,7 +212,7 @@ plaintext(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m)
 	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_pkts, 1);
 	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
 	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
-	ms_deliver_inner(w, m, &dst, -1);
+	ms_deliver_inner(w, m, &dst, slot);
 }
 
 uint16_t

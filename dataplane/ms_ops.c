@@ -67,7 +67,8 @@ sa_json(const struct ms_ops_ctx *o, const struct ms_sa *sa)
 		json_array_append_new(sels, json_string(ms_sel_str(&s->sel[i], b, sizeof(b))));
 	json_object_set_new(j, "id", json_integer(s->id));
 	json_object_set_new(j, "spi", json_integer(s->spi));
-	json_object_set_new(j, "dir", json_string(s->dir == MS_DIR_OUT ? "out" : "in"));
+	json_object_set_new(j, "dir", json_string(ms_dir_name(s->dir)));
+	json_object_set_new(j, "expires", json_integer((json_int_t)s->expires));
 	json_object_set_new(j, "tag", json_string(s->tag));
 	json_object_set_new(j, "inner", json_string(s->inner_af == MS_AF_INET ? "ipv4" : "ipv6"));
 	json_object_set_new(j, "local", ip_json(&s->local));
@@ -82,7 +83,7 @@ sa_json(const struct ms_ops_ctx *o, const struct ms_sa *sa)
 		json_object_set_new(j, "replay_window", json_integer(sa->rt->replay_win));
 		json_object_set_new(j, "top_seq", json_integer((json_int_t)
 			__atomic_load_n(&sa->rt->replay->top, __ATOMIC_RELAXED)));
-	} else {
+	} else if (s->dir == MS_DIR_OUT) {
 		json_object_set_new(j, "max_inner", json_integer(sa->rt->max_inner));
 	}
 	json_object_set_new(j, "drops", drops_json(st.drop, true));
@@ -236,7 +237,7 @@ op_sa_add(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply
 		rc = ms_sadb_add(&o->dp->sadb, &req.spec, err, sizeof(err));
 	if (rc == 0)
 		MS_LOG(INFO, "SA %u added: %s spi 0x%x peer %s tag '%s'", req.spec.id,
-		       req.spec.dir == MS_DIR_OUT ? "out" : "in", req.spec.spi,
+		       ms_dir_name(req.spec.dir), req.spec.spi,
 		       ms_ip_str(&req.spec.peer, ip, sizeof(ip)), req.spec.tag);
 	else
 		MS_LOG(WARNING, "SA add refused: %s", err);

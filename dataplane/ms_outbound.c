@@ -138,6 +138,20 @@ bypass(struct ms_worker *w, struct rte_mbuf *m, const struct ms_key *k)
 	ms_drop(w, m, -1, MS_DROP_NO_ROUTE);
 }
 
+/* A bypass rule's traffic: plaintext to the rule's peer appliance. */
+static void
+bypass_rule(struct ms_worker *w, struct rte_mbuf *m, const struct ms_sa_rt *rt)
+{
+	struct ms_sa_stats *ss = ms_sa_stats(&w->dp->stats, w->idx, rt->slot);
+	uint32_t len = m->pkt_len - RTE_ETHER_HDR_LEN;
+
+	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_pkts, 1);
+	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_bytes, len);
+	ms_ctr_add(&ss->pkts, 1);
+	ms_ctr_add(&ss->bytes, len);
+	ms_send_l2(w, m, MS_PORT_OUTER, rt->nh, &rt->nh->ip, (int32_t)rt->slot);
+}
+
 /* Packets that do not fit the outer MTU once sealed. */
 static void
 too_big(struct ms_worker *w, struct rte_mbuf *m, const struct ms_sa_rt *rt)
@@ -223,6 +237,10 @@ ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		rt = t->rt[r - 1];
+		if (rt->dir == MS_DIR_BYPASS) {
+			bypass_rule(w, m, rt);
+			continue;
+		}
 		if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > rt->max_inner)) {
 			too_big(w, m, rt);
 			continue;

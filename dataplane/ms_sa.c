@@ -27,6 +27,17 @@ ms_sa_max_inner(uint32_t mtu, uint8_t outer_af)
 	return ((mtu - hdr - ESP_FIXED) & ~3u) - 2;
 }
 
+const char *
+ms_dir_name(uint8_t dir)
+{
+	switch (dir) {
+	case MS_DIR_IN: return "in";
+	case MS_DIR_OUT: return "out";
+	case MS_DIR_BYPASS: return "bypass";
+	default: return "?";
+	}
+}
+
 int
 ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 {
@@ -34,12 +45,13 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 		snprintf(err, errlen, "SA id must not be 0");
 		return -EINVAL;
 	}
-	if (s->spi < 256) {
-		snprintf(err, errlen, "SPI %u is reserved (must be >= 256)", s->spi);
+	if (s->dir != MS_DIR_IN && s->dir != MS_DIR_OUT && s->dir != MS_DIR_BYPASS) {
+		snprintf(err, errlen, "direction must be in, out or bypass");
 		return -EINVAL;
 	}
-	if (s->dir != MS_DIR_IN && s->dir != MS_DIR_OUT) {
-		snprintf(err, errlen, "direction must be in or out");
+	if (s->dir == MS_DIR_BYPASS ? s->spi != 0 : s->spi < 256) {
+		snprintf(err, errlen, s->dir == MS_DIR_BYPASS ? "a bypass rule has no SPI"
+				      : "SPI %u is reserved (must be >= 256)", s->spi);
 		return -EINVAL;
 	}
 	if (s->inner_af != MS_AF_INET && s->inner_af != MS_AF_INET6) {
@@ -209,6 +221,8 @@ ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_
 	sa->rt = rte_zmalloc_socket("ms_sa_rt", sizeof(*sa->rt), RTE_CACHE_LINE_SIZE, env->socket);
 	if (sa->rt == NULL)
 		goto nomem;
+	if (spec->dir == MS_DIR_BYPASS)	/* a policy rule: no ESP, no key */
+		goto done;
 	fill_prm(env, spec, &xf, hdr, &prm);
 	sz = rte_ipsec_sa_size(&prm);
 	if (sz < 0) {
@@ -242,6 +256,7 @@ ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_
 		snprintf(err, errlen, "rte_ipsec_session_prepare failed: %s", strerror(-rc));
 		goto fail;
 	}
+done:
 	fill_rt(env, spec, slot, sa->rt);
 	if (spec->dir == MS_DIR_IN) {
 		sa->rt->replay = rte_zmalloc_socket("ms_replay", sizeof(*sa->rt->replay),

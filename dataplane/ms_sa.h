@@ -28,7 +28,12 @@
 #define MS_ICV_LEN 16
 #define MS_OWNER_NONE UINT32_MAX
 
-enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1 };
+/*
+ * in: opens ESP from the peer; out: seals towards it; bypass: no SA, the
+ * selectors' traffic crosses in plaintext both ways (a policy rule, e.g. a
+ * migration whose policy is "disabled").
+ */
+enum ms_dir { MS_DIR_IN = 0, MS_DIR_OUT = 1, MS_DIR_BYPASS = 2 };
 
 /* What an SA is made from. Holds the key: wipe it after ms_sa_create(). */
 struct ms_sa_spec {
@@ -42,6 +47,7 @@ struct ms_sa_spec {
 	uint16_t dport;
 	uint32_t replay_window;		/* inbound; 0: the appliance default */
 	uint64_t seq_start;		/* first sequence number sent / expected */
+	uint64_t expires;		/* unix time the data plane deletes it; 0: never */
 	struct ms_ip local;		/* outer addresses */
 	struct ms_ip peer;
 	struct ms_sel sel[MS_SA_MAX_SEL];	/* inner traffic, in this SA's direction */
@@ -96,6 +102,8 @@ struct ms_sa_env {
 
 /* Offset of the 12-byte GCM nonce inside a crypto op (lib/ipsec writes it). */
 #define MS_IV_OFFSET (sizeof(struct rte_crypto_op) + sizeof(struct rte_crypto_sym_op))
+
+const char *ms_dir_name(uint8_t dir);
 
 /* Validate a spec (not the key); 0 or -EINVAL with a message. */
 int ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen);

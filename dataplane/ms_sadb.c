@@ -37,18 +37,23 @@ tables_free(struct ms_tables *t)
 	rte_free(t);
 }
 
-static int
+/* An SA's selectors as ACL rules; a bypass rule's go to both directions. */
+static void
 add_rules(const struct ms_sa *sa, uint32_t index, struct ms_spd_rule *rules, unsigned int *n)
 {
 	for (unsigned int s = 0; s < sa->spec.nb_sel; s++) {
-		struct ms_spd_rule *r = &rules[(*n)++];
+		for (int in = 0; in < 2; in++) {
+			struct ms_spd_rule *r;
 
-		r->sel = sa->spec.sel[s];
-		r->userdata = index + 1;
-		r->priority = sa->prio;
-		r->inbound = sa->spec.dir == MS_DIR_IN;
+			if (sa->spec.dir != MS_DIR_BYPASS && in != (sa->spec.dir == MS_DIR_IN))
+				continue;
+			r = &rules[(*n)++];
+			r->sel = sa->spec.sel[s];
+			r->userdata = index + 1;
+			r->priority = sa->prio;
+			r->inbound = (uint8_t)in;
+		}
 	}
-	return 0;
 }
 
 /* Build a snapshot of every SA in db. */
@@ -65,7 +70,7 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 
 	t = rte_zmalloc_socket("ms_tables", sizeof(*t) + sizeof(t->rt[0]) * db->max_sa,
 			       RTE_CACHE_LINE_SIZE, db->env.socket);
-	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL, 0);
+	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL * 2, 0);
 	if (t == NULL || rules == NULL) {
 		snprintf(err, errlen, "out of memory building SA tables");
 		goto fail;
@@ -150,7 +155,8 @@ check_unique(const struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 	for (uint32_t s = 0; s < db->max_sa; s++) {
 		const struct ms_sa *o = db->sa[s];
 
-		if (o != NULL && o->spec.dir == spec->dir && o->spec.spi == spec->spi) {
+		if (o != NULL && spec->dir != MS_DIR_BYPASS && o->spec.dir == spec->dir &&
+		    o->spec.spi == spec->spi) {
 			snprintf(err, errlen, "SPI 0x%x is already used by %s SA %u", spec->spi,
 				 spec->dir == MS_DIR_IN ? "inbound" : "outbound", o->spec.id);
 			return -EEXIST;
@@ -190,7 +196,7 @@ ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsign
 	rc = ms_sa_create(&db->env, spec, (uint32_t)slot, &sa, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (spec->dir == MS_DIR_OUT) {
+	if (spec->dir != MS_DIR_IN) {	/* sealed or bypassed towards the peer */
 		sa->rt->nh = db->nexthop(db->nexthop_arg, &spec->peer);
 		if (sa->rt->nh == NULL) {
 			snprintf(err, errlen, "no next hop towards the peer (outer prefix/gateway?) "
@@ -237,6 +243,27 @@ ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen)
 	ms_stats_reset_sa(db->stats, (uint32_t)slot);
 	db->count--;
 	return 0;
+}
+
+unsigned int
+ms_sadb_expire(struct ms_sadb *db, uint64_t now)
+{
+	unsigned int n = 0;
+	char err[128];
+
+	for (uint32_t s = 0; s < db->max_sa; s++) {
+		const struct ms_sa *sa = db->sa[s];
+		uint32_t id;
+
+		if (sa == NULL || sa->spec.expires == 0 || sa->spec.expires > now)
+			continue;
+		id = sa->spec.id;
+		if (ms_sadb_del(db, id, err, sizeof(err)) == 0) {
+			MS_LOG(NOTICE, "SA %u expired (lifetime over): deleted, its keys wiped", id);
+			n++;
+		}
+	}
+	return n;
 }
 
 void

@@ -60,6 +60,9 @@ int ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 int ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen);
 const struct ms_sa *ms_sadb_find(const struct ms_sadb *db, uint32_t id);
 
+/* Delete every SA whose expiry time (unix seconds) has come; how many. */
+unsigned int ms_sadb_expire(struct ms_sadb *db, uint64_t now);
+
 /* Workers (and registered RCU readers): the current snapshot. */
 static inline const struct ms_tables *
 ms_sadb_tables(const struct ms_sadb *db)

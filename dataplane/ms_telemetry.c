@@ -157,7 +157,7 @@ tel_sa_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_start_dict(d);
 		U64(d, "id", rt->id);
 		U64(d, "spi", rt->spi);
-		rte_tel_data_add_dict_string(d, "dir", rt->dir == MS_DIR_OUT ? "out" : "in");
+		rte_tel_data_add_dict_string(d, "dir", ms_dir_name(rt->dir));
 		U64(d, "pkts", st.pkts);
 		U64(d, "bytes", st.bytes);
 		if (rt->dir == MS_DIR_IN)

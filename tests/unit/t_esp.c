@@ -401,6 +401,45 @@ test_too_big(void)
 	del_sa(1);
 }
 
+static void
+test_bypass_rule_and_expiry(void)
+{
+	static const uint8_t data[16];
+	struct ms_sa_spec sp;
+	struct rte_mbuf *m, *out[8];
+	char err[256];
+
+	/* A bypass rule (policy "disabled") under the default policy discard. */
+	ut_spec(&sp, 7, MS_DIR_BYPASS, 0, ks, 1);
+	ms_ip_parse(UT_OUTER_A, &sp.local);
+	ms_ip_parse(UT_OUTER_B, &sp.peer);
+	ms_sel_mirror(&sp.sel[0], &sp.sel[1]);
+	sp.nb_sel = 2;
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), 0);
+	m = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1, 2, data, sizeof(data));
+	ut_rig_inject(&rig, MS_PORT_INNER, &m, 1);
+	ut_rig_run(&rig);
+	CU_ASSERT_EQUAL_FATAL(ut_rig_take(&rig, MS_PORT_OUTER, out, 8), 1);
+	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(out[0], uint8_t *)[5], 0xb0);	/* the rule's peer */
+	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(out[0], uint8_t *)[14 + 9], IPPROTO_UDP);	/* plaintext */
+	ut_rig_inject(&rig, MS_PORT_OUTER, out, 1);	/* and the same plaintext comes in */
+	ut_rig_run(&rig);
+	CU_ASSERT_EQUAL_FATAL(ut_rig_take(&rig, MS_PORT_INNER, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	m = ut_frame_udp4(rig.dp.mbuf_pool, "192.0.2.7", UT_HOST_B, 1, 2, data, sizeof(data));
+	expect_drop(m, MS_DROP_NOT_ESP);	/* outside the rule: the default applies */
+	del_sa(7);
+	/* Lifetime: the data plane deletes an expired SA by itself. */
+	ut_spec(&sp, 8, MS_DIR_IN, 0x8888, ks, 1);
+	sp.expires = 1000;
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(ms_sadb_expire(&rig.dp.sadb, 999), 0);
+	CU_ASSERT_PTR_NOT_NULL(ms_sadb_find(&rig.dp.sadb, 8));
+	CU_ASSERT_EQUAL(ms_sadb_expire(&rig.dp.sadb, 1000), 1);
+	CU_ASSERT_PTR_NULL(ms_sadb_find(&rig.dp.sadb, 8));
+	explicit_bzero(&sp, sizeof(sp));
+}
+
 void
 ut_suite_esp(void)
 {
@@ -415,4 +454,5 @@ ut_suite_esp(void)
 	CU_add_test(s, "authentic but bad trailer, selector, inner", test_crafted_inner);
 	CU_add_test(s, "discard, bypass, plaintext an SA covers", test_policy);
 	CU_add_test(s, "too big: ICMP fragmentation needed", test_too_big);
+	CU_add_test(s, "bypass rule both ways; SA expiry", test_bypass_rule_and_expiry);
 }
