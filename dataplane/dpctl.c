@@ -9,10 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
+#include "ms_ctl_client.h"
 #include "ms_ctl_proto.h"
 
 #define DEFAULT_SOCKET "/run/migsec/dataplane.sock"
@@ -53,83 +51,18 @@ usage(FILE *f)
 		MS_SA_MAX_SEL, MS_SA_TAG_MAX - 1, DEFAULT_SOCKET);
 }
 
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "migsec-dpctl: socket path too long\n");
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "migsec-dpctl: cannot connect to %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-send_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-recv_all(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t r = recv(fd, p, len, 0);
-
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 /* One request, one reply. *reply is malloc'ed and NUL-terminated. */
 static int
 request(const char *path, uint16_t op, const void *body, uint32_t len, int32_t *status,
 	char **reply)
 {
-	struct ms_ctl_hdr h = { .magic = MS_CTL_MAGIC, .version = MS_CTL_VERSION, .op = op,
-				.len = len };
-	int fd = connect_to(path);
+	char err[256];
+	size_t rlen;
 
-	*reply = NULL;
-	if (fd < 0)
-		return EXIT_CONNECT;
-	if (send_all(fd, &h, sizeof(h)) != 0 || (len && send_all(fd, body, len) != 0) ||
-	    recv_all(fd, &h, sizeof(h)) != 0 || h.magic != MS_CTL_MAGIC ||
-	    h.len > MS_CTL_MAX_REPLY || (*reply = calloc(1, (size_t)h.len + 1)) == NULL ||
-	    recv_all(fd, *reply, h.len) != 0) {
-		fprintf(stderr, "migsec-dpctl: the data plane closed the connection\n");
-		close(fd);
-		free(*reply);
-		*reply = NULL;
+	if (ms_ctl_call(path, op, body, len, 30000, status, reply, &rlen, err, sizeof(err)) != 0) {
+		fprintf(stderr, "migsec-dpctl: %s\n", err);
 		return EXIT_CONNECT;
 	}
-	close(fd);
-	*status = h.status;
 	return EXIT_OK;
 }
 

@@ -7,179 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ms_cfg.h"
 #include "ms_conf.h"
 
 #ifndef MS_PROFILE_DIR
 #define MS_PROFILE_DIR "/usr/share/migsec/pmd-profiles"
 #endif
 
-/* Error context: every message names file, line and the setting's path. */
-struct cctx {
-	const char *file;
-	char *err;
-	unsigned int errlen;
-};
-
-static int __attribute__((format(printf, 4, 5)))
-fail(struct cctx *c, const config_setting_t *s, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-	int line = s ? config_setting_source_line(s) : 0;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		snprintf(c->err, c->errlen, "%s:%d: setting '%s': %s", c->file, line, path, msg);
-	else	/* a missing top-level setting has no line */
-		snprintf(c->err, c->errlen, "%s: setting '%s': %s", c->file, path, msg);
-	return -EINVAL;
-}
-
-static void
-join(char *out, size_t len, const char *group, const char *name)
-{
-	if (group == NULL || group[0] == '\0')
-		snprintf(out, len, "%s", name);
-	else
-		snprintf(out, len, "%s.%s", group, name);
-}
-
-/* Reject settings nobody reads: a typo must not silently fall back to a default. */
-static int
-check_members(struct cctx *c, const config_setting_t *g, const char *gpath,
-	      const char *const known[])
-{
-	int n = config_setting_length(g);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(g, (unsigned int)i);
-		const char *name = config_setting_name(m);
-		char path[128];
-		bool ok = false;
-
-		for (unsigned int k = 0; known[k] != NULL; k++)
-			if (name != NULL && strcmp(name, known[k]) == 0)
-				ok = true;
-		if (!ok) {
-			join(path, sizeof(path), gpath, name ? name : "?");
-			return fail(c, m, path, "unknown setting");
-		}
-	}
-	return 0;
-}
-
-static const config_setting_t *
-group(struct cctx *c, const config_setting_t *parent, const char *name, bool required, int *rc)
-{
-	const config_setting_t *g = config_setting_get_member(parent, name);
-
-	*rc = 0;
-	if (g == NULL) {
-		if (required)
-			*rc = fail(c, parent, name, "required group is missing");
-		return NULL;
-	}
-	if (!config_setting_is_group(g))
-		*rc = fail(c, g, name, "must be a group { ... }");
-	return g;
-}
-
-static int
-get_uint(struct cctx *c, const config_setting_t *g, const char *gpath, const char *name,
-	 uint32_t *out, long long min, long long max, long long def, bool required)
-{
-	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
-	char path[128];
-	long long v;
-
-	join(path, sizeof(path), gpath, name);
-	if (s == NULL) {
-		if (required)
-			return fail(c, g, path, "required setting is missing");
-		*out = (uint32_t)def;
-		return 0;
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
-		return fail(c, s, path, "must be an integer");
-	v = config_setting_get_int64(s);
-	if (v < min || v > max)
-		return fail(c, s, path, "must be between %lld and %lld (got %lld)", min, max, v);
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int
-get_str(struct cctx *c, const config_setting_t *g, const char *gpath, const char *name,
-	char *out, size_t outlen, const char *def, bool required)
-{
-	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
-	char path[128];
-	const char *v;
-
-	join(path, sizeof(path), gpath, name);
-	if (s == NULL) {
-		if (required)
-			return fail(c, g, path, "required setting is missing");
-		snprintf(out, outlen, "%s", def ? def : "");
-		return 0;
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail(c, s, path, "must be a string");
-	v = config_setting_get_string(s);
-	if (strlen(v) >= outlen)
-		return fail(c, s, path, "longer than %zu characters", outlen - 1);
-	snprintf(out, outlen, "%s", v);
-	return 0;
-}
-
-static int
-get_bool(struct cctx *c, const config_setting_t *g, const char *gpath, const char *name,
-	 bool *out, bool def)
-{
-	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
-	char path[128];
-
-	join(path, sizeof(path), gpath, name);
-	if (s == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail(c, s, path, "must be true or false");
-	*out = config_setting_get_bool(s) != 0;
-	return 0;
-}
-
-static int
-get_enum(struct cctx *c, const config_setting_t *g, const char *gpath, const char *name,
-	 const char *const names[], int *out, int def)
-{
-	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
-	char path[128], buf[32], list[128] = "";
-
-	join(path, sizeof(path), gpath, name);
-	if (s == NULL) {
-		*out = def;
-		return 0;
-	}
-	if (get_str(c, g, gpath, name, buf, sizeof(buf), NULL, true) != 0)
-		return -EINVAL;
-	for (int i = 0; names[i] != NULL; i++) {
-		if (strcmp(buf, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
-			 i ? ", " : "", names[i]);
-	}
-	return fail(c, s, path, "must be one of %s (got \"%s\")", list, buf);
-}
-
 /* Address settings: "prefix" keeps the length, "ip" wants a bare address. */
 static int
-get_addr(struct cctx *c, const config_setting_t *g, const char *gpath, const char *name,
+get_addr(struct ms_cfg_ctx *c, const config_setting_t *g, const char *gpath, const char *name,
 	 struct ms_prefix *pfx, struct ms_ip *ip, int want_af)
 {
 	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
@@ -189,8 +26,8 @@ get_addr(struct cctx *c, const config_setting_t *g, const char *gpath, const cha
 
 	if (s == NULL)
 		return 0;
-	join(path, sizeof(path), gpath, name);
-	if (get_str(c, g, gpath, name, buf, sizeof(buf), NULL, true) != 0)
+	ms_cfg_join(path, sizeof(path), gpath, name);
+	if (ms_cfg_str(c, g, gpath, name, buf, sizeof(buf), NULL, true) != 0)
 		return -EINVAL;
 	if (pfx != NULL) {
 		/* own address with its on-link prefix: host bits are allowed */
@@ -199,28 +36,28 @@ get_addr(struct cctx *c, const config_setting_t *g, const char *gpath, const cha
 		char *end;
 
 		if (slash == NULL)
-			return fail(c, s, path, "must be ADDRESS/PREFIXLEN (got \"%s\")", buf);
+			return ms_cfg_fail(c, s, path, "must be ADDRESS/PREFIXLEN (got \"%s\")", buf);
 		*slash = '\0';
 		rc = ms_ip_parse(buf, &p.ip);
 		len = strtoul(slash + 1, &end, 10);
 		if (rc != 0 || *end != '\0' || slash[1] == '\0' ||
 		    len > (p.ip.af == MS_AF_INET ? 32u : 128u))
-			return fail(c, s, path, "not a valid ADDRESS/PREFIXLEN");
+			return ms_cfg_fail(c, s, path, "not a valid ADDRESS/PREFIXLEN");
 		p.len = (uint8_t)len;
 		if (p.ip.af != want_af)
-			return fail(c, s, path, "must be an IPv%d address", want_af);
+			return ms_cfg_fail(c, s, path, "must be an IPv%d address", want_af);
 		*pfx = p;
 		return 0;
 	}
 	if (ms_ip_parse(buf, ip) != 0)
-		return fail(c, s, path, "not a valid IP address (got \"%s\")", buf);
+		return ms_cfg_fail(c, s, path, "not a valid IP address (got \"%s\")", buf);
 	if (want_af && ip->af != want_af)
-		return fail(c, s, path, "must be an IPv%d address", want_af);
+		return ms_cfg_fail(c, s, path, "must be an IPv%d address", want_af);
 	return 0;
 }
 
 static int
-load_eal(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
+load_eal(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known[] = { "lcores", "main_lcore", "file_prefix",
 		"memory_mb", "hugepages", "log_level", "args", NULL };
@@ -229,44 +66,44 @@ load_eal(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 	uint32_t main_lcore;
 	int rc, h;
 
-	g = group(c, root, "eal", true, &rc);
+	g = ms_cfg_group(c, root, "eal", true, &rc);
 	if (rc)
 		return rc;
-	if ((rc = check_members(c, g, "eal", known)) ||
-	    (rc = get_str(c, g, "eal", "lcores", conf->lcores, sizeof(conf->lcores), NULL, true)) ||
-	    (rc = get_str(c, g, "eal", "file_prefix", conf->file_prefix,
+	if ((rc = ms_cfg_members(c, g, "eal", known)) ||
+	    (rc = ms_cfg_str(c, g, "eal", "lcores", conf->lcores, sizeof(conf->lcores), NULL, true)) ||
+	    (rc = ms_cfg_str(c, g, "eal", "file_prefix", conf->file_prefix,
 			  sizeof(conf->file_prefix), conf->name, false)) ||
-	    (rc = get_uint(c, g, "eal", "memory_mb", &conf->memory_mb, 64, 1 << 20, 512, false)) ||
-	    (rc = get_enum(c, g, "eal", "hugepages", huge, &h, MS_HUGE_AUTO)) ||
-	    (rc = get_str(c, g, "eal", "log_level", conf->log_level, sizeof(conf->log_level),
+	    (rc = ms_cfg_uint(c, g, "eal", "memory_mb", &conf->memory_mb, 64, 1 << 20, 512, false)) ||
+	    (rc = ms_cfg_enum(c, g, "eal", "hugepages", huge, &h, MS_HUGE_AUTO)) ||
+	    (rc = ms_cfg_str(c, g, "eal", "log_level", conf->log_level, sizeof(conf->log_level),
 			  "info", false)))
 		return rc;
 	conf->huge = (enum ms_huge)h;
 	if (strspn(conf->lcores, "0123456789,-@()") != strlen(conf->lcores) ||
 	    conf->lcores[0] == '\0')
-		return fail(c, config_setting_get_member(g, "lcores"), "eal.lcores",
+		return ms_cfg_fail(c, config_setting_get_member(g, "lcores"), "eal.lcores",
 			    "must be a core list like \"0,1\" or \"2-5\", or an lcore map "
 			    "like \"0@1,1@0\"");
 	conf->main_lcore = -1;
 	if (config_setting_get_member(g, "main_lcore") != NULL) {
-		if ((rc = get_uint(c, g, "eal", "main_lcore", &main_lcore, 0, 1023, 0, true)))
+		if ((rc = ms_cfg_uint(c, g, "eal", "main_lcore", &main_lcore, 0, 1023, 0, true)))
 			return rc;
 		conf->main_lcore = (int)main_lcore;
 	}
 	args = config_setting_get_member(g, "args");
 	if (args != NULL) {
 		if (!config_setting_is_array(args) && !config_setting_is_list(args))
-			return fail(c, args, "eal.args", "must be a list of strings [ \"...\" ]");
+			return ms_cfg_fail(c, args, "eal.args", "must be a list of strings [ \"...\" ]");
 		if (config_setting_length(args) > MS_EAL_ARGS_MAX)
-			return fail(c, args, "eal.args", "at most %d arguments", MS_EAL_ARGS_MAX);
+			return ms_cfg_fail(c, args, "eal.args", "at most %d arguments", MS_EAL_ARGS_MAX);
 		for (int i = 0; i < config_setting_length(args); i++) {
 			const config_setting_t *a = config_setting_get_elem(args, (unsigned int)i);
 			const char *v = config_setting_get_string(a);
 
 			if (v == NULL)
-				return fail(c, a, "eal.args", "element %d is not a string", i);
+				return ms_cfg_fail(c, a, "eal.args", "element %d is not a string", i);
 			if (strlen(v) >= MS_DEV_MAX)
-				return fail(c, a, "eal.args", "element %d is too long", i);
+				return ms_cfg_fail(c, a, "eal.args", "element %d is too long", i);
 			snprintf(conf->eal_args[conf->nb_eal_args++], MS_DEV_MAX, "%s", v);
 		}
 	}
@@ -274,7 +111,7 @@ load_eal(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 }
 
 static int
-load_port(struct cctx *c, const config_setting_t *root, const char *name,
+load_port(struct ms_cfg_ctx *c, const config_setting_t *root, const char *name,
 	  struct ms_port_conf *pc, uint16_t *udp_port)
 {
 	static const char *const known_inner[] = { "device", "ipv4", "ipv6", "gateway4",
@@ -285,31 +122,31 @@ load_port(struct cctx *c, const config_setting_t *root, const char *name,
 	uint32_t port;
 	int rc;
 
-	g = group(c, root, name, true, &rc);
+	g = ms_cfg_group(c, root, name, true, &rc);
 	if (rc)
 		return rc;
-	if ((rc = check_members(c, g, name, udp_port ? known_outer : known_inner)) ||
-	    (rc = get_str(c, g, name, "device", pc->device, sizeof(pc->device), NULL, true)) ||
+	if ((rc = ms_cfg_members(c, g, name, udp_port ? known_outer : known_inner)) ||
+	    (rc = ms_cfg_str(c, g, name, "device", pc->device, sizeof(pc->device), NULL, true)) ||
 	    (rc = get_addr(c, g, name, "ipv4", &pc->addr4, NULL, MS_AF_INET)) ||
 	    (rc = get_addr(c, g, name, "ipv6", &pc->addr6, NULL, MS_AF_INET6)) ||
 	    (rc = get_addr(c, g, name, "gateway4", NULL, &pc->gw4, MS_AF_INET)) ||
 	    (rc = get_addr(c, g, name, "gateway6", NULL, &pc->gw6, MS_AF_INET6)) ||
-	    (rc = get_uint(c, g, name, "mtu", &pc->mtu, 1280, 9600, 1500, false)) ||
-	    (rc = get_uint(c, g, name, "rx_desc", &pc->rx_desc, 64, 16384, 1024, false)) ||
-	    (rc = get_uint(c, g, name, "tx_desc", &pc->tx_desc, 64, 16384, 1024, false)))
+	    (rc = ms_cfg_uint(c, g, name, "mtu", &pc->mtu, 1280, 9600, 1500, false)) ||
+	    (rc = ms_cfg_uint(c, g, name, "rx_desc", &pc->rx_desc, 64, 16384, 1024, false)) ||
+	    (rc = ms_cfg_uint(c, g, name, "tx_desc", &pc->tx_desc, 64, 16384, 1024, false)))
 		return rc;
 	if (pc->device[0] == '\0')
-		return fail(c, config_setting_get_member(g, "device"), name, "device is empty");
+		return ms_cfg_fail(c, config_setting_get_member(g, "device"), name, "device is empty");
 	if (pc->addr4.ip.af == MS_AF_NONE && pc->addr6.ip.af == MS_AF_NONE)
-		return fail(c, g, name, "needs an ipv4 or ipv6 address");
+		return ms_cfg_fail(c, g, name, "needs an ipv4 or ipv6 address");
 	if (pc->gw4.af && (pc->addr4.ip.af == MS_AF_NONE || !ms_prefix_has(&pc->addr4, &pc->gw4)))
-		return fail(c, config_setting_get_member(g, "gateway4"), name,
+		return ms_cfg_fail(c, config_setting_get_member(g, "gateway4"), name,
 			    "gateway4 must be inside the ipv4 prefix");
 	if (pc->gw6.af && (pc->addr6.ip.af == MS_AF_NONE || !ms_prefix_has(&pc->addr6, &pc->gw6)))
-		return fail(c, config_setting_get_member(g, "gateway6"), name,
+		return ms_cfg_fail(c, config_setting_get_member(g, "gateway6"), name,
 			    "gateway6 must be inside the ipv6 prefix");
 	if (udp_port != NULL) {
-		if ((rc = get_uint(c, g, name, "udp_port", &port, 1, 65535, 4500, false)))
+		if ((rc = ms_cfg_uint(c, g, name, "udp_port", &port, 1, 65535, 4500, false)))
 			return rc;
 		*udp_port = (uint16_t)port;
 	}
@@ -317,7 +154,7 @@ load_port(struct cctx *c, const config_setting_t *root, const char *name,
 }
 
 static int
-load_remote(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
+load_remote(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known[] = { "prefix", "via", "proxy", NULL };
 	const config_setting_t *l = config_setting_get_member(root, "remote");
@@ -326,9 +163,9 @@ load_remote(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 	if (l == NULL)
 		return 0;
 	if (!config_setting_is_list(l))
-		return fail(c, l, "remote", "must be a list ( { ... }, ... )");
+		return ms_cfg_fail(c, l, "remote", "must be a list ( { ... }, ... )");
 	if (config_setting_length(l) > MS_REMOTE_MAX)
-		return fail(c, l, "remote", "at most %d entries", MS_REMOTE_MAX);
+		return ms_cfg_fail(c, l, "remote", "at most %d entries", MS_REMOTE_MAX);
 	for (int i = 0; i < config_setting_length(l); i++) {
 		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
 		struct ms_remote_conf *r = &conf->remote[conf->nb_remote];
@@ -337,21 +174,21 @@ load_remote(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 
 		snprintf(path, sizeof(path), "remote[%d]", i);
 		if (!config_setting_is_group(e))
-			return fail(c, e, path, "must be a group { prefix = ...; via = ...; }");
-		if ((rc = check_members(c, e, path, known)) ||
-		    (rc = get_str(c, e, path, "prefix", buf, sizeof(buf), NULL, true)))
+			return ms_cfg_fail(c, e, path, "must be a group { prefix = ...; via = ...; }");
+		if ((rc = ms_cfg_members(c, e, path, known)) ||
+		    (rc = ms_cfg_str(c, e, path, "prefix", buf, sizeof(buf), NULL, true)))
 			return rc;
 		if (ms_prefix_parse(buf, &r->prefix) != 0)
-			return fail(c, config_setting_get_member(e, "prefix"), path,
+			return ms_cfg_fail(c, config_setting_get_member(e, "prefix"), path,
 				    "prefix \"%s\" is not a valid network (host bits must be zero)", buf);
 		if (!config_setting_get_member(e, "via"))
-			return fail(c, e, path, "via (the peer appliance's outer address) is missing");
+			return ms_cfg_fail(c, e, path, "via (the peer appliance's outer address) is missing");
 		if ((rc = get_addr(c, e, path, "via", NULL, &r->via, 0)) ||
-		    (rc = get_bool(c, e, path, "proxy", &r->proxy, true)))
+		    (rc = ms_cfg_bool(c, e, path, "proxy", &r->proxy, true)))
 			return rc;
 		own = r->via.af == MS_AF_INET ? &conf->outer.addr4 : &conf->outer.addr6;
 		if (own->ip.af == MS_AF_NONE)
-			return fail(c, config_setting_get_member(e, "via"), path,
+			return ms_cfg_fail(c, config_setting_get_member(e, "via"), path,
 				    "via is IPv%d but outer has no IPv%d address", r->via.af, r->via.af);
 		conf->nb_remote++;
 	}
@@ -359,29 +196,29 @@ load_remote(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 }
 
 static int
-load_policy(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
+load_policy(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known[] = { "default", "replay_window", "mss_clamp", NULL };
 	static const char *const pol[] = { "discard", "bypass", NULL };
 	const config_setting_t *g;
 	int rc, p;
 
-	g = group(c, root, "policy", false, &rc);
+	g = ms_cfg_group(c, root, "policy", false, &rc);
 	if (rc)
 		return rc;
-	if (g && (rc = check_members(c, g, "policy", known)))
+	if (g && (rc = ms_cfg_members(c, g, "policy", known)))
 		return rc;
-	if ((rc = get_enum(c, g, "policy", "default", pol, &p, MS_POLICY_DISCARD)) ||
-	    (rc = get_uint(c, g, "policy", "replay_window", &conf->replay_window, 64, 4096,
+	if ((rc = ms_cfg_enum(c, g, "policy", "default", pol, &p, MS_POLICY_DISCARD)) ||
+	    (rc = ms_cfg_uint(c, g, "policy", "replay_window", &conf->replay_window, 64, 4096,
 			   1024, false)) ||
-	    (rc = get_bool(c, g, "policy", "mss_clamp", &conf->mss_clamp, true)))
+	    (rc = ms_cfg_bool(c, g, "policy", "mss_clamp", &conf->mss_clamp, true)))
 		return rc;
 	conf->policy = (enum ms_policy)p;
 	return 0;
 }
 
 static int
-load_rest(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
+load_rest(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known_crypto[] = { "profile", "profile_dir", "sessions", NULL };
 	static const char *const known_limits[] = { "max_sa", "mbufs", "mbuf_size", "burst", NULL };
@@ -389,45 +226,45 @@ load_rest(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 	const config_setting_t *g;
 	int rc;
 
-	g = group(c, root, "crypto", false, &rc);
-	if (rc || (g && (rc = check_members(c, g, "crypto", known_crypto))))
+	g = ms_cfg_group(c, root, "crypto", false, &rc);
+	if (rc || (g && (rc = ms_cfg_members(c, g, "crypto", known_crypto))))
 		return rc;
-	if ((rc = get_str(c, g, "crypto", "profile", conf->profile, sizeof(conf->profile),
+	if ((rc = ms_cfg_str(c, g, "crypto", "profile", conf->profile, sizeof(conf->profile),
 			  "aesni_gcm", false)) ||
-	    (rc = get_str(c, g, "crypto", "profile_dir", conf->profile_dir,
+	    (rc = ms_cfg_str(c, g, "crypto", "profile_dir", conf->profile_dir,
 			  sizeof(conf->profile_dir), MS_PROFILE_DIR, false)) ||
-	    (rc = get_uint(c, g, "crypto", "sessions", &conf->sessions, 64, 1 << 20, 4096, false)))
+	    (rc = ms_cfg_uint(c, g, "crypto", "sessions", &conf->sessions, 64, 1 << 20, 4096, false)))
 		return rc;
 	if (strspn(conf->profile, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(conf->profile))
-		return fail(c, config_setting_get_member(g, "profile"), "crypto.profile",
+		return ms_cfg_fail(c, config_setting_get_member(g, "profile"), "crypto.profile",
 			    "must be a profile name such as \"aesni_gcm\"");
 
-	g = group(c, root, "limits", false, &rc);
-	if (rc || (g && (rc = check_members(c, g, "limits", known_limits))))
+	g = ms_cfg_group(c, root, "limits", false, &rc);
+	if (rc || (g && (rc = ms_cfg_members(c, g, "limits", known_limits))))
 		return rc;
-	if ((rc = get_uint(c, g, "limits", "max_sa", &conf->max_sa, 2, 65536, 1024, false)) ||
-	    (rc = get_uint(c, g, "limits", "mbufs", &conf->mbufs, 1024, 1 << 22, 16384, false)) ||
-	    (rc = get_uint(c, g, "limits", "mbuf_size", &conf->mbuf_size, 1024, 65000, 2176,
+	if ((rc = ms_cfg_uint(c, g, "limits", "max_sa", &conf->max_sa, 2, 65536, 1024, false)) ||
+	    (rc = ms_cfg_uint(c, g, "limits", "mbufs", &conf->mbufs, 1024, 1 << 22, 16384, false)) ||
+	    (rc = ms_cfg_uint(c, g, "limits", "mbuf_size", &conf->mbuf_size, 1024, 65000, 2176,
 			   false)) ||
-	    (rc = get_uint(c, g, "limits", "burst", &conf->burst, 1, 128, 32, false)))
+	    (rc = ms_cfg_uint(c, g, "limits", "burst", &conf->burst, 1, 128, 32, false)))
 		return rc;
 
-	g = group(c, root, "control", false, &rc);
-	if (rc || (g && (rc = check_members(c, g, "control", known_ctl))))
+	g = ms_cfg_group(c, root, "control", false, &rc);
+	if (rc || (g && (rc = ms_cfg_members(c, g, "control", known_ctl))))
 		return rc;
-	if ((rc = get_str(c, g, "control", "socket", conf->ctl_socket, sizeof(conf->ctl_socket),
+	if ((rc = ms_cfg_str(c, g, "control", "socket", conf->ctl_socket, sizeof(conf->ctl_socket),
 			  "/run/migsec/dataplane.sock", false)) ||
-	    (rc = get_str(c, g, "control", "user", conf->ctl_user, sizeof(conf->ctl_user),
+	    (rc = ms_cfg_str(c, g, "control", "user", conf->ctl_user, sizeof(conf->ctl_user),
 			  "", false)))
 		return rc;
 	if (conf->ctl_socket[0] != '/')
-		return fail(c, config_setting_get_member(g, "socket"), "control.socket",
+		return ms_cfg_fail(c, config_setting_get_member(g, "socket"), "control.socket",
 			    "must be an absolute path");
 	return 0;
 }
 
 static int
-check_frames(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
+check_frames(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	/* Ethernet + the largest frame + ESP overhead must fit one mbuf. */
 	uint32_t need = 14 + (conf->inner.mtu > conf->outer.mtu ? conf->inner.mtu : conf->outer.mtu)
@@ -439,7 +276,7 @@ check_frames(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 	if (s == NULL)
 		s = config_setting_get_member(root, "limits");
 	if (conf->mbuf_size < need)
-		return fail(c, s, "limits.mbuf_size",
+		return ms_cfg_fail(c, s, "limits.mbuf_size",
 			    "%u bytes cannot hold an MTU %u frame plus ESP overhead; use at least %u",
 			    conf->mbuf_size, conf->inner.mtu > conf->outer.mtu ? conf->inner.mtu
 									: conf->outer.mtu, need);
@@ -449,9 +286,10 @@ check_frames(struct cctx *c, const config_setting_t *root, struct ms_conf *conf)
 int
 ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int errlen)
 {
+	/* "mgmt" belongs to migsec-control, which reads the same file. */
 	static const char *const known[] = { "name", "eal", "crypto", "inner", "outer", "remote",
-		"policy", "limits", "control", NULL };
-	struct cctx c = { .file = path, .err = err, .errlen = errlen };
+		"policy", "limits", "control", "mgmt", NULL };
+	struct ms_cfg_ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root;
 	config_t cfg;
 	int rc;
@@ -470,12 +308,12 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 		return -EINVAL;
 	}
 	root = config_root_setting(&cfg);
-	rc = check_members(&c, root, "", known);
+	rc = ms_cfg_members(&c, root, "", known);
 	if (rc == 0)
-		rc = get_str(&c, root, "", "name", conf->name, sizeof(conf->name), "migsec", false);
+		rc = ms_cfg_str(&c, root, "", "name", conf->name, sizeof(conf->name), "migsec", false);
 	if (rc == 0 && strspn(conf->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			      "0123456789_-") != strlen(conf->name))
-		rc = fail(&c, config_setting_get_member(root, "name"), "name",
+		rc = ms_cfg_fail(&c, config_setting_get_member(root, "name"), "name",
 			  "only letters, digits, '_' and '-'");
 	if (rc == 0)
 		rc = load_eal(&c, root, conf);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MC_SECMEM_H
+#define MC_SECMEM_H
+
+/*
+ * Memory for secrets. One-shot keys and what is derived from them live in
+ * OpenSSL's secure heap (mlocked, excluded from core dumps, cleared on
+ * free). JSON documents that carried a key in hex are allocated through
+ * wipe-on-free functions, so no copy outlives its request.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Secure heap, JSON allocators, no core dumps. 0 or -errno. */
+int mc_secmem_init(size_t heap_bytes);
+
+void *mc_secure_zalloc(size_t n);
+void mc_secure_free(void *p, size_t n);
+
+/* Exactly 2*n hex digits into out[n]; 0 or -1. */
+int mc_hex_decode(const char *hex, uint8_t *out, size_t n);
+/* n bytes to 2*n hex digits + NUL. */
+void mc_hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* free() that wipes first, for buffers that held secrets (size known). */
+void mc_wipe_free(void *p, size_t n);
+
+#endif
