@@ -46,7 +46,7 @@ static const struct field f_start[] = {
 	{ "v", true }, { "op", true }, { "id", true }, { "vm", true }, { "policy", true },
 	{ "role", true }, { "peer", true }, { "selectors", true }, { "lifetime_s", true },
 	{ "key", false }, { "nonce", false }, { "max_bytes", false }, { "rekey_s", false },
-	{ "rekey_bytes", false }, { "replay_window", false }, { NULL, false },
+	{ "rekey_bytes", false }, { "replay_window", false }, { "note", false }, { NULL, false },
 };
 static const struct field f_id[] = { { "v", true }, { "op", true }, { "id", true }, { NULL, false } };
 static const struct field f_status[] = { { "v", true }, { "op", true }, { "id", false }, { NULL, false } };
@@ -192,7 +192,11 @@ parse_start(json_t *o, struct mc_req *r, struct mc_err *e)
 		return -1;
 	if (ms_ip_parse(buf, &r->peer) != 0)
 		return fail(e, "invalid_field", "field 'peer' must be an IP address");
-	r->lifetime_s = 0;
+	if (json_object_get(o, "note") && get_str(o, "note", r->note, MC_NOTE_MAX, e))
+		return -1;
+	for (const char *c = r->note; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return fail(e, "invalid_field", "field 'note': printable ASCII only");
 	if (get_selectors(o, r, e) ||
 	    get_uint(o, "lifetime_s", 1, MC_LIFETIME_MAX, &r->lifetime_s, e) ||
 	    get_uint(o, "max_bytes", 0, 1ULL << 62, &r->max_bytes, e) ||

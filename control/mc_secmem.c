@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -10,31 +11,16 @@
 
 #include "mc_secmem.h"
 
-/* jansson: every block remembers its size so that free can wipe it. */
-#define HDR 16
-
-static void *
-json_wipe_malloc(size_t n)
-{
-	unsigned char *p = malloc(n + HDR);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + HDR;
-}
-
+/*
+ * jansson's blocks are plain malloc() blocks (so that a string it returns
+ * may be freed with free()), wiped on jansson's free to their usable size.
+ */
 static void
-json_wipe_free(void *q)
+json_wipe_free(void *p)
 {
-	unsigned char *p;
-	size_t n;
-
-	if (q == NULL)
+	if (p == NULL)
 		return;
-	p = (unsigned char *)q - HDR;
-	memcpy(&n, p, sizeof(n));
-	OPENSSL_cleanse(p, n + HDR);
+	OPENSSL_cleanse(p, malloc_usable_size(p));
 	free(p);
 }
 
@@ -45,7 +31,7 @@ mc_secmem_init(size_t heap_bytes)
 
 	if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0)
 		return -errno;
-	json_set_alloc_funcs(json_wipe_malloc, json_wipe_free);
+	json_set_alloc_funcs(malloc, json_wipe_free);
 	/* 1: the secure heap exists; 2: it exists but is not mlocked. */
 	if (CRYPTO_secure_malloc_init(heap_bytes, 32) != 1)
 		return -ENOMEM;

@@ -4,19 +4,26 @@
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N]
 #   tests/lab.sh status
 #   tests/lab.sh down
+#   tests/lab.sh ctl ARGS...      migsecctl from the management namespace
 #
 #  P-hA (host A)          P-apA (appliance A)           P-apB (appliance B)          P-hB (host B)
 #  eth0 192.0.2.1/24 ---- inner     outer ============== outer     inner ---- eth0 192.0.2.2/24
 #  2001:db8:1::1/64       .253 ::fd 203.0.113.1          203.0.113.2 .254 ::fe    2001:db8:1::2/64
 #                                   2001:db8:ff::1       2001:db8:ff::2
+#                         mgmt 198.51.100.2/30           mgmt 198.51.100.6/30
+#                            |                              |
+#                         apA 198.51.100.1/30 -- P-mg -- apB 198.51.100.5/30
+#                                      (management plane: migsecctl)
 #
 # Both hosts sit on one subnet: each appliance answers ARP/ND for the other
 # host (proxy), so no routes are needed. The appliances' ports are DPDK
-# net_af_packet ports on the veths "inner" and "outer" of their namespace.
-# P is $LAB (default "ms"); several labs can coexist with different LAB values.
-# State (configs, logs, control sockets) lives in $LAB_DIR (default
-# /run/migsec-lab/$LAB). Nothing here holds a key: SAs are installed later
-# with migsec-dpctl (see README, "Try it by hand").
+# net_af_packet ports on the veths "inner" and "outer" of their namespace;
+# "mgmt" is a kernel interface on which migsec-control listens (TLS 1.3,
+# port 7443). P is $LAB (default "ms"); several labs can coexist with
+# different LAB values. State (configs, certificates made at "up", logs,
+# audit files, control sockets) lives in $LAB_DIR (default
+# /run/migsec-lab/$LAB). Nothing here holds a migration key: migsecctl makes
+# one per migration (see README, "Try it by hand").
 set -euo pipefail
 
 LAB=${LAB:-ms}
@@ -25,9 +32,12 @@ BUILD=${BUILD:-$TOP/build}
 LAB_DIR=${LAB_DIR:-/run/migsec-lab/$LAB}
 DP=$BUILD/dataplane/migsec-dataplane
 DPCTL=$BUILD/dataplane/migsec-dpctl
+CONTROL=$BUILD/control/migsec-control
+MIGSECCTL=$BUILD/control/migsecctl
+CTL_USER=${CTL_USER:-nobody}
 
-NS_HA=$LAB-hA NS_APA=$LAB-apA NS_APB=$LAB-apB NS_HB=$LAB-hB
-ALL_NS="$NS_HA $NS_APA $NS_APB $NS_HB"
+NS_HA=$LAB-hA NS_APA=$LAB-apA NS_APB=$LAB-apB NS_HB=$LAB-hB NS_MG=$LAB-mg
+ALL_NS="$NS_HA $NS_APA $NS_APB $NS_HB $NS_MG"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -51,7 +61,29 @@ veth() {  # veth NS1 IF1 NS2 IF2 MTU
 	done
 }
 
-write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE
+# Test PKI, made fresh at every "up" with the openssl CLI: a CA, one server
+# certificate per appliance (its management address as subjectAltName) and
+# the management plane's client certificate (CN migsecctl).
+make_pki() {
+	local d=$LAB_DIR/pki
+	mkdir -p "$d"
+	openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=migsec lab CA $LAB" 2>/dev/null
+	pki_cert "$d" apA apA "subjectAltName=IP:198.51.100.2\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature"
+	pki_cert "$d" apB apB "subjectAltName=IP:198.51.100.6\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature"
+	pki_cert "$d" mgmt migsecctl "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature"
+	chmod 600 "$d"/*.key
+}
+
+pki_cert() {  # pki_cert DIR NAME CN EXTENSIONS
+	openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-keyout "$1/$2.key" -out "$1/$2.csr" -subj "/CN=$3" 2>/dev/null
+	printf '%b\n' "$4" > "$1/$2.ext"
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" \
+		-CAcreateserial -out "$1/$2.pem" -days 2 -extfile "$1/$2.ext" 2>/dev/null
+}
+
+write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4
 	local name=$1 f=$LAB_DIR/$1.conf
 	local q="qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=512"
 	cat > "$f" <<EOF
@@ -74,8 +106,40 @@ remote = (
 );
 policy: { default = "$POLICY"; replay_window = 1024; };
 limits: { mbufs = 16384; mbuf_size = $MBUF; };
-control: { socket = "$LAB_DIR/$name.sock"; };
+control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
+mgmt: {
+  listen = "${12}:7443";
+  ca = "$LAB_DIR/pki/ca.pem"; cert = "$LAB_DIR/pki/$name.pem"; key = "$LAB_DIR/pki/$name.key";
+  allowed_clients = [ "migsecctl" ];
+  user = "$CTL_USER";
+  audit_file = "$LAB_DIR/$name-audit.jsonl";
+  drain_s = 2;
+  drop_report_s = 2;
+};
 EOF
+}
+
+start_control() {  # start_control NAME NS
+	setsid ip netns exec "$2" "$CONTROL" -c "$LAB_DIR/$1.conf" \
+		>"$LAB_DIR/$1-control.log" 2>&1 </dev/null &
+	echo $! > "$LAB_DIR/$1-control.pid"
+}
+
+ctl() {
+	ip netns exec "$NS_MG" "$MIGSECCTL" --ca "$LAB_DIR/pki/ca.pem" \
+		--cert "$LAB_DIR/pki/mgmt.pem" --key "$LAB_DIR/pki/mgmt.key" "$@"
+}
+
+wait_control() {  # wait_control NAME=ADDR:PORT NAME
+	for _ in $(seq 1 100); do
+		ctl --timeout 2 health "$1" >/dev/null 2>&1 && return 0
+		if ! kill -0 "$(cat "$LAB_DIR/$2-control.pid")" 2>/dev/null; then
+			cat "$LAB_DIR/$2-control.log" >&2
+			die "migsec-control $2 exited during start-up (log above)"
+		fi
+		sleep 0.1
+	done
+	die "migsec-control $2 did not answer within 10 s"
 }
 
 start_dp() {  # start_dp NAME NS
@@ -123,7 +187,8 @@ up() {
 	# From here on a failure removes whatever was created.
 	trap 'rc=$?; [ $rc -eq 0 ] || down >/dev/null 2>&1; exit $rc' EXIT
 	mkdir -p "$LAB_DIR"
-	chmod 700 "$LAB_DIR"
+	chmod 711 "$LAB_DIR"	# migsec-control runs as $CTL_USER and opens the data plane's socket
+	make_pki
 	for ns in $ALL_NS; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
 	for ns in $NS_APA $NS_APB; do
 		nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -131,6 +196,12 @@ up() {
 	veth "$NS_HA" eth0 "$NS_APA" inner "$MTU"
 	veth "$NS_APA" outer "$NS_APB" outer "$MTU"
 	veth "$NS_APB" inner "$NS_HB" eth0 "$MTU"
+	veth "$NS_MG" apA "$NS_APA" mgmt 1500
+	veth "$NS_MG" apB "$NS_APB" mgmt 1500
+	nsx "$NS_MG" ip addr add 198.51.100.1/30 dev apA
+	nsx "$NS_MG" ip addr add 198.51.100.5/30 dev apB
+	nsx "$NS_APA" ip addr add 198.51.100.2/30 dev mgmt
+	nsx "$NS_APB" ip addr add 198.51.100.6/30 dev mgmt
 	nsx "$NS_HA" ip addr add 192.0.2.1/24 dev eth0
 	nsx "$NS_HA" ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad
 	nsx "$NS_HB" ip addr add 192.0.2.2/24 dev eth0
@@ -139,17 +210,22 @@ up() {
 	local la lb
 	if [ "$WORKERS" -eq 1 ]; then la="0@1,1@0" lb="0@0,1@1"; else la="0@1,1@0,2@1" lb="0@0,1@1,2@0"; fi
 	write_conf apA 192.0.2.253 2001:db8:1::fd 203.0.113.1 2001:db8:ff::1 \
-		203.0.113.2 2001:db8:ff::2 192.0.2.2 2001:db8:1::2 "$la" 0
+		203.0.113.2 2001:db8:ff::2 192.0.2.2 2001:db8:1::2 "$la" 0 198.51.100.2
 	write_conf apB 192.0.2.254 2001:db8:1::fe 203.0.113.2 2001:db8:ff::2 \
-		203.0.113.1 2001:db8:ff::1 192.0.2.1 2001:db8:1::1 "$lb" 0
+		203.0.113.1 2001:db8:ff::1 192.0.2.1 2001:db8:1::1 "$lb" 0 198.51.100.6
 	start_dp apA "$NS_APA"
 	start_dp apB "$NS_APB"
 	wait_dp apA
 	wait_dp apB
+	start_control apA "$NS_APA"
+	start_control apB "$NS_APB"
+	wait_control apA=198.51.100.2:7443 apA
+	wait_control apB=198.51.100.6:7443 apB
 	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
-	echo "  control:    $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"
+	echo "  data plane: $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"
+	echo "  management: LAB=$LAB tests/lab.sh ctl status apA=198.51.100.2:7443 apB=198.51.100.6:7443"
 }
 
 stop_dp() {
@@ -165,6 +241,8 @@ stop_dp() {
 }
 
 down() {
+	stop_dp apA-control
+	stop_dp apB-control
 	stop_dp apA
 	stop_dp apB
 	for ns in $ALL_NS; do
@@ -198,5 +276,6 @@ case ${1:-} in
 up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
-*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+ctl) shift; ctl "$@" ;;
+*) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MC_AUDIT_H
+#define MC_AUDIT_H
+
+/*
+ * The audit trail: one structured line per event, to syslog (authpriv) and,
+ * if configured, appended to a JSON-lines file. Every line says what
+ * changed, from what, to what. Callers never pass key material.
+ */
+#include <jansson.h>
+
+/* Open syslog and the file (before privileges are dropped). 0 or -errno. */
+int mc_audit_open(const char *appliance, const char *file);
+/* Record event with fields (ownership taken; may be NULL). */
+void mc_audit(const char *event, json_t *fields);
+void mc_audit_close(void);
+
+#endif
