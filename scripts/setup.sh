@@ -91,10 +91,10 @@ build() {
 }
 
 run_tests() {
-	step "Unit tests under ASan+UBSan"
+	step "Unit and control tests under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --suite unit --print-errorlogs
+		meson test -C build-asan --suite unit --suite control --print-errorlogs
 	step "All test suites"
 	meson test -C build --print-errorlogs --num-processes 1
 }

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_H
+#define CT_H
+
+/* migsec-control unit tests. */
+#include <CUnit/CUnit.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ms_sa.h"
+
+#define FAKE_MAX 64
+
+/* A stand-in data plane on a Unix socket, in a thread: records the SAs. */
+struct fake_dp {
+	char path[108];
+	int lfd;
+	int stop;
+	unsigned int nb;
+	struct ms_sa_spec sa[FAKE_MAX];		/* installed, keys included */
+	uint64_t pkts[FAKE_MAX];		/* what SA_LIST reports */
+	unsigned int adds, dels;
+	int fail_add_after;			/* refuse SA_ADD number N (1-based); 0: never */
+	pthread_t thr;
+};
+
+int fake_dp_start(struct fake_dp *f);
+void fake_dp_stop(struct fake_dp *f);
+/* Installed SA by direction and generation (from its tag); NULL if none. */
+const struct ms_sa_spec *fake_dp_find(struct fake_dp *f, uint8_t dir, unsigned int gen);
+void fake_dp_set_pkts(struct fake_dp *f, uint32_t id, uint64_t pkts);
+
+void ct_suite_msg(void);
+void ct_suite_kdf(void);
+void ct_suite_mig(void);
+
+#endif

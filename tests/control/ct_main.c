@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* migsec-control unit tests: "migsec-control-test SUITE". */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "ct.h"
+#include "mc_secmem.h"
+
+int
+main(int argc, char **argv)
+{
+	static const struct { const char *name; void (*add)(void); } suites[] = {
+		{ "msg", ct_suite_msg }, { "kdf", ct_suite_kdf }, { "mig", ct_suite_mig },
+	};
+	unsigned int failed;
+	int s = -1;
+
+	for (int i = 0; argc == 2 && i < (int)(sizeof(suites) / sizeof(suites[0])); i++)
+		if (strcmp(argv[1], suites[i].name) == 0)
+			s = i;
+	if (s < 0) {
+		fprintf(stderr, "usage: %s msg|kdf|mig\n", argv[0]);
+		return 2;
+	}
+	if (mc_secmem_init(64 * 1024) != 0) {
+		fprintf(stderr, "cannot set up the secure heap\n");
+		return 1;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suites[s].add();
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed == 0 ? 0 : 1;
+}

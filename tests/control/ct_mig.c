@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Migrations on two appliances (source and destination), each migsec-control
+ * state talking to a stand-in data plane that records what it is given:
+ * keys match across appliances and never across directions, policies,
+ * rollback, the rekey state machine, lifetimes, recovery, key wiping.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "ct.h"
+#include "mc_audit.h"
+#include "mc_kdf.h"
+#include "mc_mig.h"
+#include "mc_secmem.h"
+
+static struct fake_dp dp[2];
+static struct mc_conf conf[2];
+static struct mc_state *st[2];
+static uint8_t masked[MC_SECRET_LEN], mask[MC_SECRET_LEN];	/* the key, never in clear */
+
+static int
+suite_init(void)
+{
+	for (int i = 0; i < 2; i++) {
+		memset(&dp[i], 0, sizeof(dp[i]));
+		if (fake_dp_start(&dp[i]) != 0)
+			return -1;
+		memset(&conf[i], 0, sizeof(conf[i]));
+		snprintf(conf[i].name, sizeof(conf[i].name), i ? "apB" : "apA");
+		snprintf(conf[i].dp_socket, sizeof(conf[i].dp_socket), "%.107s", dp[i].path);
+		ms_ip_parse(i ? "203.0.113.2" : "203.0.113.1", &conf[i].outer4);
+		conf[i].drain_s = 1;
+		conf[i].drop_report_s = 10;
+		st[i] = mc_state_new(&conf[i]);
+	}
+	RAND_bytes(mask, sizeof(mask));
+	RAND_bytes(masked, sizeof(masked));
+	return mc_audit_open("ct", NULL);
+}
+
+static int
+suite_fini(void)
+{
+	for (int i = 0; i < 2; i++) {
+		mc_state_free(st[i]);
+		fake_dp_stop(&dp[i]);
+	}
+	return 0;
+}
+
+static void
+req_start(struct mc_req *r, const char *id, enum mc_role role, enum mc_policy pol, uint64_t life)
+{
+	char err[128];
+
+	memset(r, 0, sizeof(*r));
+	r->op = MC_OP_START;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->vm, sizeof(r->vm), "vm-%s", id);
+	r->policy = pol;
+	r->role = role;
+	ms_ip_parse(role == MC_ROLE_SOURCE ? "203.0.113.2" : "203.0.113.1", &r->peer);
+	r->nb_sel = 1;
+	ms_sel_parse("src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=4444", &r->sel[0], err,
+		     sizeof(err));
+	r->lifetime_s = life;
+	if (pol != MC_POL_DISABLED) {
+		r->secret = mc_secure_zalloc(MC_SECRET_LEN);
+		for (int i = 0; i < MC_SECRET_LEN; i++)
+			r->secret[i] = masked[i] ^ mask[i];
+	}
+}
+
+/* Run a request; returns its reply, checks ok or the error code. */
+static json_t *
+handle(int a, struct mc_req *r, const char *code)
+{
+	char *text = mc_handle(st[a], r, "ct");
+	json_t *j = json_loads(text, 0, NULL);
+
+	free(text);
+	mc_req_clear(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	if (code == NULL) {
+		CU_ASSERT(json_is_true(json_object_get(j, "ok")));
+	} else {
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+			json_object_get(j, "error"), "code")), code);
+	}
+	return j;
+}
+
+static void
+simple(int a, enum mc_op op, const char *id, const char *code)
+{
+	struct mc_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	json_decref(handle(a, &r, code));
+}
+
+static void
+start_both(const char *id, enum mc_policy pol, uint64_t life)
+{
+	struct mc_req r;
+
+	req_start(&r, id, MC_ROLE_SOURCE, pol, life);
+	json_decref(handle(0, &r, NULL));
+	req_start(&r, id, MC_ROLE_DESTINATION, pol, life);
+	json_decref(handle(1, &r, NULL));
+}
+
+static bool
+same_keys(const struct ms_sa_spec *a, const struct ms_sa_spec *b)
+{
+	return a && b && a->spi == b->spi && !memcmp(a->key, b->key, 32) && !memcmp(a->salt, b->salt, 4);
+}
+
+static void
+test_start_keys_and_selectors(void)
+{
+	const struct ms_sa_spec *so, *si, *sn, *dout, *din;
+	uint8_t secret[MC_SECRET_LEN], prk[MC_PRK_LEN];
+	struct mc_esp_keys k;
+
+	start_both("m1", MC_POL_REQUIRED, 600);
+	CU_ASSERT_EQUAL(dp[0].nb, 3);	/* out g0, in g0, in g1 */
+	CU_ASSERT_EQUAL(dp[1].nb, 3);
+	so = fake_dp_find(&dp[0], MS_DIR_OUT, 0);
+	si = fake_dp_find(&dp[0], MS_DIR_IN, 0);
+	sn = fake_dp_find(&dp[0], MS_DIR_IN, 1);
+	dout = fake_dp_find(&dp[1], MS_DIR_OUT, 0);
+	din = fake_dp_find(&dp[1], MS_DIR_IN, 0);
+	CU_ASSERT_FATAL(so && si && sn && dout && din);
+	/* What the source seals, the destination opens; and back. */
+	CU_ASSERT(same_keys(so, din));
+	CU_ASSERT(same_keys(dout, si));
+	/* The two directions never share a key or an SPI; nor do generations. */
+	CU_ASSERT(memcmp(so->key, si->key, 32) != 0 && so->spi != si->spi);
+	CU_ASSERT(memcmp(si->key, sn->key, 32) != 0 && si->spi != sn->spi);
+	/* The keys are the README's derivation. */
+	for (int i = 0; i < MC_SECRET_LEN; i++)
+		secret[i] = masked[i] ^ mask[i];
+	CU_ASSERT_EQUAL(mc_kdf_prk(secret, secret + 32, prk), 0);
+	CU_ASSERT_EQUAL(mc_kdf_esp(prk, "m1", MC_S2D, 0, 0, &k), 0);
+	CU_ASSERT_EQUAL(memcmp(k.key, so->key, 32), 0);
+	CU_ASSERT_EQUAL(k.spi, so->spi);
+	memset(secret, 0, sizeof(secret));
+	memset(prk, 0, sizeof(prk));
+	memset(&k, 0, sizeof(k));
+	/* Selectors: the source seals source->destination, opens the mirror. */
+	CU_ASSERT_EQUAL(so->sel[0].dport_lo, 4444);
+	CU_ASSERT_EQUAL(si->sel[0].sport_lo, 4444);
+	CU_ASSERT_EQUAL(din->sel[0].dport_lo, 4444);
+	CU_ASSERT_EQUAL(so->expires, din->expires);
+	CU_ASSERT(so->expires > 0);
+	/* A second start of the same id is refused. */
+	{
+		struct mc_req r;
+
+		req_start(&r, "m1", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+		json_decref(handle(0, &r, "exists"));
+	}
+}
+
+static void
+test_rekey_machine(void)
+{
+	const struct ms_sa_spec *s;
+	uint32_t id;
+
+	simple(0, MC_OP_REKEY, "m1", NULL);
+	CU_ASSERT_PTR_NOT_NULL(fake_dp_find(&dp[0], MS_DIR_OUT, 1));
+	CU_ASSERT_PTR_NULL(fake_dp_find(&dp[0], MS_DIR_OUT, 0));	/* old outbound gone */
+	/* The destination already accepts generation 1 ... */
+	CU_ASSERT(same_keys(fake_dp_find(&dp[0], MS_DIR_OUT, 1), fake_dp_find(&dp[1], MS_DIR_IN, 1)));
+	/* ... and once its packets arrive, opens generation 2, drains 0. */
+	s = fake_dp_find(&dp[1], MS_DIR_IN, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	id = s->id;
+	fake_dp_set_pkts(&dp[1], id, 5);
+	mc_tick(st[1]);
+	CU_ASSERT_PTR_NOT_NULL(fake_dp_find(&dp[1], MS_DIR_IN, 2));
+	CU_ASSERT_PTR_NOT_NULL(fake_dp_find(&dp[1], MS_DIR_IN, 0));	/* draining */
+	sleep(2);
+	mc_tick(st[1]);
+	CU_ASSERT_PTR_NULL(fake_dp_find(&dp[1], MS_DIR_IN, 0));	/* retired */
+	CU_ASSERT_EQUAL(dp[1].nb, 3);	/* out g0, in g1, in g2 */
+	simple(0, MC_OP_REKEY, "nope", "not_found");
+}
+
+static void
+test_end_and_wipe(void)
+{
+	simple(0, MC_OP_END, "m1", NULL);
+	simple(1, MC_OP_END, "m1", NULL);
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	CU_ASSERT_EQUAL(dp[1].nb, 0);
+	simple(0, MC_OP_STATUS, "m1", "not_found");
+}
+
+static void
+test_rollback(void)
+{
+	struct mc_req r;
+
+	dp[0].fail_add_after = dp[0].adds + 3;	/* the outbound SA is refused */
+	req_start(&r, "m2", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	json_decref(handle(0, &r, "dataplane_error"));
+	dp[0].fail_add_after = 0;
+	CU_ASSERT_EQUAL(dp[0].nb, 0);		/* nothing half-installed */
+	simple(0, MC_OP_STATUS, "m2", "not_found");
+}
+
+static void
+test_disabled_and_lifetime(void)
+{
+	const struct ms_sa_spec *b;
+	struct mc_req r;
+
+	req_start(&r, "m3", MC_ROLE_SOURCE, MC_POL_DISABLED, 1);
+	json_decref(handle(0, &r, NULL));
+	b = fake_dp_find(&dp[0], MS_DIR_BYPASS, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(b->nb_sel, 2);		/* both ways */
+	CU_ASSERT_EQUAL(b->spi, 0);
+	simple(0, MC_OP_REKEY, "m3", "invalid_field");
+	sleep(2);
+	mc_tick(st[0]);				/* lifetime over */
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	simple(0, MC_OP_STATUS, "m3", "not_found");
+}
+
+static void
+test_recovery(void)
+{
+	struct mc_state *again;
+	char *text;
+
+	start_both("m4", MC_POL_REQUIRED, 600);
+	again = mc_state_new(&conf[0]);		/* as after a restart */
+	CU_ASSERT_EQUAL(mc_recover(again), 3);
+	{
+		struct mc_req r = { .op = MC_OP_REKEY };
+
+		snprintf(r.id, sizeof(r.id), "m4");
+		text = mc_handle(again, &r, "ct");
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "keys_lost"));
+		free(text);
+		r.op = MC_OP_STATUS;
+		text = mc_handle(again, &r, "ct");
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"role\":\"source\""));
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "dport=4444-4444"));
+		free(text);
+		r.op = MC_OP_END;
+		text = mc_handle(again, &r, "ct");
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"ok\":true"));
+		free(text);
+	}
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	mc_state_free(again);
+	mc_state_free(st[0]);
+	st[0] = mc_state_new(&conf[0]);
+	simple(1, MC_OP_END, "m4", NULL);
+}
+
+/* No copy of the one-shot key is left in this process (control side). */
+static void
+test_no_key_left(void)
+{
+	static uint8_t buf[1 << 20];
+	char line[512];
+	unsigned int hits = 0;
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int mem = open("/proc/self/mem", O_RDONLY);
+
+	CU_ASSERT_FATAL(maps && mem >= 0);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+		    strstr(line, "[vvar]") || hi - lo >= (4UL << 30))
+			continue;
+		for (unsigned long a = lo; a < hi; a += sizeof(buf) - 15) {
+			ssize_t got = pread(mem, buf, RTE_MIN(sizeof(buf), hi - a), (off_t)a);
+			uint8_t *p = buf, *end;
+
+			if (got < 16)
+				break;
+			end = buf + got - 15;
+			while (p < end && (p = memchr(p, masked[0] ^ mask[0], (size_t)(end - p)))) {
+				unsigned int k = 1;
+
+				while (k < 16 && p[k] == (uint8_t)(masked[k] ^ mask[k]))
+					k++;
+				hits += k == 16;
+				p++;
+			}
+		}
+	}
+	fclose(maps);
+	close(mem);
+	CU_ASSERT_EQUAL(hits, 0);
+}
+
+void
+ct_suite_mig(void)
+{
+	CU_pSuite s = CU_add_suite("mig", suite_init, suite_fini);
+
+	CU_add_test(s, "start: keys match across appliances, never across directions",
+		    test_start_keys_and_selectors);
+	CU_add_test(s, "rekey: make-before-break, inbound advance, drain", test_rekey_machine);
+	CU_add_test(s, "end removes every SA", test_end_and_wipe);
+	CU_add_test(s, "a refused SA rolls the whole start back", test_rollback);
+	CU_add_test(s, "policy disabled: a bypass rule; lifetime ends it", test_disabled_and_lifetime);
+	CU_add_test(s, "recovery after a restart: status and end work, rekey does not",
+		    test_recovery);
+	CU_add_test(s, "no copy of the one-shot key left in memory", test_no_key_left);
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The management protocol parser: every field, every error, nothing half-applied. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ct.h"
+#include "mc_msg.h"
+
+#define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define NONCE "a0a1a2a3a4a5a6a7"
+#define SEL "\"src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=4444\""
+
+/* A valid start, with one field replaced ("FIELD":VALUE), removed (VALUE NULL)
+ * or added (FIELD not present before). */
+static char *
+start_with(const char *field, const char *value)
+{
+	static const char *const f[][2] = {
+		{ "v", "1" }, { "op", "\"start\"" }, { "id", "\"m-1\"" }, { "vm", "\"web 1\"" },
+		{ "policy", "\"required\"" }, { "role", "\"source\"" }, { "peer", "\"203.0.113.2\"" },
+		{ "selectors", "[" SEL "]" }, { "lifetime_s", "600" }, { "key", "\"" KEY "\"" },
+		{ "nonce", "\"" NONCE "\"" },
+	};
+	static char buf[8192];
+	size_t n = 0;
+	bool found = false;
+
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "{");
+	for (unsigned int i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *v = f[i][1];
+
+		if (field && strcmp(field, f[i][0]) == 0) {
+			found = true;
+			if (value == NULL)
+				continue;
+			v = value;
+		}
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"%s\":%s", n > 1 ? "," : "",
+				      f[i][0], v);
+	}
+	if (field && !found && value)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\"%s\":%s", field, value);
+	snprintf(buf + n, sizeof(buf) - n, "}");
+	return buf;
+}
+
+static void
+expect(const char *text, const char *code)
+{
+	struct mc_req r;
+	struct mc_err e = { 0 };
+	int rc = mc_msg_parse(text, strlen(text), &r, &e);
+
+	if (code == NULL) {
+		CU_ASSERT_EQUAL(rc, 0);
+		if (rc != 0)
+			fprintf(stderr, "\n  refused: %s: %s\n  %s\n", e.code, e.msg, text);
+		mc_req_clear(&r);
+		return;
+	}
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_PTR_NULL(r.secret);	/* nothing of a refused request stays */
+	CU_ASSERT(e.code != NULL && strcmp(e.code, code) == 0);
+	if (rc == 0 || e.code == NULL || strcmp(e.code, code) != 0)
+		fprintf(stderr, "\n  want %s, got %s (%s)\n  %.200s\n", code, e.code ? e.code : "ok",
+			e.msg, text);
+	mc_req_clear(&r);
+}
+
+static void
+test_valid(void)
+{
+	struct mc_req r;
+	struct mc_err e;
+	const char *t = start_with(NULL, NULL);
+
+	CU_ASSERT_EQUAL_FATAL(mc_msg_parse(t, strlen(t), &r, &e), 0);
+	CU_ASSERT_EQUAL(r.op, MC_OP_START);
+	CU_ASSERT_STRING_EQUAL(r.id, "m-1");
+	CU_ASSERT_STRING_EQUAL(r.vm, "web 1");
+	CU_ASSERT_EQUAL(r.policy, MC_POL_REQUIRED);
+	CU_ASSERT_EQUAL(r.role, MC_ROLE_SOURCE);
+	CU_ASSERT_EQUAL(r.nb_sel, 1);
+	CU_ASSERT_EQUAL(r.sel[0].dport_lo, 4444);
+	CU_ASSERT_EQUAL(r.lifetime_s, 600);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.secret);
+	CU_ASSERT_EQUAL(r.secret[31], 0x1f);
+	CU_ASSERT_EQUAL(r.secret[39], 0xa7);
+	mc_req_clear(&r);
+	CU_ASSERT_PTR_NULL(r.secret);
+	expect("{\"v\":1,\"op\":\"rekey\",\"id\":\"m-1\"}", NULL);
+	expect("{\"v\":1,\"op\":\"end\",\"id\":\"m-1\"}", NULL);
+	expect("{\"v\":1,\"op\":\"status\"}", NULL);
+	expect("{\"v\":1,\"op\":\"status\",\"id\":\"m-1\"}", NULL);
+	expect("{\"v\":1,\"op\":\"health\"}", NULL);
+	expect(start_with("max_bytes", "1000000"), NULL);
+	expect(start_with("rekey_s", "60"), NULL);
+	expect(start_with("rekey_bytes", "1048576"), NULL);
+	expect(start_with("replay_window", "4096"), NULL);
+	expect(start_with("note", "\"why\""), NULL);
+	expect(start_with("policy", "\"opportunistic\""), NULL);
+	expect(start_with("role", "\"destination\""), NULL);
+	expect(start_with("peer", "\"2001:db8:ff::2\""), NULL);
+	expect(start_with("selectors", "[" SEL "," SEL "," SEL "," SEL "]"), NULL);
+}
+
+static void
+test_errors(void)
+{
+	char big[MC_MSG_MAX + 64];
+
+	/* the envelope */
+	expect("", "bad_message");
+	expect("{\"v\":1,\"op\":\"start\"", "bad_message");		/* truncated */
+	expect("[1,2]", "bad_message");
+	expect("{\"v\":1,\"op\":\"health\"} {}", "bad_message");	/* trailing data */
+	expect("{\"v\":1,\"v\":1,\"op\":\"health\"}", "bad_message");	/* duplicate key */
+	expect("{\"op\":\"health\"}", "unsupported_version");
+	expect("{\"v\":2,\"op\":\"health\"}", "unsupported_version");
+	expect("{\"v\":\"1\",\"op\":\"health\"}", "unsupported_version");
+	expect("{\"v\":1}", "unknown_op");
+	expect("{\"v\":1,\"op\":\"reboot\"}", "unknown_op");
+	expect("{\"v\":1,\"op\":\"health\",\"id\":\"x\"}", "unknown_field");
+	expect("{\"v\":1,\"op\":\"end\"}", "missing_field");
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "{\"v\":1,\"op\":\"health\"}", 21);	/* then spaces */
+	big[sizeof(big) - 1] = '\0';
+	expect(big, "bad_message");					/* oversized */
+	/* every field of start */
+	expect(start_with("color", "\"red\""), "unknown_field");
+	expect(start_with("id", NULL), "missing_field");
+	expect(start_with("id", "7"), "invalid_field");
+	expect(start_with("id", "\"\""), "invalid_field");
+	expect(start_with("id", "\"a b\""), "invalid_field");
+	expect(start_with("id", "\"0123456789abcdef0123456789abcdef0\""), "invalid_field");
+	expect(start_with("vm", NULL), "missing_field");
+	expect(start_with("vm", "\"tab\\there\""), "invalid_field");
+	expect(start_with("vm", "\"nul\\u0000inside\""), "bad_message");	/* jansson refuses */
+	expect(start_with("policy", "\"maybe\""), "invalid_field");
+	expect(start_with("policy", NULL), "missing_field");
+	expect(start_with("role", "\"both\""), "invalid_field");
+	expect(start_with("peer", "\"203.0.113.300\""), "invalid_field");
+	expect(start_with("peer", "[]"), "invalid_field");
+	expect(start_with("selectors", "[]"), "invalid_field");
+	expect(start_with("selectors", "\"" "src=192.0.2.1,dst=192.0.2.2" "\""), "invalid_field");
+	expect(start_with("selectors", "[" SEL "," SEL "," SEL "," SEL "," SEL "]"), "invalid_field");
+	expect(start_with("selectors", "[\"src=192.0.2.1,dst=192.0.2.2,dport=70000\"]"), "invalid_field");
+	expect(start_with("selectors", "[" SEL ",\"src=2001:db8::1,dst=2001:db8::2\"]"), "invalid_field");
+	expect(start_with("selectors", "[3]"), "invalid_field");
+	expect(start_with("lifetime_s", "0"), "invalid_field");
+	expect(start_with("lifetime_s", "604801"), "invalid_field");
+	expect(start_with("lifetime_s", "-5"), "invalid_field");
+	expect(start_with("lifetime_s", "1.5"), "invalid_field");
+	expect(start_with("lifetime_s", NULL), "missing_field");
+	expect(start_with("max_bytes", "\"lots\""), "invalid_field");
+	expect(start_with("rekey_s", "5"), "invalid_field");
+	expect(start_with("rekey_bytes", "10"), "invalid_field");
+	expect(start_with("replay_window", "32"), "invalid_field");
+	expect(start_with("replay_window", "8192"), "invalid_field");
+	expect(start_with("note", "\"caf\\u00e9\""), "invalid_field");
+	expect(start_with("key", NULL), "missing_field");
+	expect(start_with("nonce", NULL), "missing_field");
+	expect(start_with("key", "\"" KEY "00\""), "invalid_field");
+	expect(start_with("key", "\"zz" KEY "\""), "invalid_field");
+	expect(start_with("key", "42"), "invalid_field");
+	expect(start_with("nonce", "\"a0a1\""), "invalid_field");
+	/* policy disabled takes no key */
+	{
+		char t[8192];
+
+		snprintf(t, sizeof(t), "%s", start_with("policy", "\"disabled\""));
+		expect(t, "invalid_field");
+	}
+}
+
+static void
+test_replies(void)
+{
+	char *ok = mc_msg_ok(json_pack("{s:s}", "migration", "m"));
+	char *err = mc_msg_error("not_found", "no such migration");
+
+	CU_ASSERT_PTR_NOT_NULL(strstr(ok, "\"ok\":true"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ok, "\"v\":1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"ok\":false"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"code\":\"not_found\""));
+	free(ok);
+	free(err);
+}
+
+void
+ct_suite_msg(void)
+{
+	CU_pSuite s = CU_add_suite("msg", NULL, NULL);
+
+	CU_add_test(s, "valid requests and what they carry", test_valid);
+	CU_add_test(s, "every field, every error", test_errors);
+	CU_add_test(s, "reply format", test_replies);
+}
