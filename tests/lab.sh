@@ -113,6 +113,7 @@ mgmt: {
   allowed_clients = [ "migsecctl" ];
   user = "$CTL_USER";
   audit_file = "$LAB_DIR/$name-audit.jsonl";
+  timeout_s = 3;
   drain_s = 2;
   drop_report_s = 2;
 };

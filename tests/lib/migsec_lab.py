@@ -260,3 +260,75 @@ def check(cond, what):
     if not cond:
         raise AssertionError(what)
     log(f"ok: {what}")
+
+
+# ---- the management plane -------------------------------------------------
+
+MGMT = {"apA": "198.51.100.2", "apB": "198.51.100.6"}
+MIGSECCTL = os.path.join(BUILD, "control", "migsecctl")
+TLSPROBE = os.path.join(TOP, "tests", "lib", "tlsprobe.py")
+
+
+def appliance(app):
+    return f"{app}={MGMT[app]}:7443"
+
+
+def ctl(lab, *args, stdin=None, check=True, timeout=60):
+    """migsecctl from the management namespace, with the lab's client certificate."""
+    pki = os.path.join(lab.dir, "pki")
+    r = subprocess.run(["ip", "netns", "exec", f"{lab.name}-mg", MIGSECCTL,
+                        "--ca", f"{pki}/ca.pem", "--cert", f"{pki}/mgmt.pem", "--key",
+                        f"{pki}/mgmt.key", *args], input=stdin, capture_output=True,
+                       timeout=timeout)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"migsecctl {' '.join(args)} ({r.returncode}): "
+                           f"{r.stderr.decode().strip()}")
+    return r
+
+
+def start_migration(lab, mig_id, sels, policy="required", secret=None, extra=()):
+    """migsecctl start across both appliances. secret: 40 bytes (key || nonce)
+    fed on stdin, so that the test can derive the ESP keys itself."""
+    args = ["start", "--id", mig_id, "--vm", f"vm-{mig_id}", "--policy", policy,
+            "--source", appliance("apA"), "--destination", appliance("apB"),
+            "--source-outer", OUTER["A"][4], "--destination-outer", OUTER["B"][4], *extra]
+    for s in sels:
+        args += ["--sel", s]
+    if secret is not None:
+        args.append("--key-stdin")
+    return ctl(lab, *args, stdin=(secret.hex().encode() + b"\n") if secret else None,
+               check=False)
+
+
+def derive(secret, mig_id, direction, gen, lane=0):
+    """The README's key derivation, done independently (python3-cryptography)."""
+    import struct
+    from cryptography.hazmat.primitives import hashes, hmac
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    h = hmac.HMAC(b"migsec-v1" + secret[32:40], hashes.SHA256())
+    h.update(secret[:32])
+    prk = h.finalize()
+    info = (b"migsec-v1 esp\0" + direction.encode() + b"\0" + mig_id.encode() + b"\0"
+            + struct.pack(">II", gen, lane))
+    okm = HKDFExpand(hashes.SHA256(), 40, info).derive(prk)
+    return {"key": okm[:32], "salt": okm[32:36],
+            "spi": 256 + int.from_bytes(okm[36:40], "big") % (2 ** 32 - 256)}
+
+
+def memory_hits(pid, needles):
+    """How many times any needle occurs in the process's readable memory."""
+    hits = 0
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if f[1][0] != "r" or "[vvar]" in line or "[vsyscall]" in line or hi - lo >= 4 << 30:
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            hits += sum(data.count(n) for n in needles)
+    return hits
