@@ -83,7 +83,7 @@ pki_cert() {  # pki_cert DIR NAME CN EXTENSIONS
 		-CAcreateserial -out "$1/$2.pem" -days 2 -extfile "$1/$2.ext" 2>/dev/null
 }
 
-write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4
+write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4 [MAXSA]
 	local name=$1 f=$LAB_DIR/$1.conf
 	local q="qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=512"
 	cat > "$f" <<EOF
@@ -105,7 +105,7 @@ remote = (
   { prefix = "$9/128"; via = "$7"; }
 );
 policy: { default = "$POLICY"; replay_window = 1024; };
-limits: { mbufs = 16384; mbuf_size = $MBUF; };
+limits: { mbufs = 16384; mbuf_size = $MBUF; max_sa = ${13:-1024}; };
 control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
 mgmt: {
   listen = "${12}:7443";
@@ -213,7 +213,7 @@ up() {
 	write_conf apA 192.0.2.253 2001:db8:1::fd 203.0.113.1 2001:db8:ff::1 \
 		203.0.113.2 2001:db8:ff::2 192.0.2.2 2001:db8:1::2 "$la" 0 198.51.100.2
 	write_conf apB 192.0.2.254 2001:db8:1::fe 203.0.113.2 2001:db8:ff::2 \
-		203.0.113.1 2001:db8:ff::1 192.0.2.1 2001:db8:1::1 "$lb" 0 198.51.100.6
+		203.0.113.1 2001:db8:ff::1 192.0.2.1 2001:db8:1::1 "$lb" 0 198.51.100.6 "${MAX_SA_B:-1024}"
 	start_dp apA "$NS_APA"
 	start_dp apB "$NS_APB"
 	wait_dp apA

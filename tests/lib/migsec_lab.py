@@ -30,10 +30,10 @@ def log(msg):
 class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
-    def __init__(self, name, policy="discard", workers=1, mtu=1500):
+    def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None):
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
         self.dir = f"/run/migsec-lab/{name}"
-        self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir)
+        self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
         self.procs = []
 
     # ---- life cycle
