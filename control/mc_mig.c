@@ -42,6 +42,7 @@ struct mc_mig {
 	uint32_t window;
 	uint32_t rekeys;
 	struct mc_sa out, in_cur, in_next, in_drain, bypass;
+	struct mc_sa out_prev;		/* during a rekey: the outbound SA being replaced */
 	uint64_t drain_until;
 	uint64_t gone_out_pkts, gone_out_bytes, gone_in_pkts, gone_in_bytes;
 	uint64_t last_report;
@@ -314,6 +315,7 @@ refresh(struct mc_state *st)
 		json_decref(g->drops);
 		g->drops = json_object();
 		sa_update(&g->out, byid, g->drops);
+		sa_update(&g->out_prev, byid, g->drops);
 		sa_update(&g->in_cur, byid, g->drops);
 		sa_update(&g->in_next, byid, g->drops);
 		sa_update(&g->in_drain, byid, g->drops);
@@ -453,27 +455,28 @@ static int
 rekey(struct mc_state *st, struct mc_mig *m, const char *trigger, const char *by, char *err,
       size_t errlen)
 {
-	struct mc_sa next, old = m->out;
+	struct mc_sa next;
 	json_t *ev;
 	int rc;
 
-	json_decref(refresh(st));
-	rc = sa_install(st, m, K_OUT, old.gen + 1, &next, err, errlen);
+	rc = sa_install(st, m, K_OUT, m->out.gen + 1, &next, err, errlen);
 	if (rc != 0) {
 		ev = mig_ref(m);
 		json_object_set_new(ev, "reason", json_string(err));
 		mc_audit("rekey_failed", ev);
 		return rc;
 	}
+	m->out_prev = m->out;
 	m->out = next;		/* the new SA's selectors already win (installed later) */
+	json_decref(refresh(st));	/* the old SA no longer seals: its final counters */
 	ev = mig_ref(m);
 	json_object_set_new(ev, "trigger", json_string(trigger));
 	json_object_set_new(ev, "by", json_string(by));
-	json_object_set_new(ev, "from", json_pack("{s:I,s:I}", "generation", (json_int_t)old.gen,
-						  "spi", (json_int_t)old.spi));
+	json_object_set_new(ev, "from", json_pack("{s:I,s:I}", "generation",
+		(json_int_t)m->out_prev.gen, "spi", (json_int_t)m->out_prev.spi));
 	json_object_set_new(ev, "to", json_pack("{s:I,s:I}", "generation", (json_int_t)next.gen,
 						"spi", (json_int_t)next.spi));
-	sa_remove(st, m, &old, true);
+	sa_remove(st, m, &m->out_prev, true);
 	m->rekeys++;
 	m->gen_since = now_s();
 	mc_audit("rekey", ev);

@@ -1,32 +1,31 @@
 #!/usr/bin/python3
-"""migsec demo: an encrypted transfer between two hypervisor hosts through
-two migsec appliances, on this machine (network namespaces, virtual ports).
+"""migsec demo: an encrypted migration transfer between two hypervisor hosts
+through two migsec appliances, on this machine (network namespaces, virtual
+ports), with the management plane handing out the one-shot key over mutual
+TLS.
 
-One-shot keys come from the OS CSPRNG, reach each appliance only through
-its control socket, and are wiped when the transfer's SAs are deleted.
-Prints what happened; exits non-zero if any check fails.
+The demo plays the orchestrator: it makes the one-shot key (os.urandom) and
+gives it to migsecctl on stdin, so that it can afterwards check the wire with
+keys it derives itself (README, "Key derivation"). Prints what happened;
+exits non-zero if any check fails.
 
   tests/demo.py [--mbytes N]
 """
 import argparse
+import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from migsec_lab import HOST, OUTER, Lab, verify_esp_capture  # noqa: E402
+from migsec_lab import (HOST, OUTER, Lab, appliance, ctl, derive, memory_hits,  # noqa: E402
+                        start_migration, verify_esp_capture)
 
 MIB = 1 << 20
 
 
 def mib(n):
     return f"{n / MIB:.1f} MiB"
-
-
-def appliance_report(name, st):
-    drops = {k: v for k, v in st["drops"].items() if v}
-    print(f"    {name}: sealed {st['sealed_pkts']} packets ({mib(st['sealed_bytes'])}), "
-          f"opened {st['opened_pkts']} packets ({mib(st['opened_bytes'])})")
-    print(f"    {name}: drops {drops if drops else 'none'}")
 
 
 def main():
@@ -40,52 +39,97 @@ def main():
         if not cond:
             failures.append(what)
 
-    print("migsec demo: a sealed transfer between two hypervisor hosts\n")
+    print("migsec demo: a sealed migration transfer between two hypervisor hosts\n")
     print(f"  host A {HOST['A'][4]} -- [appliance A | outer {OUTER['A'][4]}] == ESP-in-UDP, "
-          f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- host B {HOST['B'][4]}\n")
-    print("1. Starting the lab: 4 network namespaces, 3 veth links, 2 migsec-dataplane processes")
+          f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- host B {HOST['B'][4]}")
+    print("                 management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B\n")
+    print("1. Lab: 5 network namespaces, 5 veth links, 2 data planes (DPDK), 2 migsec-control")
     with Lab("demo") as lab:
-        print("\n2. One-shot keys: a 256-bit AES key and a 32-bit salt per direction, from the OS")
-        print("   CSPRNG, handed to each appliance over its control socket (never on disk)")
-        sas = lab.install_pair(inner=4, outer=4, spi_ab=0xd001, spi_ba=0xd002, tag="demo")
-        for app in ("apA", "apB"):
-            for s in lab.sas(app).values():
-                print(f"    {app}: SA {s['id']} {s['dir']:3} SPI {s['spi']:#x}  {s['selectors'][0]}")
-        print(f"\n3. Host A sends {a.mbytes} MiB to host B over TCP, through both appliances")
+        for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
+            print(f"    {line}")
+        mig = f"vm42-{int(time.time()) % 100000}"
+        sel = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp,dport=5201"
+        secret = os.urandom(40)
+        print(f"\n2. migsecctl start {mig} (policy required), the one-shot 256-bit key and 64-bit "
+              f"nonce\n   over mutual TLS to both appliances; each derives its ESP keys with "
+              f"HKDF-SHA256")
+        r = start_migration(lab, mig, [sel], secret=secret, extra=("--lifetime", "600"))
+        for line in r.stdout.decode().splitlines():
+            print(f"    {line}")
+        check(r.returncode == 0, "both appliances accepted the migration")
+        if r.returncode != 0:
+            print(r.stderr.decode())
+            return 1
+        print(f"\n3. Host A sends {a.mbytes} MiB to host B over TCP port 5201; halfway, "
+              f"migsecctl rekey (make-before-break)")
         marker = f"MIGSEC-DEMO-{os.urandom(4).hex()}"
-        with lab.capture("apB", count=2000, seconds=120) as cap:
-            sent, got = lab.transfer(a.mbytes * MIB, family=4, marker=marker, timeout=300)
+        with lab.capture("apB", count=1500, seconds=120, bpf="udp port 4500") as cap:
+            h = lab.start_transfer(a.mbytes * MIB, family=4, marker=marker, timeout=300)
+            time.sleep(1.0)
+            ctl(lab, "rekey", "--id", mig, appliance("apA"), appliance("apB"))
+            sent, got = lab.finish(h)
         secs = sent.get("seconds", 0)
-        gbps = a.mbytes * MIB * 8 / secs / 1e9 if secs else 0
         print(f"    sent     {sent.get('bytes', 0)} bytes, SHA-256 {sent.get('sha256', '-')}")
         print(f"    received {got.get('bytes', 0)} bytes, SHA-256 {got.get('sha256', '-')}")
-        print(f"    {secs:.1f} s end to end, {gbps:.2f} Gbit/s (2 cores shared by both appliances "
-              f"and both hosts)")
+        if secs:
+            print(f"    {secs:.1f} s, {a.mbytes * MIB * 8 / secs / 1e9:.2f} Gbit/s (2 cores shared by "
+                  f"both appliances and both hosts)")
         check("error" not in got and got.get("sha256") == sent.get("sha256")
-              and got.get("bytes") == a.mbytes * MIB, "the data arrived intact")
-        print("\n4. What crossed the migration network (a capture of its first frames)")
+              and got.get("bytes") == a.mbytes * MIB, "the data arrived intact across the rekey")
+
+        print("\n4. The migration network, captured and decrypted independently (scapy) with keys")
+        print("   derived here from the one-shot key")
+        sas = {}
+        for d in ("s2d", "d2s"):
+            for g in (0, 1):
+                k = derive(secret, mig, d, g)
+                sas[k["spi"]] = (k["key"] + k["salt"], 4)
         pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
         res = verify_esp_capture(cap.path, sas, pairs, marker)
         cap.remove()
-        print(f"    {res['frames']} frames: {res['esp']} ESP-in-UDP, {res['control']} ARP/ND, "
-              f"{len(res['bad'])} other; {res['decrypted']} decrypted independently by scapy")
-        check(not res["bad"] and res["esp"] > 0, "only ESP-in-UDP (and ARP/ND) on the wire")
+        print(f"    {res['frames']} frames, {res['esp']} ESP-in-UDP, {res['decrypted']} decrypted, "
+              f"{len(res['bad'])} anything else")
+        check(not res["bad"] and res["esp"] > 0, "only ESP-in-UDP on the wire, all of it decrypts")
         check(res["marker_on_wire"] == 0 and res["marker_in_plaintext"] > 0,
               "the data's plaintext marker never appears on the wire, only after decryption")
-        print("\n5. Counters")
-        sa, sb = lab.stats("apA"), lab.stats("apB")
-        appliance_report("appliance A", sa)
-        appliance_report("appliance B", sb)
-        for name, st in (("A", sa), ("B", sb)):
-            bad = {k: st["drops"][k] for k in ("icv_fail", "replay", "outside_window", "bad_trailer")
-                   if st["drops"][k]}
-            check(not bad, f"appliance {name}: no integrity or replay failures")
-        print("\n6. Migration over: SAs deleted, keys wiped from both appliances")
+
+        print("\n5. migsecctl status")
+        time.sleep(2.5)
+        out = ctl(lab, "status", appliance("apA"), appliance("apB")).stdout.decode()
+        for line in out.splitlines():
+            print(f"    {line}")
+        st = json.loads(ctl(lab, "--json", "status", appliance("apA"), appliance("apB")).stdout)
         for app in ("apA", "apB"):
-            for sid in list(lab.sas(app)):
-                lab.del_sa(app, sid)
-            check(not lab.sas(app), f"{app}: no SA left")
-        print("\n7. Stopping the lab")
+            m = st[app]["migrations"][0]
+            bad = {k: v for k, v in m["drops"].items() if v}
+            check(m["generation"] == 1 and not bad,
+                  f"{app}: generation 1 after the rekey, no drops ({bad or 'none'})")
+
+        print(f"\n6. migsecctl end {mig}: every key wiped on both appliances")
+        pids = {}
+        for n in ("apA", "apB", "apA-control", "apB-control"):
+            with open(os.path.join(lab.dir, f"{n}.pid")) as f:
+                pids[n] = int(f.read())
+        needles = [secret[:32]] + [derive(secret, mig, d, g)["key"] for d in ("s2d", "d2s")
+                                   for g in (0, 1, 2)]
+        ctl(lab, "end", "--id", mig, appliance("apA"), appliance("apB"))
+        for n, pid in pids.items():
+            check(memory_hits(pid, needles) == 0, f"no key of the migration left in {n}'s memory")
+        sa, sb = lab.stats("apA"), lab.stats("apB")
+        print(f"    appliance A: sealed {sa['sealed_pkts']} packets ({mib(sa['sealed_bytes'])}), "
+              f"opened {sa['opened_pkts']} ({mib(sa['opened_bytes'])})")
+        print(f"    appliance B: sealed {sb['sealed_pkts']} packets ({mib(sb['sealed_bytes'])}), "
+              f"opened {sb['opened_pkts']} ({mib(sb['opened_bytes'])})")
+
+        print("\n7. The audit trail of the migration on appliance A (JSON lines; no key in any)")
+        with open(os.path.join(lab.dir, "apA-audit.jsonl")) as f:
+            for line in f:
+                e = json.loads(line)
+                if e.get("migration") == mig:
+                    short = {k: e[k] for k in ("event", "by", "trigger", "from", "to", "generation",
+                                               "out_bytes", "in_bytes") if k in e}
+                    print(f"    {e['ts']} {json.dumps(short)}")
+        print("\n8. Stopping the lab")
     print(f"\nRESULT: {'PASS' if not failures else 'FAIL: ' + '; '.join(failures)}")
     return 0 if not failures else 1
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The management protocol parser: every field, every error, nothing half-applied. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ct.h"
+#include "mc_conf.h"
 #include "mc_msg.h"
 
 #define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -187,6 +191,40 @@ test_replies(void)
 	free(err);
 }
 
+/* migsec-control's settings: the shipped example, and errors naming file:line:setting. */
+static void
+test_conf(void)
+{
+	struct mc_conf c;
+	char err[512], path[] = "/tmp/migsec-ct-conf-XXXXXX";
+	int fd;
+
+	CU_ASSERT_EQUAL(mc_conf_load(UT_SRCDIR "/conf/migsec.conf.example", &c, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(c.listen, "198.51.100.2:7443");
+	CU_ASSERT_EQUAL(c.nb_allowed, 1);
+	CU_ASSERT_EQUAL(c.outer4.af, MS_AF_INET);
+	CU_ASSERT_EQUAL(c.drain_s, 5);
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	dprintf(fd, "name = \"x\";\nmgmt: {\n  listen = \"198.51.100.2:7443\";\n  ca = \"a\"; cert = \"b\";"
+		" key = \"c\";\n  timeout_s = 0;\n};\n");
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: setting 'mgmt.timeout_s': must be between 1 and 600"));
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dprintf(fd, "name = \"x\";\nmgmt: {\n  listen = \"198.51.100.2:7443\";\n  ca = \"a\";\n  cert = \"b\";\n"
+		"  key = \"c\";\n  lisen = \"typo\";\n};\n");
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":7: setting 'mgmt.lisen': unknown setting"));
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dprintf(fd, "name = \"x\";\n");
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "setting 'mgmt': required group is missing"));
+	unlink(path);
+}
+
 void
 ct_suite_msg(void)
 {
@@ -195,4 +233,5 @@ ct_suite_msg(void)
 	CU_add_test(s, "valid requests and what they carry", test_valid);
 	CU_add_test(s, "every field, every error", test_errors);
 	CU_add_test(s, "reply format", test_replies);
+	CU_add_test(s, "configuration: example, errors with file:line:setting", test_conf);
 }
