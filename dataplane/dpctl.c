@@ -43,6 +43,10 @@ usage(FILE *f)
 		"  --seq N              first sequence number (default 1)\n"
 		"  --tag TEXT           free text shown in listings (max %d characters)\n"
 		"  --expires UNIXTIME   the data plane deletes the SA then (default: never)\n"
+		"  --group G --lane L --lanes N\n"
+		"                       out: lane L of N of lane group G; worker w seals with\n"
+		"                       lane w, so N must be at least the worker count; the\n"
+		"                       group's selectors count once all N lanes are installed\n"
 		"  The key and salt are read from stdin as 72 hex digits: the 32-byte\n"
 		"  AES-256 key then the 4-byte salt (RFC 4106). Never on the command line.\n"
 		"\n"
@@ -153,6 +157,7 @@ sa_add(const char *path, int argc, char **argv)
 		{ "local", 1, NULL, 'l' }, { "peer", 1, NULL, 'r' }, { "sel", 1, NULL, 'S' },
 		{ "sport", 1, NULL, 'a' }, { "dport", 1, NULL, 'b' }, { "window", 1, NULL, 'w' },
 		{ "seq", 1, NULL, 'q' }, { "tag", 1, NULL, 't' }, { "expires", 1, NULL, 'e' },
+		{ "group", 1, NULL, 'g' }, { "lane", 1, NULL, 'L' }, { "lanes", 1, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ms_ctl_sa_add req;
@@ -177,6 +182,9 @@ sa_add(const char *path, int argc, char **argv)
 		case 'w': if (parse_u64(optarg, 4096, &v)) bad = "--window"; s->replay_window = (uint32_t)v; break;
 		case 'q': if (parse_u64(optarg, UINT64_MAX, &v)) bad = "--seq"; s->seq_start = v; break;
 		case 'e': if (parse_u64(optarg, UINT64_MAX, &v)) bad = "--expires"; s->expires = v; break;
+		case 'g': if (parse_u64(optarg, UINT32_MAX, &v)) bad = "--group"; s->group = (uint32_t)v; break;
+		case 'L': if (parse_u64(optarg, 65535, &v)) bad = "--lane"; s->lane = (uint16_t)v; break;
+		case 'N': if (parse_u64(optarg, 65535, &v)) bad = "--lanes"; s->nb_lanes = (uint16_t)v; break;
 		case 'd':
 			if (strcmp(optarg, "in") == 0)
 				s->dir = MS_DIR_IN;

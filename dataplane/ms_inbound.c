@@ -186,8 +186,8 @@ plaintext(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m)
 		return;
 	}
 	ms_spd_classify(&t->spd, k.af == MS_AF_INET ? MS_SPD_IN4 : MS_SPD_IN6, &kp, &res, 1);
-	if (res != 0 && res <= t->nb_rt)
-		rt = t->rt[res - 1];
+	if (res != 0 && res <= t->nb_tg)
+		rt = t->tg[res - 1].rt[0];
 	if (rt != NULL && rt->dir != MS_DIR_BYPASS) {
 		ms_drop(w, m, (int32_t)rt->slot, MS_DROP_PLAINTEXT_FOR_SA);
 		return;

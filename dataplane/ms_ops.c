@@ -69,6 +69,11 @@ sa_json(const struct ms_ops_ctx *o, const struct ms_sa *sa)
 	json_object_set_new(j, "spi", json_integer(s->spi));
 	json_object_set_new(j, "dir", json_string(ms_dir_name(s->dir)));
 	json_object_set_new(j, "expires", json_integer((json_int_t)s->expires));
+	if (s->group != 0) {
+		json_object_set_new(j, "group", json_integer(s->group));
+		json_object_set_new(j, "lane", json_integer(s->lane));
+		json_object_set_new(j, "lanes", json_integer(s->nb_lanes));
+	}
 	json_object_set_new(j, "tag", json_string(s->tag));
 	json_object_set_new(j, "inner", json_string(s->inner_af == MS_AF_INET ? "ipv4" : "ipv6"));
 	json_object_set_new(j, "local", ip_json(&s->local));

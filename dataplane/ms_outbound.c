@@ -229,14 +229,15 @@ ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 
 		if (m == NULL)
 			continue;
-		if (r == 0 || r > t->nb_rt) {
+		if (r == 0 || r > t->nb_tg) {
 			if (w->dp->conf->policy == MS_POLICY_BYPASS)
 				bypass(w, m, &keys[i]);
 			else
 				ms_drop(w, m, -1, MS_DROP_NO_POLICY);
 			continue;
 		}
-		rt = t->rt[r - 1];
+		/* Worker w seals with lane w of a group: no sequence counter is shared. */
+		rt = t->tg[r - 1].rt[t->tg[r - 1].nb == 1 ? 0 : w->idx % t->tg[r - 1].nb];
 		if (rt->dir == MS_DIR_BYPASS) {
 			bypass_rule(w, m, rt);
 			continue;

@@ -91,6 +91,12 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 			return -EINVAL;
 		}
 	}
+	if (s->group != 0 && (s->nb_lanes == 0 || s->nb_lanes > MS_LANES_MAX ||
+			      s->lane >= s->nb_lanes)) {
+		snprintf(err, errlen, "lane %u of %u: a group has 1 to %d lanes", s->lane, s->nb_lanes,
+			 MS_LANES_MAX);
+		return -EINVAL;
+	}
 	if (memchr(s->tag, '\0', sizeof(s->tag)) == NULL) {
 		snprintf(err, errlen, "tag is not terminated");
 		return -EINVAL;
@@ -148,9 +154,12 @@ fill_prm(const struct ms_sa_env *env, const struct ms_sa_spec *s,
 
 	memset(prm, 0, sizeof(*prm));
 	prm->userdata = s->id;
-	/* Outbound SAs may be sealed by several workers: atomic sequence.
-	 * Inbound SAs are processed by their one owner worker only. */
-	prm->flags = s->dir == MS_DIR_OUT ? RTE_IPSEC_SAFLAG_SQN_ATOM : 0;
+	/*
+	 * A lane of a group is sealed by one worker only, and an inbound SA is
+	 * processed by its one owner worker: plain sequence numbers. An
+	 * outbound SA outside a group may be used by every worker: atomic.
+	 */
+	prm->flags = s->dir == MS_DIR_OUT && s->group == 0 ? RTE_IPSEC_SAFLAG_SQN_ATOM : 0;
 	prm->crypto_xform = xf;
 	prm->ipsec_xform.spi = s->spi;
 	memcpy(&prm->ipsec_xform.salt, s->salt, MS_SALT_LEN);

@@ -22,6 +22,7 @@
 #include "ms_sel.h"
 
 #define MS_SA_MAX_SEL 8
+#define MS_LANES_MAX 16	/* outbound SAs of one lane group (one per worker) */
 #define MS_SA_TAG_MAX 64
 #define MS_KEY_LEN 32
 #define MS_SALT_LEN 4
@@ -48,6 +49,9 @@ struct ms_sa_spec {
 	uint32_t replay_window;		/* inbound; 0: the appliance default */
 	uint64_t seq_start;		/* first sequence number sent / expected */
 	uint64_t expires;		/* unix time the data plane deletes it; 0: never */
+	uint32_t group;			/* out: lane group (one SA per worker); 0: none */
+	uint16_t lane;			/* out: this SA's lane in the group */
+	uint16_t nb_lanes;		/* out: lanes in the group, >= the worker count */
 	struct ms_ip local;		/* outer addresses */
 	struct ms_ip peer;
 	struct ms_sel sel[MS_SA_MAX_SEL];	/* inner traffic, in this SA's direction */

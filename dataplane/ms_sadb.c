@@ -14,6 +14,7 @@ ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *s
 	     struct rte_rcu_qsbr *rcu, uint32_t max_sa, ms_nexthop_fn nh, void *nh_arg)
 {
 	memset(db, 0, sizeof(*db));
+	db->nb_workers = stats->nb_blocks - 1;
 	db->env = *env;
 	db->stats = stats;
 	db->rcu = rcu;
@@ -39,7 +40,8 @@ tables_free(struct ms_tables *t)
 
 /* An SA's selectors as ACL rules; a bypass rule's go to both directions. */
 static void
-add_rules(const struct ms_sa *sa, uint32_t index, struct ms_spd_rule *rules, unsigned int *n)
+add_rules(const struct ms_sa *sa, uint32_t target, uint32_t prio, struct ms_spd_rule *rules,
+	  unsigned int *n)
 {
 	for (unsigned int s = 0; s < sa->spec.nb_sel; s++) {
 		for (int in = 0; in < 2; in++) {
@@ -49,11 +51,49 @@ add_rules(const struct ms_sa *sa, uint32_t index, struct ms_spd_rule *rules, uns
 				continue;
 			r = &rules[(*n)++];
 			r->sel = sa->spec.sel[s];
-			r->userdata = index + 1;
-			r->priority = sa->prio;
+			r->userdata = target + 1;
+			r->priority = prio;
 			r->inbound = (uint8_t)in;
 		}
 	}
+}
+
+static bool
+in_group(const struct ms_sa *sa)
+{
+	return sa != NULL && sa->spec.dir == MS_DIR_OUT && sa->spec.group != 0;
+}
+
+/*
+ * The lanes of group g as one target, if every lane is there; an incomplete
+ * group (being installed or removed) gets no rule, so its traffic still
+ * meets the previous generation or the default policy.
+ */
+static bool
+group_target(const struct ms_sadb *db, uint32_t g, struct ms_target *tg, uint32_t *prio)
+{
+	const struct ms_sa *first = NULL;
+	unsigned int count = 0;
+
+	memset(tg, 0, sizeof(*tg));
+	*prio = 0;
+	for (uint32_t s = 0; s < db->max_sa; s++) {
+		const struct ms_sa *sa = db->sa[s];
+
+		if (!in_group(sa) || sa->spec.group != g)
+			continue;
+		if (first == NULL)
+			first = sa;
+		if (sa->spec.nb_lanes != first->spec.nb_lanes || tg->rt[sa->spec.lane] != NULL)
+			return false;
+		tg->rt[sa->spec.lane] = sa->rt;
+		*prio = RTE_MAX(*prio, sa->prio);
+		count++;
+	}
+	if (first == NULL || count != first->spec.nb_lanes)
+		return false;
+	tg->nb = first->spec.nb_lanes;
+	return true;
 }
 
 /* Build a snapshot of every SA in db. */
@@ -65,16 +105,17 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 	struct ms_tables *t;
 	char name[32];
 	unsigned int nr = 0;
-	uint32_t n = 0;
 	int rc;
 
-	t = rte_zmalloc_socket("ms_tables", sizeof(*t) + sizeof(t->rt[0]) * db->max_sa,
-			       RTE_CACHE_LINE_SIZE, db->env.socket);
+	t = rte_zmalloc_socket("ms_tables", sizeof(*t) + (sizeof(t->rt[0]) + sizeof(t->tg[0])) *
+			       db->max_sa, RTE_CACHE_LINE_SIZE, db->env.socket);
 	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL * 2, 0);
 	if (t == NULL || rules == NULL) {
 		snprintf(err, errlen, "out of memory building SA tables");
 		goto fail;
 	}
+	t->tg = (struct ms_target *)(t + 1);
+	t->rt = (struct ms_sa_rt **)(t->tg + db->max_sa);
 	db->gen++;
 	snprintf(name, sizeof(name), "mssad%" PRIu64, db->gen);
 	sc.socket_id = db->env.socket;
@@ -86,9 +127,12 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 	}
 	for (uint32_t slot = 0; slot < db->max_sa; slot++) {
 		const struct ms_sa *sa = db->sa[slot];
+		struct ms_target *tg = &t->tg[t->nb_tg];
+		uint32_t prio = sa ? sa->prio : 0;
 
 		if (sa == NULL)
 			continue;
+		t->rt[t->nb_rt++] = sa->rt;
 		if (sa->spec.dir == MS_DIR_IN) {
 			union rte_ipsec_sad_key key = { 0 };
 
@@ -99,10 +143,16 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 				goto fail;
 			}
 		}
-		add_rules(sa, n, rules, &nr);
-		t->rt[n++] = sa->rt;
+		if (!in_group(sa)) {
+			tg->nb = 1;
+			tg->rt[0] = sa->rt;
+			add_rules(sa, t->nb_tg++, prio, rules, &nr);
+			continue;
+		}
+		/* A group once, at its lane 0, with that lane's selectors. */
+		if (sa->spec.lane == 0 && group_target(db, sa->spec.group, tg, &prio))
+			add_rules(sa, t->nb_tg++, prio, rules, &nr);
 	}
-	t->nb_rt = n;
 	snprintf(name, sizeof(name), "msacl%" PRIu64, db->gen);
 	rc = ms_spd_build(&t->spd, name, rules, nr, db->env.socket, err, errlen);
 	if (rc != 0)
@@ -148,6 +198,21 @@ static int
 check_unique(const struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 	     unsigned int errlen)
 {
+	if (spec->dir == MS_DIR_OUT && spec->group != 0 && spec->nb_lanes < db->nb_workers) {
+		snprintf(err, errlen, "a group of %u lanes cannot serve %u workers (one lane each)",
+			 spec->nb_lanes, db->nb_workers);
+		return -EINVAL;
+	}
+	for (uint32_t s = 0; spec->dir == MS_DIR_OUT && spec->group && s < db->max_sa; s++) {
+		const struct ms_sa *o = db->sa[s];
+
+		if (in_group(o) && o->spec.group == spec->group &&
+		    (o->spec.lane == spec->lane || o->spec.nb_lanes != spec->nb_lanes)) {
+			snprintf(err, errlen, "group %u already has lane %u, or another lane count",
+				 spec->group, spec->lane);
+			return -EEXIST;
+		}
+	}
 	if (find_slot(db, spec->id) >= 0) {
 		snprintf(err, errlen, "SA id %u already exists", spec->id);
 		return -EEXIST;

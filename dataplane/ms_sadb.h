@@ -20,11 +20,23 @@
 #include "ms_spd.h"
 #include "ms_stats.h"
 
+/*
+ * What a selector leads to: one SA, or the lanes of a group (an outbound
+ * migration sealed by every worker, worker w with lane w % nb).
+ */
+struct ms_target {
+	uint16_t nb;
+	uint16_t pad[3];
+	struct ms_sa_rt *rt[MS_LANES_MAX];
+};
+
 struct ms_tables {
 	struct rte_ipsec_sad *sad;	/* inbound SPI -> struct ms_sa_rt * */
-	struct ms_spd spd;		/* selector -> index + 1 into rt[] */
-	uint32_t nb_rt;
-	struct ms_sa_rt *rt[];
+	struct ms_spd spd;		/* selector -> index + 1 into tg[] */
+	uint32_t nb_tg;
+	struct ms_target *tg;
+	uint32_t nb_rt;			/* every SA (listings) */
+	struct ms_sa_rt **rt;
 };
 
 struct ms_neigh_entry;
@@ -38,6 +50,7 @@ struct ms_sadb {
 	struct ms_sa_env env;
 	struct ms_stats *stats;
 	uint32_t max_sa;
+	uint32_t nb_workers;		/* a lane group needs at least this many lanes */
 	uint32_t count;
 	struct ms_sa **sa;		/* [max_sa], by counter slot */
 	uint64_t gen;			/* snapshot generation, for unique names */

@@ -440,6 +440,76 @@ test_bypass_rule_and_expiry(void)
 	explicit_bzero(&sp, sizeof(sp));
 }
 
+static void
+lane_spec(struct ms_sa_spec *sp, uint32_t id, uint32_t spi, uint16_t lane, uint16_t nb,
+	  const uint8_t *key)
+{
+	ut_spec(sp, id, MS_DIR_OUT, spi, key, 1);
+	sp->group = 77;
+	sp->lane = lane;
+	sp->nb_lanes = nb;
+	sp->sport = (uint16_t)(4500 + lane);
+}
+
+/* A migration over every worker: worker w seals with lane w, its own SA. */
+static void
+test_lanes(void)
+{
+	static const uint8_t data[32];
+	struct ms_sa_spec sp;
+	struct rte_mbuf *m[8], *out[16];
+	uint8_t k1[36], inner[2048];
+	char err[256];
+	uint32_t ilen, spi, seq;
+
+	ut_random(k1, sizeof(k1));
+	/* One lane cannot serve two workers; a lane twice is refused. */
+	lane_spec(&sp, 20, 0xa000, 0, 1, ks);
+	CU_ASSERT_EQUAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), -EINVAL);
+	lane_spec(&sp, 20, 0xa000, 0, 2, ks);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), 0);
+	lane_spec(&sp, 21, 0xa002, 0, 2, ks);
+	CU_ASSERT_EQUAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), -EEXIST);
+	/* Incomplete, the group has no rule yet: the default policy applies. */
+	m[0] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1, 2, data, sizeof(data));
+	{
+		uint64_t before = ut_drops(&rig, MS_DROP_NO_POLICY);
+
+		ut_rig_inject(&rig, MS_PORT_INNER, m, 1);
+		ut_rig_run(&rig);
+		CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_NO_POLICY), before + 1);
+	}
+	lane_spec(&sp, 21, 0xa001, 1, 2, k1);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &sp, err, sizeof(err)), 0);
+	for (unsigned int q = 0; q < UT_WORKERS; q++) {
+		for (int i = 0; i < 4; i++)
+			m[i] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1, 2, data,
+					     sizeof(data));
+		ut_rig_inject_q(&rig, MS_PORT_INNER, q, m, 4);
+	}
+	ut_rig_run(&rig);
+	for (unsigned int q = 0; q < UT_WORKERS; q++) {
+		unsigned int n = ut_rig_take_q(&rig, MS_PORT_OUTER, q, out, 16);
+		const uint8_t *key = q == 0 ? ks : k1;
+
+		CU_ASSERT_EQUAL(n, 4);
+		for (unsigned int i = 0; i < n; i++) {
+			const uint8_t *f = rte_pktmbuf_mtod(out[i], const uint8_t *);
+
+			CU_ASSERT_EQUAL_FATAL(ut_esp_open(f, out[i]->pkt_len, key, 0, inner, &ilen,
+							  &spi, &seq), 0);
+			CU_ASSERT_EQUAL(spi, 0xa000 + q);	/* worker q: lane q */
+			CU_ASSERT_EQUAL(seq, i + 1);		/* each lane its own sequence */
+			CU_ASSERT_EQUAL((f[34] << 8 | f[35]) - 4500, (int)q);	/* source port per lane */
+		}
+		rte_pktmbuf_free_bulk(out, n);
+	}
+	del_sa(20);
+	del_sa(21);
+	explicit_bzero(k1, sizeof(k1));
+	explicit_bzero(&sp, sizeof(sp));
+}
+
 void
 ut_suite_esp(void)
 {
@@ -455,4 +525,5 @@ ut_suite_esp(void)
 	CU_add_test(s, "discard, bypass, plaintext an SA covers", test_policy);
 	CU_add_test(s, "too big: ICMP fragmentation needed", test_too_big);
 	CU_add_test(s, "bypass rule both ways; SA expiry", test_bypass_rule_and_expiry);
+	CU_add_test(s, "lanes: worker w seals with lane w, own sequence and port", test_lanes);
 }

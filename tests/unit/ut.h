@@ -5,7 +5,8 @@
 /*
  * Unit-test support. A "rig" is a complete data plane in this process:
  * the real ms_dp_setup() with net_ring ports whose rings the test drives,
- * and the aesni_gcm crypto vdev. One worker, polled by the test itself.
+ * and the aesni_gcm crypto vdev. UT_WORKERS workers (queues), polled by the
+ * test itself; frames go in on queue 0 unless a test says otherwise.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,13 +25,15 @@
 #define UT_OUTER_A "203.0.113.1"
 #define UT_OUTER_B "203.0.113.2"
 
+#define UT_WORKERS 2
+
 struct ut_rig {
 	struct ms_conf conf;
 	struct ms_profile prof;
 	struct ms_cdev cd;
 	struct ms_dp dp;
-	struct rte_ring *rx[MS_PORT_MAX];	/* the test enqueues: port receives */
-	struct rte_ring *tx[MS_PORT_MAX];	/* the port sends: the test dequeues */
+	struct rte_ring *rx[MS_PORT_MAX][UT_WORKERS];	/* the test enqueues: port receives */
+	struct rte_ring *tx[MS_PORT_MAX][UT_WORKERS];	/* the port sends: the test dequeues */
 };
 
 /* EAL with the aesni_gcm vdev, no hugepages, a per-process file prefix. */
@@ -40,12 +43,17 @@ int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
 /* Poll the worker and the slow path until nothing moves (bounded). */
 void ut_rig_run(struct ut_rig *r);
-/* Frames a port sent; returns how many (at most max), caller frees. */
+/* Frames a port sent (any queue); returns how many (at most max), caller frees. */
 unsigned int ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m,
 			 unsigned int max);
+/* ... sent on queue q only (queue q is worker q's). */
+unsigned int ut_rig_take_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q,
+			   struct rte_mbuf **m, unsigned int max);
 void ut_rig_drain(struct ut_rig *r);
-/* Hand frames to a port as if received. */
+/* Hand frames to a port as if received (on queue 0, or q). */
 void ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n);
+void ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
+		     unsigned int n);
 /* Sum of a drop reason's counters. */
 uint64_t ut_drops(const struct ut_rig *r, enum ms_drop reason);
 

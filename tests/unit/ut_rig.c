@@ -17,7 +17,8 @@ int
 ut_eal_init(const char *prog)
 {
 	char prefix[32];
-	char *argv[] = { (char *)(uintptr_t)prog, "-l", "0,1", "--no-huge", "-m", "256",
+	/* main lcore + UT_WORKERS worker lcores, on whatever CPUs there are */
+	char *argv[] = { (char *)(uintptr_t)prog, "--lcores", "0@0,1@0,2@(0-1)", "--no-huge", "-m", "256",
 			 "--no-pci", "--no-shconf", "--file-prefix", prefix, "--vdev",
 			 "crypto_aesni_gcm0", "--log-level", "error", NULL };
 
@@ -78,12 +79,17 @@ ut_rig_init(struct ut_rig *r)
 	snprintf(r->prof.driver, sizeof(r->prof.driver), "crypto_aesni_gcm");
 	snprintf(r->prof.device, sizeof(r->prof.device), "crypto_aesni_gcm0");
 	for (int p = 0; p < MS_PORT_MAX; p++) {
-		snprintf(name, sizeof(name), "ut_rx%d", p);
-		r->rx[p] = rte_ring_create(name, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "ut_tx%d", p);
-		r->tx[p] = rte_ring_create(name, 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (r->rx[p] == NULL || r->tx[p] == NULL ||
-		    rte_eth_from_rings(pname[p], &r->rx[p], 1, &r->tx[p], 1, 0) < 0) {
+		for (int q = 0; q < UT_WORKERS; q++) {
+			snprintf(name, sizeof(name), "ut_rx%d_%d", p, q);
+			r->rx[p][q] = rte_ring_create(name, 16384, SOCKET_ID_ANY,
+						      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "ut_tx%d_%d", p, q);
+			r->tx[p][q] = rte_ring_create(name, 16384, SOCKET_ID_ANY,
+						      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (r->rx[p][q] == NULL || r->tx[p][q] == NULL)
+				return -1;
+		}
+		if (rte_eth_from_rings(pname[p], r->rx[p], UT_WORKERS, r->tx[p], UT_WORKERS, 0) < 0) {
 			fprintf(stderr, "ut: cannot create ring port %s\n", pname[p]);
 			return -1;
 		}
@@ -120,51 +126,83 @@ ut_rig_fini(struct ut_rig *r)
 {
 	ut_rig_drain(r);
 	ms_dp_teardown(&r->dp, &r->cd);
-	for (int p = 0; p < MS_PORT_MAX; p++) {
-		rte_ring_free(r->rx[p]);
-		rte_ring_free(r->tx[p]);
+	for (int p = 0; p < MS_PORT_MAX; p++)
+		for (int q = 0; q < UT_WORKERS; q++) {
+			rte_ring_free(r->rx[p][q]);
+			rte_ring_free(r->tx[p][q]);
+		}
+}
+
+static bool
+busy(struct ut_rig *r)
+{
+	for (unsigned int q = 0; q < UT_WORKERS; q++) {
+		const struct ms_worker *w = &r->dp.workers[q];
+
+		if (rte_ring_count(r->rx[0][q]) || rte_ring_count(r->rx[1][q]) || w->inflight ||
+		    rte_ring_count(w->handoff))
+			return true;
 	}
+	return rte_ring_count(r->dp.slow_rx) || rte_ring_count(r->dp.slow_tx);
 }
 
 void
 ut_rig_run(struct ut_rig *r)
 {
-	struct ms_worker *w = &r->dp.workers[0];
 	struct ms_slow slow;
 	int idle = 0;
 
 	/* Online while polling; offline again so that SA changes made by this
 	 * same thread between runs need not wait for it. */
-	rte_rcu_qsbr_thread_online(r->dp.rcu, 0);
+	for (unsigned int q = 0; q < UT_WORKERS; q++)
+		rte_rcu_qsbr_thread_online(r->dp.rcu, q);
 	ms_slow_init(&slow, &r->dp);
 	for (int i = 0; i < 100000 && idle < 3; i++) {
-		bool busy = rte_ring_count(r->rx[0]) || rte_ring_count(r->rx[1]) ||
-			w->inflight || rte_ring_count(r->dp.slow_rx) ||
-			rte_ring_count(r->dp.slow_tx) || rte_ring_count(w->handoff);
+		bool b = busy(r);
 
-		ms_worker_poll_once(w);
+		for (unsigned int q = 0; q < UT_WORKERS; q++)
+			ms_worker_poll_once(&r->dp.workers[q]);
 		ms_slow_poll(&slow);
-		idle = busy ? 0 : idle + 1;
+		idle = b ? 0 : idle + 1;
 	}
-	rte_rcu_qsbr_thread_offline(r->dp.rcu, 0);
+	for (unsigned int q = 0; q < UT_WORKERS; q++)
+		rte_rcu_qsbr_thread_offline(r->dp.rcu, q);
+}
+
+unsigned int
+ut_rig_take_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
+	      unsigned int max)
+{
+	return rte_ring_sc_dequeue_burst(r->tx[p][q], (void **)m, max, NULL);
 }
 
 unsigned int
 ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int max)
 {
-	return rte_ring_sc_dequeue_burst(r->tx[p], (void **)m, max, NULL);
+	unsigned int n = 0;
+
+	for (unsigned int q = 0; q < UT_WORKERS && n < max; q++)
+		n += ut_rig_take_q(r, p, q, m + n, max - n);
+	return n;
+}
+
+void
+ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
+		unsigned int n)
+{
+	unsigned int done = 0;
+
+	while (done < n) {
+		done += rte_ring_sp_enqueue_burst(r->rx[p][q], (void **)m + done, n - done, NULL);
+		if (done < n)
+			ut_rig_run(r);
+	}
 }
 
 void
 ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n)
 {
-	unsigned int done = 0;
-
-	while (done < n) {
-		done += rte_ring_sp_enqueue_burst(r->rx[p], (void **)m + done, n - done, NULL);
-		if (done < n)
-			ut_rig_run(r);
-	}
+	ut_rig_inject_q(r, p, 0, m, n);
 }
 
 uint64_t
