@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,17 @@
 struct mc_sa {
 	uint32_t id;		/* 0: none */
 	uint32_t spi;
-	uint32_t gen;
 	uint64_t pkts, bytes;	/* as last read */
 	uint64_t tamper;	/* tamper/replay drops as last read */
 	uint64_t reported;	/* ... of which audited */
+};
+
+/* One generation in one direction: its lanes (one SA each), or a bypass rule. */
+struct mc_gen {
+	uint32_t gen;
+	uint32_t group;		/* outbound: the data plane's lane group */
+	unsigned int nb;	/* lanes; 0: none */
+	struct mc_sa lane[MC_LANES_MAX];
 };
 
 struct mc_mig {
@@ -40,9 +48,10 @@ struct mc_mig {
 	uint64_t started, expires, gen_since;
 	uint64_t max_bytes, rekey_s, rekey_bytes;
 	uint32_t window;
+	uint32_t lanes;
 	uint32_t rekeys;
-	struct mc_sa out, in_cur, in_next, in_drain, bypass;
-	struct mc_sa out_prev;		/* during a rekey: the outbound SA being replaced */
+	struct mc_gen out, in_cur, in_next, in_drain, bypass;
+	struct mc_gen out_prev;		/* during a rekey: the outbound lanes being replaced */
 	uint64_t drain_until;
 	uint64_t gone_out_pkts, gone_out_bytes, gone_in_pkts, gone_in_bytes;
 	uint64_t last_report;
@@ -52,6 +61,7 @@ struct mc_mig {
 struct mc_state {
 	const struct mc_conf *conf;
 	uint32_t next_id;
+	uint32_t next_group;
 	bool dp_up;
 	struct mc_mig m[MC_MIG_MAX];
 };
@@ -74,6 +84,7 @@ mc_state_new(const struct mc_conf *conf)
 	if (st != NULL) {
 		st->conf = conf;
 		st->next_id = 1;
+		st->next_group = 1;
 		st->dp_up = true;
 	}
 	return st;
@@ -139,8 +150,8 @@ kdir_of(const struct mc_mig *m, enum sa_kind k)
 }
 
 static void
-spec_fill(struct mc_state *st, const struct mc_mig *m, enum sa_kind k, uint32_t gen,
-	  struct ms_sa_spec *s)
+spec_fill(struct mc_state *st, const struct mc_mig *m, enum sa_kind k, const struct mc_gen *g,
+	  unsigned int lane, struct ms_sa_spec *s)
 {
 	static const char kc[] = { 'o', 'i', 'b' };
 	bool s2d = k != K_BYPASS && kdir_of(m, k) == MC_S2D;
@@ -149,12 +160,19 @@ spec_fill(struct mc_state *st, const struct mc_mig *m, enum sa_kind k, uint32_t 
 	s->id = st->next_id++;
 	s->dir = k == K_OUT ? MS_DIR_OUT : k == K_IN ? MS_DIR_IN : MS_DIR_BYPASS;
 	s->inner_af = m->sel[0].src.ip.af;
-	s->sport = s->dport = 4500;
+	/* Lane l leaves from UDP port 4500 + l: the receiver's RSS spreads lanes. */
+	s->sport = (uint16_t)(4500 + (k == K_BYPASS ? 0 : lane));
+	s->dport = 4500;
 	s->replay_window = m->window;
 	s->seq_start = 1;
 	s->expires = m->expires + EXPIRY_GRACE_S;
 	s->local = m->local;
 	s->peer = m->peer;
+	if (k == K_OUT) {
+		s->group = g->group;
+		s->lane = (uint16_t)lane;
+		s->nb_lanes = (uint16_t)g->nb;
+	}
 	for (unsigned int i = 0; i < m->nb_sel; i++) {
 		if (k == K_BYPASS) {	/* both ways */
 			s->sel[s->nb_sel++] = m->sel[i];
@@ -165,22 +183,22 @@ spec_fill(struct mc_state *st, const struct mc_mig *m, enum sa_kind k, uint32_t 
 			ms_sel_mirror(&m->sel[i], &s->sel[s->nb_sel++]);
 		}
 	}
-	snprintf(s->tag, sizeof(s->tag), TAG_PREFIX "%s|%c|%c|%c|%x|%llu", m->id,
-		 m->role == MC_ROLE_SOURCE ? 's' : 'd', mc_policy_name(m->policy)[0], kc[k], gen,
-		 (unsigned long long)m->expires);
+	snprintf(s->tag, sizeof(s->tag), TAG_PREFIX "%s|%c|%c|%c|%x|%x|%x|%llu", m->id,
+		 m->role == MC_ROLE_SOURCE ? 's' : 'd', mc_policy_name(m->policy)[0], kc[k], g->gen,
+		 lane, g->nb, (unsigned long long)m->expires);
 }
 
 static int
-sa_install(struct mc_state *st, struct mc_mig *m, enum sa_kind k, uint32_t gen, struct mc_sa *sa,
-	   char *err, size_t errlen)
+sa_install(struct mc_state *st, struct mc_mig *m, enum sa_kind k, const struct mc_gen *g,
+	   unsigned int lane, struct mc_sa *sa, char *err, size_t errlen)
 {
 	struct ms_sa_spec s;
 	struct mc_esp_keys keys;
 	int rc = 0;
 
-	spec_fill(st, m, k, gen, &s);
+	spec_fill(st, m, k, g, lane, &s);
 	if (k != K_BYPASS) {
-		rc = mc_kdf_esp(m->prk, m->id, kdir_of(m, k), gen, 0, &keys);
+		rc = mc_kdf_esp(m->prk, m->id, kdir_of(m, k), g->gen, lane, &keys);
 		if (rc != 0) {
 			snprintf(err, errlen, "key derivation failed");
 			return rc;
@@ -195,7 +213,6 @@ sa_install(struct mc_state *st, struct mc_mig *m, enum sa_kind k, uint32_t gen, 
 		memset(sa, 0, sizeof(*sa));
 		sa->id = s.id;
 		sa->spi = s.spi;
-		sa->gen = gen;
 	}
 	OPENSSL_cleanse(&s, sizeof(s));
 	return rc;
@@ -223,13 +240,53 @@ sa_remove(struct mc_state *st, struct mc_mig *m, struct mc_sa *sa, bool outbound
 }
 
 static void
+gen_remove(struct mc_state *st, struct mc_mig *m, struct mc_gen *g, bool outbound)
+{
+	for (unsigned int l = 0; l < g->nb; l++)
+		sa_remove(st, m, &g->lane[l], outbound);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Every lane of generation gen (a bypass rule: one), or none. */
+static int
+gen_install(struct mc_state *st, struct mc_mig *m, enum sa_kind k, uint32_t gen, struct mc_gen *g,
+	    char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	g->gen = gen;
+	g->nb = k == K_BYPASS ? 1 : m->lanes;
+	if (k == K_OUT)
+		g->group = st->next_group++;
+	for (unsigned int l = 0; l < g->nb; l++) {
+		int rc = sa_install(st, m, k, g, l, &g->lane[l], err, errlen);
+
+		if (rc != 0) {
+			gen_remove(st, m, g, k != K_IN);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void
 remove_all(struct mc_state *st, struct mc_mig *m)
 {
-	sa_remove(st, m, &m->out, true);
-	sa_remove(st, m, &m->in_cur, false);
-	sa_remove(st, m, &m->in_next, false);
-	sa_remove(st, m, &m->in_drain, false);
-	sa_remove(st, m, &m->bypass, true);
+	gen_remove(st, m, &m->out, true);
+	gen_remove(st, m, &m->out_prev, true);
+	gen_remove(st, m, &m->in_cur, false);
+	gen_remove(st, m, &m->in_next, false);
+	gen_remove(st, m, &m->in_drain, false);
+	gen_remove(st, m, &m->bypass, true);
+}
+
+static uint64_t
+gen_sum(const struct mc_gen *g, bool bytes)
+{
+	uint64_t n = 0;
+
+	for (unsigned int l = 0; l < g->nb; l++)
+		n += bytes ? g->lane[l].bytes : g->lane[l].pkts;
+	return n;
 }
 
 /* ---- counters from the data plane --------------------------------------- */
@@ -275,13 +332,24 @@ sa_update(struct mc_sa *sa, json_t *byid, json_t *acc)
 	sa->tamper = tamper_of(j, acc);
 }
 
+static void
+gen_update(struct mc_gen *g, json_t *byid, json_t *acc)
+{
+	for (unsigned int l = 0; l < g->nb; l++)
+		sa_update(&g->lane[l], byid, acc);
+}
+
 static bool
-sa_present(const struct mc_sa *sa, json_t *byid)
+gen_present(const struct mc_gen *g, json_t *byid)
 {
 	char key[16];
 
-	snprintf(key, sizeof(key), "%u", sa->id);
-	return sa->id == 0 || json_object_get(byid, key) != NULL;
+	for (unsigned int l = 0; l < g->nb; l++) {
+		snprintf(key, sizeof(key), "%u", g->lane[l].id);
+		if (g->lane[l].id != 0 && json_object_get(byid, key) == NULL)
+			return false;
+	}
+	return true;
 }
 
 /* Read every SA's counters. Returns the SAs by id, or NULL if the data plane is down. */
@@ -314,12 +382,12 @@ refresh(struct mc_state *st)
 			continue;
 		json_decref(g->drops);
 		g->drops = json_object();
-		sa_update(&g->out, byid, g->drops);
-		sa_update(&g->out_prev, byid, g->drops);
-		sa_update(&g->in_cur, byid, g->drops);
-		sa_update(&g->in_next, byid, g->drops);
-		sa_update(&g->in_drain, byid, g->drops);
-		sa_update(&g->bypass, byid, g->drops);
+		gen_update(&g->out, byid, g->drops);
+		gen_update(&g->out_prev, byid, g->drops);
+		gen_update(&g->in_cur, byid, g->drops);
+		gen_update(&g->in_next, byid, g->drops);
+		gen_update(&g->in_drain, byid, g->drops);
+		gen_update(&g->bypass, byid, g->drops);
 	}
 	return byid;
 }
@@ -336,6 +404,23 @@ err_reply(const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return mc_msg_error(code, msg);
+}
+
+/* The current generation lane by lane (sealed migrations). */
+static json_t *
+lanes_json(const struct mc_mig *m)
+{
+	json_t *a = json_array();
+
+	for (unsigned int l = 0; l < m->out.nb && m->policy != MC_POL_DISABLED; l++) {
+		const struct mc_sa *o = &m->out.lane[l], *i = &m->in_cur.lane[l];
+
+		json_array_append_new(a, json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "lane", (json_int_t)l,
+			"spi_out", (json_int_t)o->spi, "out_pkts", (json_int_t)o->pkts,
+			"out_bytes", (json_int_t)o->bytes, "spi_in", (json_int_t)i->spi,
+			"in_pkts", (json_int_t)i->pkts, "in_bytes", (json_int_t)i->bytes));
+	}
+	return a;
 }
 
 static json_t *
@@ -355,17 +440,19 @@ mig_json(const struct mc_state *st, const struct mc_mig *m)
 	json_object_set_new(o, "sealed", json_boolean(m->policy != MC_POL_DISABLED));
 	json_object_set_new(o, "generation", json_integer(m->out.gen));
 	json_object_set_new(o, "rekeys", json_integer(m->rekeys));
-	json_object_set_new(o, "spi_out", json_integer(m->out.spi));
-	json_object_set_new(o, "spi_in", json_integer(m->in_cur.spi));
-	json_object_set_new(o, "spi_in_next", json_integer(m->in_next.spi));
-	json_object_set_new(o, "out_pkts", json_integer((json_int_t)(m->gone_out_pkts + m->out.pkts +
-								    m->bypass.pkts)));
+	json_object_set_new(o, "lanes", json_integer(m->lanes));
+	json_object_set_new(o, "spi_out", json_integer(m->out.lane[0].spi));
+	json_object_set_new(o, "spi_in", json_integer(m->in_cur.lane[0].spi));
+	json_object_set_new(o, "spi_in_next", json_integer(m->in_next.lane[0].spi));
+	json_object_set_new(o, "out_pkts", json_integer((json_int_t)(m->gone_out_pkts +
+		gen_sum(&m->out, false) + gen_sum(&m->out_prev, false) + gen_sum(&m->bypass, false))));
 	json_object_set_new(o, "out_bytes", json_integer((json_int_t)(m->gone_out_bytes +
-								     m->out.bytes + m->bypass.bytes)));
+		gen_sum(&m->out, true) + gen_sum(&m->out_prev, true) + gen_sum(&m->bypass, true))));
 	json_object_set_new(o, "in_pkts", json_integer((json_int_t)(m->gone_in_pkts +
-		m->in_cur.pkts + m->in_next.pkts + m->in_drain.pkts)));
+		gen_sum(&m->in_cur, false) + gen_sum(&m->in_next, false) + gen_sum(&m->in_drain, false))));
 	json_object_set_new(o, "in_bytes", json_integer((json_int_t)(m->gone_in_bytes +
-		m->in_cur.bytes + m->in_next.bytes + m->in_drain.bytes)));
+		gen_sum(&m->in_cur, true) + gen_sum(&m->in_next, true) + gen_sum(&m->in_drain, true))));
+	json_object_set_new(o, "per_lane", lanes_json(m));
 	json_object_set_new(o, "drops", m->drops ? json_incref(m->drops) : json_object());
 	json_object_set_new(o, "age_s", json_integer((json_int_t)(now - m->started)));
 	json_object_set_new(o, "expires_in_s", json_integer((json_int_t)(m->expires > now ?
@@ -383,6 +470,25 @@ local_for(const struct mc_state *st, const struct ms_ip *peer, struct ms_ip *loc
 	if (l->af != peer->af)
 		return -1;
 	*local = *l;
+	return 0;
+}
+
+/* One lane per data plane worker at least: worker w seals with lane w. */
+static int
+lanes_enough(const struct mc_state *st, uint32_t lanes, char *err, size_t errlen)
+{
+	json_t *ping = mc_dp_ping(st->conf->dp_socket, err, errlen);
+	json_int_t workers;
+
+	if (ping == NULL)
+		return -ENOTCONN;
+	workers = json_integer_value(json_object_get(ping, "workers"));
+	json_decref(ping);
+	if ((json_int_t)lanes < workers) {
+		snprintf(err, errlen, "%u lane(s) for %lld worker(s): a migration needs at least one "
+			 "lane per worker of each appliance", lanes, (long long)workers);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -418,19 +524,21 @@ op_start(struct mc_state *st, const struct mc_req *r, const char *by)
 	m->rekey_s = r->rekey_s ? r->rekey_s : st->conf->rekey_s;
 	m->rekey_bytes = r->rekey_bytes ? r->rekey_bytes : (uint64_t)st->conf->rekey_mbytes << 20;
 	m->window = r->replay_window;
+	m->lanes = r->lanes ? r->lanes : 1;
 	m->used = true;
-	if (m->policy == MC_POL_DISABLED) {
-		rc = sa_install(st, m, K_BYPASS, 0, &m->bypass, err, sizeof(err));
-	} else {
+	rc = lanes_enough(st, m->lanes, err, sizeof(err));
+	if (rc == 0 && m->policy == MC_POL_DISABLED) {
+		rc = gen_install(st, m, K_BYPASS, 0, &m->bypass, err, sizeof(err));
+	} else if (rc == 0) {
 		m->prk = mc_secure_zalloc(MC_PRK_LEN);
 		rc = m->prk == NULL ? -ENOMEM : mc_kdf_prk(r->secret, r->secret + MC_KEY_LEN, m->prk);
 		/* Inbound first: the peer may seal as soon as its own start returns. */
 		if (rc == 0)
-			rc = sa_install(st, m, K_IN, 0, &m->in_cur, err, sizeof(err));
+			rc = gen_install(st, m, K_IN, 0, &m->in_cur, err, sizeof(err));
 		if (rc == 0)
-			rc = sa_install(st, m, K_IN, 1, &m->in_next, err, sizeof(err));
+			rc = gen_install(st, m, K_IN, 1, &m->in_next, err, sizeof(err));
 		if (rc == 0)
-			rc = sa_install(st, m, K_OUT, 0, &m->out, err, sizeof(err));
+			rc = gen_install(st, m, K_OUT, 0, &m->out, err, sizeof(err));
 	}
 	if (rc != 0) {
 		remove_all(st, m);
@@ -455,11 +563,11 @@ static int
 rekey(struct mc_state *st, struct mc_mig *m, const char *trigger, const char *by, char *err,
       size_t errlen)
 {
-	struct mc_sa next;
+	struct mc_gen next;
 	json_t *ev;
 	int rc;
 
-	rc = sa_install(st, m, K_OUT, m->out.gen + 1, &next, err, errlen);
+	rc = gen_install(st, m, K_OUT, m->out.gen + 1, &next, err, errlen);
 	if (rc != 0) {
 		ev = mig_ref(m);
 		json_object_set_new(ev, "reason", json_string(err));
@@ -473,10 +581,11 @@ rekey(struct mc_state *st, struct mc_mig *m, const char *trigger, const char *by
 	json_object_set_new(ev, "trigger", json_string(trigger));
 	json_object_set_new(ev, "by", json_string(by));
 	json_object_set_new(ev, "from", json_pack("{s:I,s:I}", "generation",
-		(json_int_t)m->out_prev.gen, "spi", (json_int_t)m->out_prev.spi));
+		(json_int_t)m->out_prev.gen, "spi", (json_int_t)m->out_prev.lane[0].spi));
 	json_object_set_new(ev, "to", json_pack("{s:I,s:I}", "generation", (json_int_t)next.gen,
-						"spi", (json_int_t)next.spi));
-	sa_remove(st, m, &m->out_prev, true);
+						"spi", (json_int_t)next.lane[0].spi));
+	json_object_set_new(ev, "lanes", json_integer(next.nb));
+	gen_remove(st, m, &m->out_prev, true);
 	m->rekeys++;
 	m->gen_since = now_s();
 	mc_audit("rekey", ev);
@@ -602,43 +711,47 @@ static void
 advance_inbound(struct mc_state *st, struct mc_mig *m, uint64_t now)
 {
 	char err[256];
-	struct mc_sa next;
+	struct mc_gen next;
 
-	if (m->in_next.id == 0 || m->in_next.pkts == 0)
+	if (m->in_next.nb == 0 || gen_sum(&m->in_next, false) == 0)
 		return;
 	/* The peer switched to in_next: keep the old one drain_s, open the one after. */
-	if (sa_install(st, m, K_IN, m->in_next.gen + 1, &next, err, sizeof(err)) != 0) {
+	if (gen_install(st, m, K_IN, m->in_next.gen + 1, &next, err, sizeof(err)) != 0) {
 		mc_audit("rekey_failed", json_pack("{s:s,s:s}", "migration", m->id, "reason", err));
 		return;
 	}
-	sa_remove(st, m, &m->in_drain, false);
+	gen_remove(st, m, &m->in_drain, false);
 	m->in_drain = m->in_cur;
 	m->drain_until = now + st->conf->drain_s;
 	m->in_cur = m->in_next;
 	m->in_next = next;
 	mc_audit("peer_rekeyed", json_pack("{s:s,s:{s:I,s:I},s:{s:I,s:I}}", "migration", m->id,
-		 "from", "generation", (json_int_t)m->in_drain.gen, "spi", (json_int_t)m->in_drain.spi,
-		 "to", "generation", (json_int_t)m->in_cur.gen, "spi", (json_int_t)m->in_cur.spi));
+		 "from", "generation", (json_int_t)m->in_drain.gen, "spi",
+		 (json_int_t)m->in_drain.lane[0].spi, "to", "generation", (json_int_t)m->in_cur.gen,
+		 "spi", (json_int_t)m->in_cur.lane[0].spi));
 }
 
 static void
 report_drops(struct mc_state *st, struct mc_mig *m, uint64_t now)
 {
-	struct mc_sa *sas[] = { &m->out, &m->in_cur, &m->in_next, &m->in_drain, &m->bypass };
+	struct mc_gen *gens[] = { &m->out, &m->out_prev, &m->in_cur, &m->in_next, &m->in_drain,
+				  &m->bypass };
 
 	if (now - m->last_report < st->conf->drop_report_s)
 		return;
 	m->last_report = now;
-	for (unsigned int i = 0; i < sizeof(sas) / sizeof(sas[0]); i++) {
-		struct mc_sa *sa = sas[i];
+	for (unsigned int i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
+		for (unsigned int l = 0; l < gens[i]->nb; l++) {
+			struct mc_sa *sa = &gens[i]->lane[l];
 
-		if (sa->id == 0 || sa->tamper <= sa->reported)
-			continue;
-		mc_audit("tamper_drops", json_pack("{s:s,s:I,s:I,s:I,s:I}", "migration", m->id,
-			 "sa", (json_int_t)sa->id, "spi", (json_int_t)sa->spi,
-			 "dropped", (json_int_t)(sa->tamper - sa->reported),
-			 "interval_s", (json_int_t)st->conf->drop_report_s));
-		sa->reported = sa->tamper;
+			if (sa->id == 0 || sa->tamper <= sa->reported)
+				continue;
+			mc_audit("tamper_drops", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "migration",
+				 m->id, "sa", (json_int_t)sa->id, "spi", (json_int_t)sa->spi,
+				 "lane", (json_int_t)l, "dropped", (json_int_t)(sa->tamper - sa->reported),
+				 "interval_s", (json_int_t)st->conf->drop_report_s));
+			sa->reported = sa->tamper;
+		}
 	}
 }
 
@@ -654,8 +767,8 @@ mc_tick(struct mc_state *st)
 
 		if (!m->used)
 			continue;
-		if (!sa_present(&m->out, byid) || !sa_present(&m->in_cur, byid) ||
-		    !sa_present(&m->bypass, byid)) {
+		if (!gen_present(&m->out, byid) || !gen_present(&m->in_cur, byid) ||
+		    !gen_present(&m->bypass, byid)) {
 			end(st, m, "sas_lost", "dataplane");	/* restarted or expired there */
 			continue;
 		}
@@ -663,21 +776,23 @@ mc_tick(struct mc_state *st)
 			end(st, m, "timeout", "lifetime");
 			continue;
 		}
-		if (m->max_bytes && m->gone_out_bytes + m->out.bytes + m->bypass.bytes >= m->max_bytes) {
+		if (m->max_bytes && m->gone_out_bytes + gen_sum(&m->out, true) +
+		    gen_sum(&m->bypass, true) >= m->max_bytes) {
 			end(st, m, "limit", "max_bytes");
 			continue;
 		}
 		if (m->prk != NULL) {
 			if (m->rekey_s && now - m->gen_since >= m->rekey_s)
 				rekey(st, m, "lifetime", "timer", err, sizeof(err));
-			else if (m->rekey_bytes && m->out.bytes >= m->rekey_bytes)
+			else if (m->rekey_bytes && gen_sum(&m->out, true) >= m->rekey_bytes)
 				rekey(st, m, "bytes", "counter", err, sizeof(err));
 			advance_inbound(st, m, now);
 		}
-		if (m->in_drain.id != 0 && now >= m->drain_until) {
+		if (m->in_drain.nb != 0 && now >= m->drain_until) {
 			mc_audit("sa_retired", json_pack("{s:s,s:I,s:I}", "migration", m->id,
-				 "generation", (json_int_t)m->in_drain.gen, "spi", (json_int_t)m->in_drain.spi));
-			sa_remove(st, m, &m->in_drain, false);
+				 "generation", (json_int_t)m->in_drain.gen, "spi",
+				 (json_int_t)m->in_drain.lane[0].spi));
+			gen_remove(st, m, &m->in_drain, false);
 		}
 		report_drops(st, m, now);
 	}
@@ -697,7 +812,7 @@ mc_end_all(struct mc_state *st, const char *why)
 struct tag {
 	char id[MC_ID_MAX + 1];
 	char role, policy, kind;
-	unsigned int gen;
+	unsigned int gen, lane, nb;
 	unsigned long long expires;
 };
 
@@ -707,8 +822,11 @@ parse_tag(const char *t, struct tag *g)
 	_Static_assert(MC_ID_MAX == 32, "the format's width");
 	if (t == NULL || strncmp(t, TAG_PREFIX, strlen(TAG_PREFIX)) != 0)
 		return -1;
-	return sscanf(t, TAG_PREFIX "%32[^|]|%c|%c|%c|%x|%llu", g->id, &g->role, &g->policy,
-		      &g->kind, &g->gen, &g->expires) == 6 ? 0 : -1;
+	if (sscanf(t, TAG_PREFIX "%32[^|]|%c|%c|%c|%x|%x|%x|%llu", g->id, &g->role, &g->policy,
+		   &g->kind, &g->gen, &g->lane, &g->nb, &g->expires) != 8 ||
+	    g->nb == 0 || g->nb > MC_LANES_MAX || g->lane >= g->nb)
+		return -1;
+	return 0;
 }
 
 static struct mc_mig *
@@ -733,6 +851,7 @@ recovered(struct mc_state *st, const struct tag *g, json_t *sa)
 	m->policy = g->policy == 'r' ? MC_POL_REQUIRED : g->policy == 'o' ? MC_POL_OPPORTUNISTIC
 									 : MC_POL_DISABLED;
 	m->expires = g->expires;
+	m->lanes = g->kind == 'b' ? 1 : g->nb;
 	m->started = m->gen_since = now_s();
 	ms_ip_parse(json_string_value(json_object_get(sa, "peer")), &m->peer);
 	ms_ip_parse(json_string_value(json_object_get(sa, "local")), &m->local);
@@ -752,37 +871,54 @@ recovered(struct mc_state *st, const struct tag *g, json_t *sa)
 	return m;
 }
 
-/* The newest inbound SA is the next generation, then the current, then draining. */
-static void
-place_inbound(const struct mc_state *st, struct mc_mig *m, struct mc_sa rec)
-{
-	struct mc_sa all[4];
-	int n = 0;
+#define NEW_SET UINT_MAX
 
-	if (m->in_drain.id)
-		all[n++] = m->in_drain;
-	if (m->in_cur.id)
-		all[n++] = m->in_cur;
-	if (m->in_next.id)
-		all[n++] = m->in_next;
-	all[n++] = rec;
-	for (int i = 1; i < n; i++)	/* by generation */
+/*
+ * Keep a migration's sets of one kind ordered by generation, the newest in
+ * the last place: slots[0..n). Returns the set of generation gen, a new one
+ * (nb = NEW_SET) if it was not there; an older set beyond n is forgotten.
+ */
+static struct mc_gen *
+gen_slot(struct mc_gen **slots, int n, unsigned int gen)
+{
+	struct mc_gen all[4];
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (slots[i]->nb && slots[i]->gen == gen)
+			return slots[i];
+		if (slots[i]->nb)
+			all[k++] = *slots[i];
+	}
+	memset(&all[k], 0, sizeof(all[k]));
+	all[k].gen = gen;
+	all[k++].nb = NEW_SET;
+	for (int i = 1; i < k; i++)	/* by generation */
 		for (int j = i; j > 0 && all[j].gen < all[j - 1].gen; j--) {
-			struct mc_sa t = all[j];
+			struct mc_gen t = all[j];
 
 			all[j] = all[j - 1];
 			all[j - 1] = t;
 		}
-	memset(&m->in_next, 0, sizeof(m->in_next));
-	memset(&m->in_cur, 0, sizeof(m->in_cur));
-	memset(&m->in_drain, 0, sizeof(m->in_drain));
-	m->in_next = all[n - 1];
-	if (n >= 2)
-		m->in_cur = all[n - 2];
-	if (n >= 3) {	/* a fourth, older still, expires with the migration */
-		m->in_drain = all[n - 3];
-		m->drain_until = now_s() + st->conf->drain_s;
-	}
+	for (int i = 0; i < n; i++)
+		memset(slots[i], 0, sizeof(*slots[i]));
+	for (int i = 0; i < n && i < k; i++)
+		*slots[n - 1 - i] = all[k - 1 - i];
+	for (int i = 0; i < n; i++)
+		if (slots[i]->nb == NEW_SET)
+			return slots[i];
+	return NULL;	/* older than every set kept */
+}
+
+static struct mc_gen *
+slot_for(struct mc_mig *m, const struct tag *g)
+{
+	struct mc_gen *out[] = { &m->out_prev, &m->out };
+	struct mc_gen *in[] = { &m->in_drain, &m->in_cur, &m->in_next };
+
+	if (g->kind == 'b')
+		return &m->bypass;
+	return g->kind == 'o' ? gen_slot(out, 2, g->gen) : gen_slot(in, 3, g->gen);
 }
 
 int
@@ -797,33 +933,37 @@ mc_recover(struct mc_state *st)
 		return -ENOTCONN;
 	json_array_foreach(list, i, sa) {
 		uint32_t id = (uint32_t)json_integer_value(json_object_get(sa, "id"));
-		struct mc_sa rec = { .id = id };
+		uint32_t grp = (uint32_t)json_integer_value(json_object_get(sa, "group"));
 		struct mc_mig *m;
+		struct mc_gen *set;
 		struct tag g;
 
 		if (id >= st->next_id)
 			st->next_id = id + 1;
+		if (grp >= st->next_group)
+			st->next_group = grp + 1;
 		if (parse_tag(json_string_value(json_object_get(sa, "tag")), &g) != 0)
 			continue;
 		m = recovered(st, &g, sa);
 		if (m == NULL)
 			continue;
-		rec.spi = (uint32_t)json_integer_value(json_object_get(sa, "spi"));
-		rec.gen = g.gen;
-		if (g.kind == 'o')
-			m->out = rec;
-		else if (g.kind == 'b')
-			m->bypass = rec;
-		else
-			place_inbound(st, m, rec);
+		set = slot_for(m, &g);
+		if (set == NULL)
+			continue;	/* an SA older than any kept: it expires with the migration */
+		set->gen = g.gen;
+		set->group = grp;
+		set->nb = g.nb;
+		set->lane[g.lane].id = id;
+		set->lane[g.lane].spi = (uint32_t)json_integer_value(json_object_get(sa, "spi"));
 		n++;
 	}
 	json_decref(list);
-	for (int k = 0; k < MC_MIG_MAX; k++)
-		if (st->m[k].used) {
-			json_t *ev = mig_json(st, &st->m[k]);
-
-			mc_audit("recovered", ev);
-		}
+	for (int k = 0; k < MC_MIG_MAX; k++) {
+		if (!st->m[k].used)
+			continue;
+		if (st->m[k].in_drain.nb)
+			st->m[k].drain_until = now_s() + st->conf->drain_s;
+		mc_audit("recovered", mig_json(st, &st->m[k]));
+	}
 	return n;
 }

@@ -46,7 +46,8 @@ static const struct field f_start[] = {
 	{ "v", true }, { "op", true }, { "id", true }, { "vm", true }, { "policy", true },
 	{ "role", true }, { "peer", true }, { "selectors", true }, { "lifetime_s", true },
 	{ "key", false }, { "nonce", false }, { "max_bytes", false }, { "rekey_s", false },
-	{ "rekey_bytes", false }, { "replay_window", false }, { "note", false }, { NULL, false },
+	{ "rekey_bytes", false }, { "replay_window", false }, { "note", false }, { "lanes", false },
+	{ NULL, false },
 };
 static const struct field f_id[] = { { "v", true }, { "op", true }, { "id", true }, { NULL, false } };
 static const struct field f_status[] = { { "v", true }, { "op", true }, { "id", false }, { NULL, false } };
@@ -204,11 +205,13 @@ parse_start(json_t *o, struct mc_req *r, struct mc_err *e)
 	    get_uint(o, "rekey_bytes", 1 << 20, 1ULL << 62, &r->rekey_bytes, e))
 		return -1;
 	{
-		uint64_t w = 0;
+		uint64_t w = 0, lanes = 1;
 
-		if (get_uint(o, "replay_window", 64, 4096, &w, e))
+		if (get_uint(o, "replay_window", 64, 4096, &w, e) ||
+		    get_uint(o, "lanes", 1, MC_LANES_MAX, &lanes, e))
 			return -1;
 		r->replay_window = (uint32_t)w;
+		r->lanes = (uint32_t)lanes;
 	}
 	return get_secret(o, r, e);
 }

@@ -21,6 +21,7 @@
 #define MC_VM_MAX 64
 #define MC_SEL_MAX 4
 #define MC_NOTE_MAX 200
+#define MC_LANES_MAX 16	/* = MS_LANES_MAX: SAs per direction and generation */
 #define MC_LIFETIME_MAX (7 * 86400)
 #define MC_SECRET_LEN 40	/* one-shot key (32) || nonce (8) */
 
@@ -43,6 +44,7 @@ struct mc_req {
 	uint64_t rekey_s;		/* 0: the appliance default */
 	uint64_t rekey_bytes;		/* 0: the appliance default */
 	uint32_t replay_window;		/* 0: the appliance default */
+	uint32_t lanes;			/* SAs per direction, >= both appliances' workers */
 	char note[MC_NOTE_MAX + 1];	/* why (e.g. a downgrade), for the audit trail */
 };
 

@@ -39,11 +39,14 @@ usage(FILE *f)
 		"  start  --id ID --vm NAME --source [N=]HOST:PORT --destination [N=]HOST:PORT\n"
 		"         --source-outer IP --destination-outer IP --sel SELECTOR [--sel ...]\n"
 		"         [--policy required|opportunistic|disabled] [--lifetime S] [--max-bytes N]\n"
-		"         [--rekey-seconds S] [--rekey-bytes N] [--replay-window N] [--key-stdin]\n"
+		"         [--rekey-seconds S] [--rekey-bytes N] [--replay-window N] [--lanes N]\n"
+		"         [--key-stdin]\n"
 		"      Makes the one-shot 256-bit key and 64-bit nonce (OS CSPRNG, or 80 hex digits\n"
 		"      on stdin with --key-stdin) and starts the migration on both appliances.\n"
 		"      required: if either refuses, both are rolled back. opportunistic: the\n"
 		"      traffic then crosses in plaintext (exit 4) and both audit the downgrade.\n"
+		"      --lanes: SAs per direction, one per worker (default: the larger worker\n"
+		"      count of the two appliances, asked with health).\n"
 		"      SELECTOR (source to destination traffic):\n"
 		"        src=PFX,dst=PFX[,proto=tcp|udp|N][,sport=A[-B]][,dport=A[-B]]\n"
 		"  rekey  --id ID APPLIANCE...     new keys now (make-before-break)\n"
@@ -100,7 +103,7 @@ struct start_args {
 	struct mc_peer src, dst;
 	const char *sel[MC_SEL_MAX];
 	unsigned int nb_sel;
-	json_int_t lifetime, max_bytes, rekey_s, rekey_bytes, window;
+	json_int_t lifetime, max_bytes, rekey_s, rekey_bytes, window, lanes;
 	bool key_stdin, have_src, have_dst;
 };
 
@@ -146,6 +149,8 @@ start_req(const struct start_args *a, const char *policy, const char *role, cons
 		json_object_set_new(o, "rekey_bytes", json_integer(a->rekey_bytes));
 	if (a->window)
 		json_object_set_new(o, "replay_window", json_integer(a->window));
+	if (a->lanes)
+		json_object_set_new(o, "lanes", json_integer(a->lanes));
 	if (note != NULL)
 		json_object_set_new(o, "note", json_string(note));
 	if (secret != NULL) {
@@ -213,6 +218,30 @@ print_started(const struct start_args *a, json_t **r)
 		       (unsigned long long)json_integer_value(json_object_get(r[i], "spi_in")));
 }
 
+/* Lanes for a migration: one per worker of the busier appliance. */
+static int
+default_lanes(struct ctl *c, struct start_args *a)
+{
+	const struct mc_peer *peers[2] = { &a->src, &a->dst };
+	json_int_t lanes = 1;
+
+	for (int i = 0; i < 2; i++) {
+		json_t *req = req_new("health", NULL), *reply = NULL;
+		int rc = call(c, peers[i], req, &reply);
+
+		json_decref(req);
+		if (rc != X_OK) {
+			json_decref(reply);
+			return rc;
+		}
+		if (json_integer_value(json_object_get(reply, "workers")) > lanes)
+			lanes = json_integer_value(json_object_get(reply, "workers"));
+		json_decref(reply);
+	}
+	a->lanes = lanes;
+	return X_OK;
+}
+
 static int
 do_start(struct ctl *c, struct start_args *a)
 {
@@ -221,6 +250,10 @@ do_start(struct ctl *c, struct start_args *a)
 	bool sealed = strcmp(a->policy, "disabled") != 0;
 	char note[MC_NOTE_MAX];
 	int rc;
+
+	if (sealed && a->lanes == 0 && (rc = default_lanes(c, a)) != X_OK &&
+	    strcmp(a->policy, "opportunistic") != 0)
+		return rc;
 
 	if (sealed) {
 		secret = mc_secure_zalloc(MC_SECRET_LEN);
@@ -362,7 +395,8 @@ parse_start(int argc, char **argv, struct start_args *a)
 		{ "source-outer", 1, NULL, 'S' }, { "destination-outer", 1, NULL, 'D' },
 		{ "sel", 1, NULL, 'e' }, { "lifetime", 1, NULL, 'l' }, { "max-bytes", 1, NULL, 'm' },
 		{ "rekey-seconds", 1, NULL, 'r' }, { "rekey-bytes", 1, NULL, 'R' },
-		{ "replay-window", 1, NULL, 'w' }, { "key-stdin", 0, NULL, 'k' }, { NULL, 0, NULL, 0 },
+		{ "replay-window", 1, NULL, 'w' }, { "key-stdin", 0, NULL, 'k' },
+		{ "lanes", 1, NULL, 'n' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
 
@@ -391,6 +425,7 @@ parse_start(int argc, char **argv, struct start_args *a)
 		case 'r': a->rekey_s = strtoll(optarg, NULL, 10); break;
 		case 'R': a->rekey_bytes = strtoll(optarg, NULL, 10); break;
 		case 'w': a->window = strtoll(optarg, NULL, 10); break;
+		case 'n': a->lanes = strtoll(optarg, NULL, 10); break;
 		case 'k': a->key_stdin = true; break;
 		default: return -1;
 		}

@@ -205,6 +205,8 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 	rt->sport = rte_cpu_to_be_16(s->sport);
 	rt->dport = rte_cpu_to_be_16(s->dport);
 	rt->owner = MS_OWNER_NONE;
+	rt->group = s->group;
+	rt->lane = s->lane;
 	rt->replay_win = s->replay_window ? s->replay_window : env->replay_default;
 	rt->local = s->local;
 	rt->peer = s->peer;

@@ -23,7 +23,7 @@
 
 #define MS_SA_MAX_SEL 8
 #define MS_LANES_MAX 16	/* outbound SAs of one lane group (one per worker) */
-#define MS_SA_TAG_MAX 64
+#define MS_SA_TAG_MAX 96
 #define MS_KEY_LEN 32
 #define MS_SALT_LEN 4
 #define MS_ICV_LEN 16
@@ -76,6 +76,8 @@ struct ms_sa_rt {
 	rte_be16_t sport;		/* in: expected outer UDP ports */
 	rte_be16_t dport;
 	uint32_t owner;			/* in: worker that processes it (claimed once) */
+	uint32_t group;			/* out: lane group, 0: none (listings only) */
+	uint16_t lane;
 	uint32_t replay_win;		/* in: configured window (packets) */
 	struct ms_replay *replay;	/* in: the window; written by the owner only */
 	struct ms_ip local;		/* in: expected outer destination */

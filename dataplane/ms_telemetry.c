@@ -160,6 +160,10 @@ tel_sa_info(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_string(d, "dir", ms_dir_name(rt->dir));
 		U64(d, "pkts", st.pkts);
 		U64(d, "bytes", st.bytes);
+		if (rt->group != 0) {	/* a lane of a migration's lane group */
+			U64(d, "group", rt->group);
+			U64(d, "lane", rt->lane);
+		}
 		if (rt->dir == MS_DIR_IN)
 			U64(d, "top_seq", __atomic_load_n(&rt->replay->top, __ATOMIC_RELAXED));
 		for (int r = 0; r < MS_DROP_MAX; r++)

@@ -21,6 +21,7 @@ struct fake_dp {
 	struct ms_sa_spec sa[FAKE_MAX];		/* installed, keys included */
 	uint64_t pkts[FAKE_MAX];		/* what SA_LIST reports */
 	unsigned int adds, dels;
+	int workers;				/* what PING reports (0: 1) */
 	int fail_add_after;			/* refuse SA_ADD number N (1-based); 0: never */
 	pthread_t thr;
 };

@@ -103,7 +103,11 @@ serve(struct fake_dp *f, int fd)
 	} else if (h.op == MS_CTL_SA_LIST) {
 		reply = list_json(f);
 	} else {
-		reply = strdup("{\"workers\":1,\"policy\":\"discard\",\"crypto_driver\":\"fake\"}");
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "{\"workers\":%d,\"policy\":\"discard\",\"crypto_driver\":"
+			 "\"fake\"}", f->workers ? f->workers : 1);
+		reply = strdup(buf);
 	}
 	pthread_mutex_unlock(&lock);
 	OPENSSL_cleanse(body, sizeof(body));

@@ -311,6 +311,48 @@ test_no_key_left(void)
 	CU_ASSERT_EQUAL(hits, 0);
 }
 
+/* Lanes: one SA per lane and direction, keys and SPIs all different. */
+static void
+test_lanes(void)
+{
+	struct mc_req r;
+	const struct ms_sa_spec *a, *b;
+
+	req_start(&r, "m5", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	r.lanes = 3;
+	json_decref(handle(0, &r, NULL));
+	CU_ASSERT_EQUAL(dp[0].nb, 9);		/* 3 lanes x (out g0, in g0, in g1) */
+	a = NULL;
+	for (unsigned int i = 0; i < dp[0].nb; i++) {
+		const struct ms_sa_spec *x = &dp[0].sa[i];
+
+		if (x->dir == MS_DIR_OUT) {
+			CU_ASSERT_EQUAL(x->nb_lanes, 3);
+			CU_ASSERT_EQUAL(x->sport, 4500 + x->lane);
+			if (a != NULL)
+				CU_ASSERT_EQUAL(x->group, a->group);
+			a = x;
+		}
+	}
+	for (unsigned int i = 0; i < dp[0].nb; i++)
+		for (unsigned int j = i + 1; j < dp[0].nb; j++) {
+			a = &dp[0].sa[i];
+			b = &dp[0].sa[j];
+			CU_ASSERT(a->spi != b->spi && memcmp(a->key, b->key, 32) != 0);
+		}
+	simple(0, MC_OP_REKEY, "m5", NULL);
+	CU_ASSERT_EQUAL(dp[0].nb, 9);		/* all 3 lanes replaced together */
+	simple(0, MC_OP_END, "m5", NULL);
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	/* Fewer lanes than the data plane's workers: refused. */
+	dp[0].workers = 2;
+	req_start(&r, "m6", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	r.lanes = 1;
+	json_decref(handle(0, &r, "dataplane_error"));
+	dp[0].workers = 1;
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+}
+
 void
 ct_suite_mig(void)
 {
@@ -324,5 +366,6 @@ ct_suite_mig(void)
 	CU_add_test(s, "policy disabled: a bypass rule; lifetime ends it", test_disabled_and_lifetime);
 	CU_add_test(s, "recovery after a restart: status and end work, rekey does not",
 		    test_recovery);
+	CU_add_test(s, "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes);
 	CU_add_test(s, "no copy of the one-shot key left in memory", test_no_key_left);
 }
