@@ -23,6 +23,7 @@
 #define PG_SIZE_MIN 60		/* IPv4 + UDP + struct pg_hdr */
 #define PG_SIZE_MAX 9000
 #define PG_FLOWS_MAX 65536
+#define PG_CTL_MAX 16
 
 /* Relaxed single-writer counter update, readable by the reporter. */
 static inline void
@@ -58,6 +59,8 @@ struct pg_port {
 	unsigned int nb_addr;
 	uint64_t arp_in, arp_out, other_in;	/* ARP seen/sent, frames no role wanted */
 	uint64_t tx_full;		/* frames the port refused (freed, counted) */
+	uint16_t nctl;			/* ARP frames waiting for room on queue 0 */
+	struct rte_mbuf *ctl[PG_CTL_MAX];
 };
 
 /* Generator settings and state. */
@@ -163,15 +166,23 @@ void pg_build(struct rte_mbuf *m, const struct pg_gen_conf *g, const struct rte_
 const struct pg_hdr *pg_parse(const struct rte_mbuf *m, uint32_t *iplen);
 
 /* ARP (pg_arp.c). Returns true if m was ARP (consumed). */
-bool pg_arp_input(struct pg *pg, struct pg_port *pt, uint16_t q, struct rte_mbuf *m,
+bool pg_arp_input(struct pg *pg, struct pg_port *pt, struct rte_mbuf *m,
 		  uint32_t want_ip, struct rte_ether_addr *learned, bool *got);
 void pg_arp_request(struct pg *pg, struct pg_port *pt, uint32_t sip, uint32_t tip);
 /* Transmit all of m on (port, queue); what the port refuses is freed and counted. */
 void pg_tx_all(struct pg_port *pt, uint16_t q, struct rte_mbuf **m, uint16_t n);
+/*
+ * ARP frames go out before anything else: a generator flat out must not
+ * starve the neighbour resolution of the device under test. Retried every
+ * loop until the port takes them.
+ */
+void pg_ctl_send(struct pg_port *pt, struct rte_mbuf *m);
+void pg_ctl_flush(struct pg_port *pt);
 
 /* Roles; each *_init returns 0 or -errno, each poll returns packets moved. */
 int pg_gen_init(struct pg *pg);
 unsigned int pg_gen_poll(struct pg *pg);
+void pg_gen_assign(struct pg *pg);
 void pg_gen_free(struct pg *pg);
 int pg_sink_init(struct pg *pg);
 void pg_sink_input(struct pg *pg, struct rte_mbuf **m, uint16_t n, uint64_t now);

@@ -24,6 +24,32 @@ pg_tx_all(struct pg_port *pt, uint16_t q, struct rte_mbuf **m, uint16_t n)
 	}
 }
 
+void
+pg_ctl_send(struct pg_port *pt, struct rte_mbuf *m)
+{
+	pg_add(&pt->arp_out, 1);
+	if (pt->nctl == PG_CTL_MAX) {
+		pg_add(&pt->tx_full, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	pt->ctl[pt->nctl++] = m;
+	pg_ctl_flush(pt);
+}
+
+void
+pg_ctl_flush(struct pg_port *pt)
+{
+	uint16_t sent;
+
+	if (pt->nctl == 0)
+		return;
+	sent = rte_eth_tx_burst(pt->id, 0, pt->ctl, pt->nctl);
+	for (uint16_t i = sent; i < pt->nctl; i++)
+		pt->ctl[i - sent] = pt->ctl[i];
+	pt->nctl -= sent;
+}
+
 static bool
 ours(const struct pg_port *pt, uint32_t ip)
 {
@@ -60,12 +86,11 @@ pg_arp_request(struct pg *pg, struct pg_port *pt, uint32_t sip, uint32_t tip)
 	rte_ether_addr_copy(&pt->mac, &arp->arp_data.arp_sha);
 	arp->arp_data.arp_sip = sip;
 	arp->arp_data.arp_tip = tip;
-	pg_add(&pt->arp_out, 1);
-	pg_tx_all(pt, 0, &m, 1);
+	pg_ctl_send(pt, m);
 }
 
 bool
-pg_arp_input(struct pg *pg, struct pg_port *pt, uint16_t q, struct rte_mbuf *m,
+pg_arp_input(struct pg *pg, struct pg_port *pt, struct rte_mbuf *m,
 	     uint32_t want_ip, struct rte_ether_addr *learned, bool *got)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -99,8 +124,7 @@ pg_arp_input(struct pg *pg, struct pg_port *pt, uint16_t q, struct rte_mbuf *m,
 	rte_ether_addr_copy(&pt->mac, &arp->arp_data.arp_sha);
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&pt->mac, &eth->src_addr);
-	pg_add(&pt->arp_out, 1);
-	pg_tx_all(pt, q, &m, 1);
+	pg_ctl_send(pt, m);
 	return true;
 }
 

@@ -18,6 +18,7 @@
 struct pg_gen {
 	uint64_t *seq;				/* next sequence number per flow */
 	uint32_t next_flow[PG_QUEUES_MAX];
+	uint32_t lo[PG_QUEUES_MAX], hi[PG_QUEUES_MAX];	/* queue q sends flows [lo, hi) */
 	struct rte_mbuf *pend[PG_QUEUES_MAX][PG_BURST];
 	uint16_t npend[PG_QUEUES_MAX];
 	uint64_t next_arp;
@@ -38,10 +39,22 @@ pg_gen_init(struct pg *pg)
 		rte_free(g);
 		return -ENOMEM;
 	}
-	for (uint16_t q = 0; q < PG_QUEUES_MAX; q++)
-		g->next_flow[q] = q;
 	pg->gs = g;
 	return 0;
+}
+
+/* After the ports exist: which flows each queue sends. */
+void
+pg_gen_assign(struct pg *pg)
+{
+	struct pg_gen *g = pg->gs;
+	uint32_t nq = pg->port[pg->gen.port].nq, f = pg->gen.flows;
+
+	for (uint32_t q = 0; q < nq; q++) {
+		g->lo[q] = (uint32_t)((uint64_t)f * q / nq);
+		g->hi[q] = (uint32_t)((uint64_t)f * (q + 1) / nq);
+		g->next_flow[q] = g->lo[q];
+	}
 }
 
 void
@@ -145,8 +158,8 @@ pg_gen_poll(struct pg *pg)
 	for (uint16_t q = 0; q < pt->nq; q++) {
 		uint16_t want;
 
-		if (q >= pg->gen.flows)
-			break;
+		if (g->lo[q] == g->hi[q])
+			continue;
 		if (g->npend[q] == 0 && room > 0) {
 			want = (uint16_t)RTE_MIN(room, (uint64_t)PG_BURST);
 			if (rte_pktmbuf_alloc_bulk(pg->pool, g->pend[q], want) != 0) {
@@ -157,7 +170,7 @@ pg_gen_poll(struct pg *pg)
 				uint32_t f = g->next_flow[q];
 
 				pg_build(g->pend[q][i], &pg->gen, &pt->mac, f, g->seq[f]++);
-				g->next_flow[q] = f + pt->nq < pg->gen.flows ? f + pt->nq : q;
+				g->next_flow[q] = f + 1 < g->hi[q] ? f + 1 : g->lo[q];
 			}
 			g->npend[q] = want;
 			g->sent += want;

@@ -20,7 +20,7 @@ dispatch(struct pg *pg, unsigned int p, uint16_t q, struct rte_mbuf **m, uint16_
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t want = gen_here && !pg->gen.have_dmac ? pg->gen.nexthop : 0;
 
-		if (!pg_arp_input(pg, pt, q, m[i], want, &pg->gen.dmac, &pg->gen.have_dmac))
+		if (!pg_arp_input(pg, pt, m[i], want, &pg->gen.dmac, &pg->gen.have_dmac))
 			rest[k++] = m[i];
 	}
 	if (k == 0)
@@ -49,6 +49,7 @@ pg_loop(void *arg)
 
 			if ((int)p == pg->imp.a || (int)p == pg->imp.b)
 				continue;
+			pg_ctl_flush(pt);
 			for (uint16_t q = 0; q < pt->nq; q++) {
 				struct rte_mbuf *m[PG_BURST];
 				uint16_t n = rte_eth_rx_burst(pt->id, q, m, PG_BURST);

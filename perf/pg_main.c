@@ -117,6 +117,30 @@ port_setup(struct pg *pg, unsigned int idx, const char *vdev, uint16_t nq)
 	return 0;
 }
 
+/* memif ports are up once the peer connected: wait (bounded) for all. */
+static void
+wait_links(const struct pg *pg, double timeout_s)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(timeout_s * (double)pg->hz);
+
+	while (rte_rdtsc() < end) {
+		unsigned int up = 0;
+
+		for (unsigned int p = 0; p < pg->nb_ports; p++) {
+			struct rte_eth_link l;
+
+			if (rte_eth_link_get_nowait(pg->port[p].id, &l) == 0 && l.link_status)
+				up++;
+		}
+		if (up == pg->nb_ports) {
+			usleep(50000);	/* the peer's side of the connection too */
+			return;
+		}
+		usleep(TICK_US);
+	}
+	fprintf(stderr, "migsec-pktgen: not every port is up after %.0f s; going on\n", timeout_s);
+}
+
 static int
 setup(struct pg *pg, const struct pg_opts *o)
 {
@@ -132,14 +156,16 @@ setup(struct pg *pg, const struct pg_opts *o)
 	for (unsigned int p = 0; rc == 0 && p < o->nb_ports; p++)
 		rc = port_setup(pg, p, o->port[p], (uint16_t)(p == (unsigned int)pg->imp.a ||
 							       p == (unsigned int)pg->imp.b ? 1 : o->queues));
-	if (rc == 0 && pg->gen.port >= 0)
-		rc = pg_gen_init(pg);
+	if (rc == 0 && pg->gen.port >= 0 && (rc = pg_gen_init(pg)) == 0)
+		pg_gen_assign(pg);
 	if (rc == 0 && pg->sink_port >= 0)
 		rc = pg_sink_init(pg);
 	if (rc == 0 && pg->imp.a >= 0)
 		rc = pg_impair_init(pg);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "migsec-pktgen: out of memory (raise --mem)\n");
+	if (rc == 0)
+		wait_links(pg, o->arp_timeout_s);
 	return rc;
 }
 
