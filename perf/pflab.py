@@ -78,14 +78,15 @@ class Proc:
 
 
 class Appliance:
-    def __init__(self, bed, name, sock, log_path):
-        self.bed, self.name, self.sock, self.log = bed, name, sock, log_path
+    def __init__(self, bed, name, sock, proc):
+        self.bed, self.name, self.sock, self.proc = bed, name, sock, proc
 
     def dpctl(self, *args, stdin=None, check=True):
         r = subprocess.run([DPCTL, "-s", self.sock, *args], input=stdin, capture_output=True,
                            timeout=60)
         if check and r.returncode != 0:
-            raise RuntimeError(f"migsec-dpctl {' '.join(args)}: {r.stderr.decode().strip()}")
+            why = "" if self.proc.alive() else f"\nappliance exited ({self.proc.p.returncode}):\n{self.proc.text()[-3000:]}"
+            raise RuntimeError(f"migsec-dpctl {' '.join(args)}: {r.stderr.decode().strip()}{why}")
         return r
 
     def stats(self):
@@ -104,10 +105,14 @@ class Appliance:
 
 class Bed:
     """Context manager: a temporary directory, processes, clean-up."""
+    serial = 0
 
     def __init__(self, name):
         self.name = name
         self.procs = []
+        Bed.serial += 1
+        self.tag = f"{os.getpid()}x{Bed.serial}"
+        self.prefixes = []
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix=f"pf-{self.name}-")
@@ -122,6 +127,8 @@ class Bed:
             p.stop()
         self.procs = []
         shutil.rmtree(self.dir, ignore_errors=True)
+        for prefix in self.prefixes:   # the EAL's runtime directories
+            shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
         return False
 
     def path(self, f):
@@ -135,7 +142,7 @@ class Bed:
         sock = self.path(f"{name}.sock")
         with open(conf, "w") as f:
             f.write(f"""name = "{name}";
-eal: {{ lcores = "{lcores}"; main_lcore = 0; file_prefix = "pf{name}{os.getpid()}";
+eal: {{ lcores = "{lcores}"; main_lcore = 0; file_prefix = "pf{name}{self.tag}";
   memory_mb = 768; hugepages = "no"; log_level = "notice"; }};
 crypto: {{ profile = "aesni_gcm"; profile_dir = "{TOP}/pmd-profiles"; sessions = {max(4096, 2 * max_sa)}; }};
 inner: {{ device = "{inner}"; ipv4 = "{inner4}/24"; mtu = 9600; }};
@@ -145,9 +152,10 @@ policy: {{ default = "discard"; replay_window = 4096; mss_clamp = false; }};
 limits: {{ max_sa = {max_sa}; mbufs = {mbufs}; mbuf_size = 10240; burst = 32; }};
 control: {{ socket = "{sock}"; }};
 """)
+        self.prefixes.append(f"pf{name}{self.tag}")
         p = Proc(f"ap{name}", [DP, "-c", conf], self.path(f"{name}.log"))
         self.procs.append(p)
-        ap = Appliance(self, name, sock, p.path)
+        ap = Appliance(self, name, sock, p)
         for _ in range(150):
             if ap.dpctl("ping", check=False).returncode == 0:
                 return ap
@@ -158,10 +166,11 @@ control: {{ socket = "{sock}"; }};
 
     def pktgen(self, name, ports, args, cpu=0, wait_ready=True):
         """Start migsec-pktgen; ports: vdev strings; args: role options."""
-        cmd = [PKTGEN, "--cpu", str(cpu), "--file-prefix", f"pf{name}{os.getpid()}",
+        cmd = [PKTGEN, "--cpu", str(cpu), "--file-prefix", f"pf{name}{self.tag}",
                "--huge", "no", "--json"]
         for v in ports:
             cmd += ["--port", v]
+        self.prefixes.append(f"pf{name}{self.tag}")
         p = Proc(name, cmd + [str(a) for a in args], self.path(f"{name}.log"))
         self.procs.append(p)
         return p
@@ -235,3 +244,52 @@ def warm_up(bed, ports, args_fn, tries=8):
         if w.summary()["sink"]["unique"] == 100:
             return
     raise RuntimeError("no traffic came back during the warm-up")
+
+
+def worker_cpu(pid):
+    """{thread name: CPU nanoseconds} of a DPDK process's lcore threads
+    (/proc/PID/task/TID/schedstat): what a worker really ran, whatever
+    shared its core."""
+    out = {}
+    base = f"/proc/{pid}/task"
+    for tid in os.listdir(base):
+        try:
+            with open(f"{base}/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"{base}/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except OSError:
+            continue
+        if name.startswith("rte-worker"):
+            out[name] = ns
+    return out
+
+
+class Meter:
+    """Appliance counters and worker CPU time between start() and stop().
+    cycles per packet = sum over workers of busy TSC cycles x the share of
+    the wall clock the worker really had its CPU, per sealed packet."""
+
+    def __init__(self, ap, proc):
+        self.ap, self.proc = ap, proc
+
+    def start(self):
+        self.s0, self.c0, self.t0 = self.ap.stats(), worker_cpu(self.proc.p.pid), time.monotonic()
+
+    def stop(self):
+        s1, c1, t1 = self.ap.stats(), worker_cpu(self.proc.p.pid), time.monotonic()
+        wall_ns = (t1 - self.t0) * 1e9
+        workers = []
+        for i, w in enumerate(s1["workers"]):
+            busy = w["busy_cycles"] - self.s0["workers"][i]["busy_cycles"]
+            name = f"rte-worker-{w['lcore']}"
+            share = (c1.get(name, 0) - self.c0.get(name, 0)) / wall_ns if wall_ns else 0
+            workers.append({"lcore": w["lcore"], "busy": busy, "share": min(share, 1.0)})
+        sealed = s1["sealed_pkts"] - self.s0["sealed_pkts"]
+        opened = s1["opened_pkts"] - self.s0["opened_pkts"]
+        cpu = sum(w["busy"] * w["share"] for w in workers)
+        drops = {k: v - self.s0["drops"][k] for k, v in s1["drops"].items() if v - self.s0["drops"][k]}
+        return {"sealed": sealed, "opened": opened, "workers": workers,
+                "busy_cpp": sum(w["busy"] for w in workers) / sealed if sealed else float("nan"),
+                "cpp": cpu / sealed if sealed else float("nan"), "drops": drops,
+                "hz": s1["tsc_hz"]}

@@ -23,6 +23,7 @@
 #define DATA_ROOM (10240 + RTE_PKTMBUF_HEADROOM)	/* jumbo frames in one segment */
 #define DESC 1024
 #define TICK_US 10000
+#define START_TRIES 25
 
 static volatile sig_atomic_t quit;
 
@@ -107,7 +108,13 @@ port_setup(struct pg *pg, unsigned int idx, const char *vdev, uint16_t nq)
 	if (rc == 0) {
 		/* Jumbo frames where the PMD has an MTU; memif has none to set. */
 		(void)rte_eth_dev_set_mtu(pt->id, 9600);
-		rc = rte_eth_dev_start(pt->id);
+		/* A memif server may still be closing its previous peer: retry a while. */
+		for (int i = 0; i < START_TRIES; i++) {
+			rc = rte_eth_dev_start(pt->id);
+			if (rc == 0)
+				break;
+			usleep(200000);
+		}
 	}
 	if (rc != 0) {
 		fprintf(stderr, "migsec-pktgen: port %s: set-up failed: %s\n", name, strerror(-rc));
