@@ -65,7 +65,8 @@ class Proc:
         self.out.close()
 
     def text(self):
-        self.out.flush()
+        if not self.out.closed:
+            self.out.flush()
         with open(self.path) as f:
             return f.read()
 
@@ -293,3 +294,12 @@ class Meter:
                 "busy_cpp": sum(w["busy"] for w in workers) / sealed if sealed else float("nan"),
                 "cpp": cpu / sealed if sealed else float("nan"), "drops": drops,
                 "hz": s1["tsc_hz"]}
+
+
+def wait_socket(path, timeout=30):
+    """A memif server's socket exists (its clients may connect)."""
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > end:
+            raise RuntimeError(f"{path} did not appear within {timeout} s")
+        time.sleep(0.05)

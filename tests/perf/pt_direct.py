@@ -14,6 +14,7 @@ with L.Bed("tdirect") as bed:
     out = bed.path("sink.csv")
     sink = bed.pktgen("sink", [L.memif(0, "server", sock)],
                       ["--sink", 0, "--idle-exit", 1, "--run", 60, "--csv", out], cpu=1)
+    L.wait_socket(sock)
     gen = bed.pktgen("gen", [L.memif(0, "client", sock)],
                      ["--gen", 0, "--size", 4156, "--flows", 64, "--count", N, "--rate-pps", 20000,
                       "--dmac", "02:00:00:00:00:01"])

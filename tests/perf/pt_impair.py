@@ -12,10 +12,13 @@ N = 4000
 def run(mode, args):
     with L.Bed(f"timp{mode}") as bed:
         a, b, c = bed.path("a.sock"), bed.path("b.sock"), bed.path("c.sock")
+        # Servers before their clients: sink, then the impairer, then the generator.
+        sink = bed.pktgen("sink", [L.memif(0, "server", b)], ["--sink", 0, "--idle-exit", 1,
+                                                              "--run", 50, "--quiet"], cpu=1)
+        L.wait_socket(b)
         imp = bed.pktgen("imp", [L.memif(0, "server", a), L.memif(1, "client", b)],
                          ["--impair", "0,1", "--seed", 7, *args], cpu=1)
-        sink = bed.pktgen("sink", [L.memif(0, "server", b)], ["--sink", 0, "--idle-exit", 1,
-                                                              "--run", 60, "--quiet"], cpu=1)
+        L.wait_socket(a)
         gen = bed.pktgen("gen", [L.memif(0, "client", a)],
                          ["--gen", 0, "--size", 1420, "--flows", 8, "--count", N,
                           "--rate-pps", 10000, "--dmac", "02:00:00:00:00:01", "--quiet"])
@@ -28,7 +31,9 @@ def run(mode, args):
 
 
 i, s = run("drop", ["--drop", 0.05])
-assert i["dropped"] > 0 and s["lost"] == i["dropped"] and s["unique"] == N - i["dropped"], (i, s)
+assert i["dropped"] > 0 and s["unique"] == N - i["dropped"], (i, s)
+# A flow's last pages, if dropped, leave no gap the sink can see (8 flows).
+assert i["dropped"] - 8 * 3 <= s["lost"] <= i["dropped"], (i, s)
 assert s["corrupt"] == 0 and s["dup"] == 0, s
 L.log(f"ok: drop: {i['dropped']} dropped, the sink counts {s['lost']} lost")
 
@@ -42,9 +47,10 @@ i, s = run("duplicate", ["--duplicate", 0.05])
 assert i["duplicated"] > 0 and s["dup"] == i["duplicated"] and s["lost"] == 0, (i, s)
 L.log(f"ok: duplicate: {i['duplicated']} duplicated, the sink counts {s['dup']} duplicates")
 
-i, s = run("reorder", ["--reorder", 0.05, "--reorder-gap", 3])
-# A frame held at the very end may be released by time, in order.
-assert i["reordered"] > 0 and i["reordered"] - 3 <= s["reordered"] <= i["reordered"], (i, s)
+i, s = run("reorder", ["--reorder", 0.05, "--reorder-gap", 20])
+# Held back 20 frames (8 flows): later pages of its own flow overtake it.
+# One held near the very end may be released by time, in order.
+assert i["reordered"] > 0 and i["reordered"] - 20 <= s["reordered"] <= i["reordered"], (i, s)
 assert s["lost"] == 0 and s["dup"] == 0 and s["unique"] == N, s
 L.log(f"ok: reorder: {i['reordered']} held back, the sink counts {s['reordered']} reordered")
 
