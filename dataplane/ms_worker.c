@@ -19,6 +19,16 @@
  */
 #define QS_FORCE_LOOPS 1024
 #define DRAIN_MS 200
+/*
+ * Back-pressure: a loop takes up to three bursts in (inner, outer,
+ * hand-off) but one dequeue returns one burst. Dequeue until the device has
+ * nothing ready (at most DRAIN_BURSTS bursts), and take no new packets
+ * while more than INFLIGHT_MAX ops are in flight: the ports' RX rings hold
+ * the excess, instead of the crypto queue pair refusing it (counted as
+ * crypto_enqueue drops) and starving the other direction.
+ */
+#define DRAIN_BURSTS 4
+#define INFLIGHT_MAX 512
 
 static void
 rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t n)
@@ -89,9 +99,15 @@ ms_worker_poll_once(struct ms_worker *w)
 	uint64_t t0 = rte_rdtsc();
 	unsigned int work = 0;
 
-	if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
+	if (w->inflight == 0 || (w->since_qs < QS_FORCE_LOOPS && w->inflight <= INFLIGHT_MAX))
 		work = poll_ports(w);
-	work += ms_crypto_drain(w);
+	for (unsigned int i = 0; i < DRAIN_BURSTS; i++) {
+		unsigned int n = ms_crypto_drain(w);
+
+		work += n;
+		if (n < w->dp->burst)
+			break;
+	}
 	ms_tx_flush(w, MS_PORT_INNER);
 	ms_tx_flush(w, MS_PORT_OUTER);
 	if (work)

@@ -24,6 +24,8 @@ PACKAGES=(
 	libconfig-dev libcunit1-dev libssl-dev libjansson-dev openssl
 	# lab and tests
 	iproute2 iputils-ping ethtool iperf3 tcpdump tshark procps kmod
+	# load tools, benchmark plots, profiling
+	gnuplot-nox linux-perf
 	python3 python3-scapy python3-cryptography
 )
 
