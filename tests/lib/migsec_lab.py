@@ -31,6 +31,9 @@ class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
     def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None):
+        # MIGSEC_LAB_PREFIX (a letter or two) keeps labs of test runs from
+        # several checkouts on one machine apart.
+        name = os.environ.get("MIGSEC_LAB_PREFIX", "") + name
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
