@@ -664,6 +664,8 @@ op_status(struct mc_state *st, const struct mc_req *r)
 static char *
 op_health(struct mc_state *st)
 {
+	static const char *const load_keys[] = { "poll_mode", "power", "tsc_hz",
+		"worker_load" };
 	char err[256];
 	json_t *ping = mc_dp_ping(st->conf->dp_socket, err, sizeof(err)), *o = json_object();
 	int n = 0;
@@ -679,6 +681,10 @@ op_health(struct mc_state *st)
 		json_object_set_new(o, "crypto_driver",
 				    json_incref(json_object_get(ping, "crypto_driver")));
 		json_object_set_new(o, "default_policy", json_incref(json_object_get(ping, "policy")));
+		/* How busy the workers are (cumulative TSC cycles since start). */
+		for (size_t k = 0; k < sizeof(load_keys) / sizeof(load_keys[0]); k++)
+			if (json_object_get(ping, load_keys[k]))
+				json_object_set(o, load_keys[k], json_object_get(ping, load_keys[k]));
 		json_decref(ping);
 	} else {
 		json_object_set_new(o, "dataplane", json_string("down"));

@@ -344,6 +344,38 @@ print_status(json_t *reply, const char *name)
 	}
 }
 
+static double
+pct(json_int_t part, json_int_t whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void
+print_health(json_t *reply, const char *name)
+{
+	json_t *w;
+	size_t i;
+
+	printf("appliance %s: data plane %s, %lld migration(s), %lld worker(s), crypto %s, "
+	       "polling %s (lib/power %s)\n", name, json_string_value(json_object_get(reply, "dataplane")),
+	       json_integer_value(json_object_get(reply, "migrations")),
+	       json_integer_value(json_object_get(reply, "workers")),
+	       json_string_value(json_object_get(reply, "crypto_driver")) ?: "-",
+	       json_string_value(json_object_get(reply, "poll_mode")) ?: "-",
+	       json_string_value(json_object_get(reply, "power")) ?: "-");
+	/* Shares of each worker's time since the data plane started. */
+	json_array_foreach(json_object_get(reply, "worker_load"), i, w) {
+		json_int_t busy = json_integer_value(json_object_get(w, "busy_cycles"));
+		json_int_t idle = json_integer_value(json_object_get(w, "idle_cycles"));
+		json_int_t asleep = json_integer_value(json_object_get(w, "sleep_cycles"));
+
+		printf("  worker %zu (lcore %lld): busy %.1f%%, idle %.1f%% (asleep %.1f%%, "
+		       "%lld sleeps) since start\n", i, json_integer_value(json_object_get(w, "lcore")),
+		       pct(busy, busy + idle), pct(idle, busy + idle), pct(asleep, busy + idle),
+		       json_integer_value(json_object_get(w, "sleeps")));
+	}
+}
+
 /* rekey / end / status / health on each appliance given. */
 static int
 each(struct ctl *c, const char *op, const char *id, struct mc_peer *app, int n)
@@ -368,11 +400,7 @@ each(struct ctl *c, const char *op, const char *id, struct mc_peer *app, int n)
 		else if (strcmp(op, "status") == 0)
 			print_status(reply, app[i].name);
 		else if (strcmp(op, "health") == 0)
-			printf("appliance %s: data plane %s, %lld migration(s), %lld worker(s), crypto %s\n",
-			       app[i].name, json_string_value(json_object_get(reply, "dataplane")),
-			       json_integer_value(json_object_get(reply, "migrations")),
-			       json_integer_value(json_object_get(reply, "workers")),
-			       json_string_value(json_object_get(reply, "crypto_driver")) ?: "-");
+			print_health(reply, app[i].name);
 		else
 			printf("%s: %s %s: generation %lld\n", app[i].name, op, id,
 			       json_integer_value(json_object_get(reply, "generation")));

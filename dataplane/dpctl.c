@@ -245,6 +245,7 @@ print_stats(const char *js)
 {
 	json_t *j = json_loads(js, 0, NULL), *drops, *ports, *v;
 	const char *k;
+	size_t i;
 
 	if (j == NULL) {
 		printf("%s\n", js);
@@ -264,6 +265,20 @@ print_stats(const char *js)
 		       json_integer_value(json_object_get(v, "rx_missed")) +
 		       json_integer_value(json_object_get(v, "rx_errors")),
 		       json_integer_value(json_object_get(v, "tx_errors")));
+	json_array_foreach(json_object_get(j, "workers"), i, v) {
+		double busy = (double)json_integer_value(json_object_get(v, "busy_cycles"));
+		double idle = (double)json_integer_value(json_object_get(v, "idle_cycles"));
+		double all = busy + idle > 0 ? busy + idle : 1;
+
+		printf("worker %zu (lcore %lld, %s polling, lib/power %s): busy %.1f%%, idle %.1f%% "
+		       "(asleep %.1f%%, %lld sleeps) since start\n", i,
+		       json_integer_value(json_object_get(v, "lcore")),
+		       json_string_value(json_object_get(j, "poll_mode")) ?: "-",
+		       json_string_value(json_object_get(j, "power")) ?: "-",
+		       100 * busy / all, 100 * idle / all,
+		       100 * (double)json_integer_value(json_object_get(v, "sleep_cycles")) / all,
+		       json_integer_value(json_object_get(v, "sleeps")));
+	}
 	printf("dropped %12lld pkts\n", json_integer_value(json_object_get(j, "dropped")));
 	drops = json_object_get(j, "drops");
 	json_object_foreach(drops, k, v)

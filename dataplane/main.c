@@ -27,6 +27,7 @@
 #include "ms_cdev.h"
 #include "ms_ctl.h"
 #include "ms_eal.h"
+#include "ms_idle.h"
 #include "ms_log.h"
 #include "ms_ops.h"
 #include "ms_port.h"
@@ -107,11 +108,15 @@ launch(struct ms_dp *dp, char *err, unsigned int errlen)
 	unsigned int lcore, i = 0;
 	int rc;
 
-	if ((rc = ms_port_start(&dp->port[MS_PORT_INNER], err, errlen)) ||
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		dp->workers[i++].lcore = lcore;
+	/* lib/power attaches to RX queues before their ports start. */
+	if ((rc = ms_idle_pmgmt_enable(dp, err, errlen)) ||
+	    (rc = ms_port_start(&dp->port[MS_PORT_INNER], err, errlen)) ||
 	    (rc = ms_port_start(&dp->port[MS_PORT_OUTER], err, errlen)))
 		return rc;
+	i = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		dp->workers[i].lcore = lcore;
 		rc = rte_eal_remote_launch(ms_worker_main, &dp->workers[i], lcore);
 		if (rc != 0) {
 			snprintf(err, errlen, "cannot launch worker on lcore %u", lcore);

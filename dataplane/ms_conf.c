@@ -218,6 +218,30 @@ load_policy(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *
 }
 
 static int
+load_poll(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_poll_conf *pc)
+{
+	static const char *const known[] = { "mode", "spin_polls", "sleep_after_us", "sleep_max_us",
+		NULL };
+	static const char *const modes[] = { "busy", "adaptive", NULL };
+	const config_setting_t *g;
+	int rc, m;
+
+	g = ms_cfg_group(c, root, "poll", false, &rc);
+	if (rc || (g && (rc = ms_cfg_members(c, g, "poll", known))))
+		return rc;
+	if ((rc = ms_cfg_enum(c, g, "poll", "mode", modes, &m, MS_POLL_BUSY)) ||
+	    (rc = ms_cfg_uint(c, g, "poll", "spin_polls", &pc->spin_polls, 1, 1u << 30, 512,
+			   false)) ||
+	    (rc = ms_cfg_uint(c, g, "poll", "sleep_after_us", &pc->sleep_after_us, 0, 10000000,
+			   500, false)) ||
+	    (rc = ms_cfg_uint(c, g, "poll", "sleep_max_us", &pc->sleep_max_us, 1, 100000, 1000,
+			   false)))
+		return rc;
+	pc->mode = (enum ms_poll_mode)m;
+	return 0;
+}
+
+static int
 load_rest(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known_crypto[] = { "profile", "profile_dir", "sessions", NULL };
@@ -288,7 +312,7 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 {
 	/* "mgmt" belongs to migsec-control, which reads the same file. */
 	static const char *const known[] = { "name", "eal", "crypto", "inner", "outer", "remote",
-		"policy", "limits", "control", "mgmt", NULL };
+		"policy", "limits", "poll", "control", "mgmt", NULL };
 	struct ms_cfg_ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root;
 	config_t cfg;
@@ -328,6 +352,8 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 	if (rc == 0)
 		rc = load_rest(&c, root, conf);
 	if (rc == 0)
+		rc = load_poll(&c, root, &conf->poll);
+	if (rc == 0)
 		rc = check_frames(&c, root, conf);
 	config_destroy(&cfg);
 	return rc;
@@ -337,4 +363,10 @@ const char *
 ms_policy_name(enum ms_policy p)
 {
 	return p == MS_POLICY_BYPASS ? "bypass" : "discard";
+}
+
+const char *
+ms_poll_mode_name(enum ms_poll_mode m)
+{
+	return m == MS_POLL_ADAPTIVE ? "adaptive" : "busy";
 }

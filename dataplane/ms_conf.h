@@ -20,6 +20,15 @@
 
 enum ms_policy { MS_POLICY_DISCARD = 0, MS_POLICY_BYPASS = 1 };
 enum ms_huge { MS_HUGE_AUTO = 0, MS_HUGE_YES, MS_HUGE_NO };
+enum ms_poll_mode { MS_POLL_BUSY = 0, MS_POLL_ADAPTIVE = 1 };
+
+/* How workers wait when there is nothing to do (group "poll"). */
+struct ms_poll_conf {
+	enum ms_poll_mode mode;
+	uint32_t spin_polls;		/* adaptive: empty polls before lib/power waits */
+	uint32_t sleep_after_us;	/* idle time before sleeping */
+	uint32_t sleep_max_us;		/* sleeps: 1 us doubling up to this */
+};
 
 struct ms_port_conf {
 	char device[MS_DEV_MAX];	/* "net_af_packet0,iface=x" or a PCI address */
@@ -75,6 +84,8 @@ struct ms_conf {
 	uint32_t mbuf_size;		/* data room per mbuf, bytes */
 	uint32_t burst;
 
+	struct ms_poll_conf poll;
+
 	/* control */
 	char ctl_socket[MS_PATH_MAX];
 	char ctl_user[MS_NAME_MAX];
@@ -87,5 +98,6 @@ struct ms_conf {
 int ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int errlen);
 
 const char *ms_policy_name(enum ms_policy p);
+const char *ms_poll_mode_name(enum ms_poll_mode m);
 
 #endif

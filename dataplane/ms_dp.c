@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
 #include "ms_cdev.h"
 #include "ms_dp.h"
+#include "ms_idle.h"
 #include "ms_log.h"
 #include "ms_port.h"
 #include "ms_slow.h"
@@ -155,6 +157,11 @@ ms_dp_teardown(struct ms_dp *dp, struct ms_cdev *cd)
 	for (unsigned int i = 0; dp->workers && i < dp->nb_workers; i++)
 		free_ring(dp->workers[i].handoff);
 	ms_neigh_free(&dp->neigh);
+	if (dp->pmgmt != MS_PMGMT_OFF) {	/* lib/power lets go of stopped queues only */
+		rte_eth_dev_stop(dp->port[MS_PORT_INNER].port_id);
+		rte_eth_dev_stop(dp->port[MS_PORT_OUTER].port_id);
+		ms_idle_pmgmt_disable(dp);
+	}
 	if (dp->port[MS_PORT_INNER].conf)
 		ms_port_close(&dp->port[MS_PORT_INNER]);
 	if (dp->port[MS_PORT_OUTER].conf)

@@ -72,9 +72,12 @@ struct ms_worker {
 	unsigned int lcore;
 	uint32_t inflight;		/* crypto ops enqueued, not yet dequeued */
 	uint32_t since_qs;		/* loops since the last quiescent report */
+	uint64_t loop_tsc;		/* TSC at the end of the last loop */
 	struct rte_ring *handoff;	/* MP/SC: inbound packets for SAs this worker owns */
 	struct ms_txq tx[MS_PORT_MAX];
 } __rte_cache_aligned;
+
+enum ms_pmgmt { MS_PMGMT_OFF = 0, MS_PMGMT_PAUSE, MS_PMGMT_MONITOR };
 
 struct ms_dp {
 	const struct ms_conf *conf;
@@ -95,6 +98,7 @@ struct ms_dp {
 	struct ms_worker *workers;
 	uint32_t stop;			/* set once, read by workers */
 	uint64_t tsc_hz;
+	enum ms_pmgmt pmgmt;		/* lib/power on the workers' RX queues */
 };
 
 /* Control-thread block of counters: the one after the workers'. */

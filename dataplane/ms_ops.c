@@ -14,6 +14,7 @@
 
 #include "ms_ctl_proto.h"
 #include "ms_log.h"
+#include "ms_idle.h"
 #include "ms_ops.h"
 
 static int32_t
@@ -147,6 +148,10 @@ workers_json(const struct ms_dp *dp)
 				    json_integer((json_int_t)__atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED)));
 		json_object_set_new(w, "idle_cycles",
 				    json_integer((json_int_t)__atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED)));
+		json_object_set_new(w, "sleep_cycles",
+				    json_integer((json_int_t)__atomic_load_n(&l->sleep_cycles, __ATOMIC_RELAXED)));
+		json_object_set_new(w, "sleeps",
+				    json_integer((json_int_t)__atomic_load_n(&l->sleeps, __ATOMIC_RELAXED)));
 		json_array_append_new(a, w);
 	}
 	return a;
@@ -173,6 +178,8 @@ ms_ops_stats_json(const struct ms_dp *dp)
 	json_object_set_new(j, "busy_cycles", json_integer((json_int_t)s.busy_cycles));
 	json_object_set_new(j, "idle_cycles", json_integer((json_int_t)s.idle_cycles));
 	json_object_set_new(j, "tsc_hz", json_integer((json_int_t)dp->tsc_hz));
+	json_object_set_new(j, "poll_mode", json_string(ms_poll_mode_name(dp->conf->poll.mode)));
+	json_object_set_new(j, "power", json_string(ms_idle_pmgmt_name(dp)));
 	json_object_set_new(j, "workers", workers_json(dp));
 	for (int r = 0; r < MS_DROP_MAX; r++)
 		total += s.drop[r];
@@ -200,6 +207,10 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	json_object_set_new(j, "udp_port", json_integer(dp->conf->udp_port));
 	json_object_set_new(j, "replay_window", json_integer(dp->conf->replay_window));
 	json_object_set_new(j, "crypto_driver", json_string(ci.driver_name));
+	json_object_set_new(j, "poll_mode", json_string(ms_poll_mode_name(dp->conf->poll.mode)));
+	json_object_set_new(j, "power", json_string(ms_idle_pmgmt_name(dp)));
+	json_object_set_new(j, "tsc_hz", json_integer((json_int_t)dp->tsc_hz));
+	json_object_set_new(j, "worker_load", workers_json(dp));
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
 	json_object_set_new(j, "max_sa", json_integer(dp->sadb.max_sa));
 	json_object_set_new(j, "uptime_s", json_integer((json_int_t)(time(NULL) - o->started)));

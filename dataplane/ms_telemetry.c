@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "ms_idle.h"
 #include "ms_ops.h"
 #include "ms_telemetry.h"
 
@@ -30,6 +32,7 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "version", MS_VERSION);
 	rte_tel_data_add_dict_string(d, "policy", ms_policy_name(tdp->conf->policy));
 	U64(d, "workers", tdp->nb_workers);
+	rte_tel_data_add_dict_string(d, "poll_mode", ms_poll_mode_name(tdp->conf->poll.mode));
 	U64(d, "udp_port", tdp->conf->udp_port);
 	U64(d, "replay_window", tdp->conf->replay_window);
 	U64(d, "sa_count", __atomic_load_n(&tdp->sadb.count, __ATOMIC_RELAXED));
@@ -112,6 +115,35 @@ tel_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Per worker: where its time goes (busy, idle, asleep), in TSC cycles. */
+static int
+tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "poll_mode", ms_poll_mode_name(tdp->conf->poll.mode));
+	rte_tel_data_add_dict_string(d, "power", ms_idle_pmgmt_name(tdp));
+	U64(d, "tsc_hz", tdp->tsc_hz);
+	for (unsigned int i = 0; i < tdp->nb_workers; i++) {
+		const struct ms_lcore_stats *l = &tdp->stats.lc[i];
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		char name[24];
+
+		if (c == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(c);
+		U64(c, "lcore", tdp->workers[i].lcore);
+		U64(c, "busy_cycles", __atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED));
+		U64(c, "idle_cycles", __atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED));
+		U64(c, "sleep_cycles", __atomic_load_n(&l->sleep_cycles, __ATOMIC_RELAXED));
+		U64(c, "sleeps", __atomic_load_n(&l->sleeps, __ATOMIC_RELAXED));
+		snprintf(name, sizeof(name), "worker%u", i);
+		rte_tel_data_add_dict_container(d, name, c, 0);
+	}
+	return 0;
+}
+
 static int
 tel_sa_list(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -190,6 +222,8 @@ ms_telemetry_init(struct ms_dp *dp, unsigned int rcu_id)
 	     rte_telemetry_register_cmd("/migsec/stats", tel_stats, "Appliance counters") ||
 	     rte_telemetry_register_cmd("/migsec/drops", tel_drops, "Drops by reason") ||
 	     rte_telemetry_register_cmd("/migsec/ports", tel_ports, "Port counters") ||
+	     rte_telemetry_register_cmd("/migsec/workers", tel_workers,
+					"Per worker: busy, idle and asleep TSC cycles") ||
 	     rte_telemetry_register_cmd("/migsec/sa/list", tel_sa_list, "Installed SA ids") ||
 	     rte_telemetry_register_cmd("/migsec/sa/info", tel_sa_info,
 					"One SA and its counters. Parameter: SA id");

@@ -9,6 +9,7 @@
 #include <rte_ethdev.h>
 
 #include "ms_fwd.h"
+#include "ms_idle.h"
 #include "ms_path.h"
 #include "ms_worker.h"
 
@@ -92,11 +93,11 @@ drain_crypto(struct ms_worker *w)
  * found nothing: busy cycles per packet is the cost of the work itself,
  * whatever else shares the core (the benchmark reports it).
  */
-void
+unsigned int
 ms_worker_poll_once(struct ms_worker *w)
 {
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
-	uint64_t t0 = rte_rdtsc();
+	uint64_t t0 = rte_rdtsc(), t1;
 	unsigned int work = 0;
 
 	if (w->inflight == 0 || (w->since_qs < QS_FORCE_LOOPS && w->inflight <= INFLIGHT_MAX))
@@ -110,16 +111,19 @@ ms_worker_poll_once(struct ms_worker *w)
 	}
 	ms_tx_flush(w, MS_PORT_INNER);
 	ms_tx_flush(w, MS_PORT_OUTER);
+	t1 = rte_rdtsc();
+	w->loop_tsc = t1;
 	if (work)
-		ms_ctr_add(&st->busy_cycles, rte_rdtsc() - t0);
+		ms_ctr_add(&st->busy_cycles, t1 - t0);
 	else
-		ms_ctr_add(&st->idle_cycles, rte_rdtsc() - t0);
+		ms_ctr_add(&st->idle_cycles, t1 - t0);
 	if (w->inflight == 0) {
 		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
 		w->since_qs = 0;
 	} else {
 		w->since_qs++;
 	}
+	return work;
 }
 
 int
@@ -127,10 +131,20 @@ ms_worker_main(void *arg)
 {
 	struct ms_worker *w = arg;
 	struct ms_dp *dp = w->dp;
+	struct ms_idle idle;
 
+	ms_idle_init(&idle, &dp->conf->poll, dp->tsc_hz);
 	rte_rcu_qsbr_thread_online(dp->rcu, w->idx);
-	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
-		ms_worker_poll_once(w);
+	if (idle.adaptive) {
+		while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+			unsigned int work = ms_worker_poll_once(w);
+
+			ms_idle_after_poll(w, &idle, work, w->loop_tsc);
+		}
+	} else {
+		while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
+			ms_worker_poll_once(w);
+	}
 	drain_crypto(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
 	return 0;

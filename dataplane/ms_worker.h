@@ -6,7 +6,10 @@
 
 /* rte_eal_remote_launch() entry: poll until dp->stop. arg: struct ms_worker *. */
 int ms_worker_main(void *arg);
-/* One loop iteration (RX both ports, crypto, TX, quiescent report). */
-void ms_worker_poll_once(struct ms_worker *w);
+/*
+ * One loop iteration (RX both ports, crypto, TX, quiescent report).
+ * Returns how many packets and crypto ops it moved; w->loop_tsc is its end.
+ */
+unsigned int ms_worker_poll_once(struct ms_worker *w);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
-#   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N]
+#   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N] [--poll busy|adaptive]
 #   tests/lab.sh status
 #   tests/lab.sh down
 #   tests/lab.sh ctl ARGS...      migsecctl from the management namespace
@@ -105,6 +105,7 @@ remote = (
   { prefix = "$9/128"; via = "$7"; }
 );
 policy: { default = "$POLICY"; replay_window = 1024; };
+poll: { mode = "$POLL";${SLEEP_MAX_US:+ sleep_max_us = $SLEEP_MAX_US;} };
 limits: { mbufs = 16384; mbuf_size = $MBUF; max_sa = ${13:-1024}; };
 control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
 mgmt: {
@@ -166,18 +167,20 @@ wait_dp() {  # wait until the control socket answers (bounded)
 }
 
 up() {
-	POLICY=discard WORKERS=1 MTU=1500
+	POLICY=discard WORKERS=1 MTU=1500 POLL=busy
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--policy) POLICY=$2; shift 2 ;;
 		--workers) WORKERS=$2; shift 2 ;;
 		--mtu) MTU=$2; shift 2 ;;
+		--poll) POLL=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
 	case $POLICY in discard|bypass) ;; *) die "--policy must be discard or bypass" ;; esac
 	case $WORKERS in 1|2) ;; *) die "--workers must be 1 or 2 on this lab" ;; esac
 	[ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] || die "--mtu must be 1280..9000"
+	case $POLL in busy|adaptive) ;; *) die "--poll must be busy or adaptive" ;; esac
 	[ -x "$DP" ] && [ -x "$DPCTL" ] || die "build first: $DP missing"
 	for ns in $ALL_NS; do
 		ip netns list | grep -qw "$ns" && die "lab $LAB is already up (tests/lab.sh down first)"
@@ -222,7 +225,7 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
 	echo "  data plane: $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"

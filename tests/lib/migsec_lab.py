@@ -30,11 +30,12 @@ def log(msg):
 class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
-    def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None):
+    def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy"):
         # MIGSEC_LAB_PREFIX (a letter or two) keeps labs of test runs from
         # several checkouts on one machine apart.
         name = os.environ.get("MIGSEC_LAB_PREFIX", "") + name
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
+        self.poll = poll
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
         self.procs = []
@@ -42,7 +43,8 @@ class Lab:
     # ---- life cycle
     def __enter__(self):
         self.lab("down", check=False, quiet=True)
-        self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu))
+        self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu),
+                 "--poll", self.poll)
         return self
 
     def __exit__(self, *exc):

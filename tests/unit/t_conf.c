@@ -101,6 +101,14 @@ test_good(void)
 	CU_ASSERT_EQUAL(c.outer.addr4.len, 24);
 	CU_ASSERT_EQUAL(c.max_sa, 1024);
 	CU_ASSERT_EQUAL(c.huge, MS_HUGE_AUTO);
+	CU_ASSERT_EQUAL(c.poll.mode, MS_POLL_BUSY);
+	CU_ASSERT_EQUAL(c.poll.spin_polls, 512);
+	CU_ASSERT_EQUAL(c.poll.sleep_after_us, 500);
+	CU_ASSERT_EQUAL(c.poll.sleep_max_us, 1000);
+	CU_ASSERT_EQUAL_FATAL(load(0, NULL, "poll: { mode = \"adaptive\"; sleep_max_us = 200; };",
+				   &c, err), 0);
+	CU_ASSERT_EQUAL(c.poll.mode, MS_POLL_ADAPTIVE);
+	CU_ASSERT_EQUAL(c.poll.sleep_max_us, 200);
 }
 
 static void
@@ -131,6 +139,11 @@ test_errors(void)
 	expect(0, NULL, "control: { socket = \"relative.sock\"; };",
 	       "15: setting 'control.socket': must be an absolute path");
 	expect(6, "inner: { device = ; };", NULL, "6: syntax error");
+	expect(0, NULL, "poll: { mode = \"lazy\"; };",
+	       "15: setting 'poll.mode': must be one of \"busy\", \"adaptive\" (got \"lazy\")");
+	expect(0, NULL, "poll: { sleep_max_us = 0; };",
+	       "15: setting 'poll.sleep_max_us': must be between 1 and 100000 (got 0)");
+	expect(0, NULL, "poll: { spin_us = 5; };", "15: setting 'poll.spin_us': unknown setting");
 	expect(1, "name = \"a b\";", NULL, "1: setting 'name': only letters, digits");
 }
 
@@ -165,7 +178,7 @@ static void
 test_readme(void)
 {
 	static const char *const endpoints[] = { "/migsec/info", "/migsec/stats", "/migsec/drops",
-		"/migsec/ports", "/migsec/sa/list", "/migsec/sa/info" };
+		"/migsec/ports", "/migsec/workers", "/migsec/sa/list", "/migsec/sa/info" };
 	static char text[1 << 17];
 	FILE *f = fopen(UT_SRCDIR "/README.md", "r");
 	size_t n;
