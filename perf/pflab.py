@@ -136,7 +136,7 @@ class Bed:
         return os.path.join(self.dir, f)
 
     def appliance(self, name, inner, outer, workers=1, outer4=OUTER_A, inner4="192.0.2.253",
-                  remote=INNER_B, via=OUTER_B, max_sa=1024, mbufs=16384):
+                  remote=INNER_B, via=OUTER_B, max_sa=1024, mbufs=16384, poll="busy"):
         """Start a data plane; inner/outer are vdev strings. Worker(s): CPU 1 first."""
         lcores = {1: "0@0,1@1", 2: "0@0,1@1,2@0"}[workers]
         conf = self.path(f"{name}.conf")
@@ -151,6 +151,7 @@ outer: {{ device = "{outer}"; ipv4 = "{outer4}/24"; mtu = 9600; }};
 remote = ( {{ prefix = "{remote}/32"; via = "{via}"; proxy = true; }} );
 policy: {{ default = "discard"; replay_window = 4096; mss_clamp = false; }};
 limits: {{ max_sa = {max_sa}; mbufs = {mbufs}; mbuf_size = 10240; burst = 32; }};
+poll: {{ mode = "{poll}"; }};
 control: {{ socket = "{sock}"; }};
 """)
         self.prefixes.append(f"pf{name}{self.tag}")
@@ -215,12 +216,12 @@ def install_loop(ap, migrations=1, lanes=1, flows=None, spi_base=0x1000, id_base
     return ids
 
 
-def loop_bed(bed, workers=1, max_sa=1024, name="A"):
+def loop_bed(bed, workers=1, max_sa=1024, name="A", poll="busy"):
     """One appliance whose inner port faces the pktgen's generator and sink
     (port 0) and whose outer port faces the pktgen's mirror (port 1)."""
     si, so = bed.path(f"{name}-in.sock"), bed.path(f"{name}-out.sock")
     ap = bed.appliance(name, memif(0, "server", si), memif(1, "server", so), workers=workers,
-                       max_sa=max_sa)
+                       max_sa=max_sa, poll=poll)
     ports = [memif(0, "client", si), memif(1, "client", so)]
     return ap, ports
 
