@@ -120,6 +120,17 @@ launch(struct ms_dp *dp, char *err, unsigned int errlen)
 	return 0;
 }
 
+static const char *
+crypto_str(const struct ms_profile *p, char *b, size_t len)
+{
+	if (p->failover)
+		snprintf(b, len, "%s (profile %s: primary %s, secondary %s)", p->dev.device,
+			 p->name, p->member[MS_PRIMARY].device, p->member[MS_SECONDARY].device);
+	else
+		snprintf(b, len, "%s (profile %s)", p->dev.device, p->name);
+	return b;
+}
+
 static int
 parse_args(int argc, char **argv, const char **conf, bool *check)
 {
@@ -167,11 +178,11 @@ main(int argc, char **argv)
 	static struct ms_eal_args eal;
 	static struct ms_dp dp;
 	struct ms_cdev cd = { 0 };
-	struct ms_ops_ctx ops = { .dp = &dp, .started = time(NULL) };
+	struct ms_ops_ctx ops = { .dp = &dp, .cd = &cd, .prof = &prof, .started = time(NULL) };
 	struct ms_ctl *ctl = NULL;
 	const char *path = NULL;
 	bool check = false;
-	char err[512] = "";
+	char err[1024] = "", cs[4 * MS_DEV_MAX];
 	int rc;
 
 	if (parse_args(argc, argv, &path, &check) != 0)
@@ -183,8 +194,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration OK (appliance %s, crypto profile %s, policy %s)\n", path,
-		       conf.name, prof.name, ms_policy_name(conf.policy));
+		printf("%s: configuration OK (appliance %s, crypto %s, policy %s)\n", path,
+		       conf.name, crypto_str(&prof, cs, sizeof(cs)), ms_policy_name(conf.policy));
 		return 0;
 	}
 	if (eal.note[0])
@@ -207,8 +218,8 @@ main(int argc, char **argv)
 		rc = launch(&dp, err, sizeof(err));
 	if (rc == 0) {
 		MS_LOG(INFO, "appliance %s running: %u worker(s), crypto %s, policy %s, control %s",
-		       conf.name, dp.nb_workers, prof.device, ms_policy_name(conf.policy),
-		       conf.ctl_socket);
+		       conf.name, dp.nb_workers, crypto_str(&prof, cs, sizeof(cs)),
+		       ms_policy_name(conf.policy), conf.ctl_socket);
 		control_loop(&dp, ctl);
 		MS_LOG(INFO, "stopping: workers, then every key");
 	} else {

@@ -4,6 +4,8 @@
  * prepare, one crypto enqueue per burst, dequeue, finish, TX burst. No
  * locks, no syscalls, no allocation besides mempools, no logging.
  */
+#include <errno.h>
+
 #include <rte_cryptodev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -86,10 +88,11 @@ void
 ms_worker_poll_once(struct ms_worker *w)
 {
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
+	uint32_t hold = __atomic_load_n(&w->dp->hold_seq, __ATOMIC_ACQUIRE);
 	uint64_t t0 = rte_rdtsc();
 	unsigned int work = 0;
 
-	if (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS)
+	if (!(hold & 1) && (w->inflight == 0 || w->since_qs < QS_FORCE_LOOPS))
 		work = poll_ports(w);
 	work += ms_crypto_drain(w);
 	ms_tx_flush(w, MS_PORT_INNER);
@@ -101,6 +104,8 @@ ms_worker_poll_once(struct ms_worker *w)
 	if (w->inflight == 0) {
 		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
 		w->since_qs = 0;
+		if (hold & 1)	/* every op this worker enqueued is back */
+			__atomic_store_n(&w->hold_ack, hold, __ATOMIC_RELEASE);
 	} else {
 		w->since_qs++;
 	}
@@ -118,4 +123,32 @@ ms_worker_main(void *arg)
 	drain_crypto(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
 	return 0;
+}
+
+int
+ms_workers_hold(struct ms_dp *dp, unsigned int timeout_ms)
+{
+	uint32_t seq = (__atomic_load_n(&dp->hold_seq, __ATOMIC_RELAXED) + 1) | 1;
+	uint64_t end = rte_get_timer_cycles() + dp->tsc_hz * timeout_ms / 1000;
+
+	__atomic_store_n(&dp->hold_seq, seq, __ATOMIC_RELEASE);
+	while (rte_get_timer_cycles() < end) {
+		unsigned int held = 0;
+
+		for (unsigned int i = 0; i < dp->nb_workers; i++)
+			held += __atomic_load_n(&dp->workers[i].hold_ack, __ATOMIC_ACQUIRE) == seq;
+		if (held == dp->nb_workers)
+			return 0;
+		rte_delay_us_sleep(100);
+	}
+	ms_workers_release(dp);
+	return -ETIMEDOUT;
+}
+
+void
+ms_workers_release(struct ms_dp *dp)
+{
+	uint32_t seq = __atomic_load_n(&dp->hold_seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&dp->hold_seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_FAILOVER_H
+#define MS_FAILOVER_H
+
+/*
+ * Fail-over crypto: the crypto scheduler PMD in fail-over mode over a
+ * primary and a secondary device. The scheduler sends every burst to the
+ * primary and what the primary refuses to the secondary; migsec sees one
+ * device. Set-up and the operator's switch run in the control thread.
+ */
+#include "ms_cdev.h"
+#include "ms_dp.h"
+
+/* Attach primary, then secondary, to the scheduler cd->dev_id; check the order and mode. */
+int __rte_warn_unused_result
+ms_failover_attach(const struct ms_profile *p, struct ms_cdev *cd, char *err,
+		   unsigned int errlen);
+
+/*
+ * Detach and close both members of a stopped scheduler. The EAL's clean-up
+ * removes the members' vdevs before the scheduler's, whose removal would
+ * then detach members that are gone.
+ */
+void ms_failover_detach(struct ms_cdev *cd);
+
+/*
+ * Take the primary out of service for good (until restart): hold the
+ * workers' crypto traffic until no op is in flight, stop the primary, let
+ * them go on. From then on the scheduler finds the primary refusing and
+ * sends everything to the secondary; no packet is lost or reordered.
+ * Returns -EOPNOTSUPP without a fail-over profile, -EALREADY if done,
+ * -ETIMEDOUT if the workers do not drain within timeout_ms (nothing changed).
+ */
+int __rte_warn_unused_result
+ms_failover_run(struct ms_dp *dp, struct ms_cdev *cd, unsigned int timeout_ms, char *err,
+		unsigned int errlen);
+
+/* The stop itself: no op may be in flight on the primary. */
+void ms_failover_stop_primary(struct ms_cdev *cd);
+
+#endif
