@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit test runner: "migsec-unit SUITE" runs one CUnit suite in its own EAL. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <rte_eal.h>
@@ -23,6 +26,16 @@ static const struct {
 	{ "crypto", ut_suite_crypto, true },
 };
 
+static char rundir[PATH_MAX];
+
+/* The EAL leaves its runtime directory behind (empty with --no-shconf). */
+static void
+remove_rundir(void)
+{
+	if (rundir[0] != '\0')
+		rmdir(rundir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -42,10 +55,14 @@ main(int argc, char **argv)
 	if (ut_profile_load(argc >= 3 ? argv[2] : "aesni_gcm", argc == 5 ? argv[3] : NULL,
 			    argc == 5 ? argv[4] : NULL) != 0)
 		return 1;
+	/* before the EAL's own exit handler (telemetry socket), so it runs after */
+	atexit(remove_rundir);
 	if (suites[s].eal && ut_eal_init(argv[0]) < 0) {
 		fprintf(stderr, "%s: EAL init failed\n", argv[0]);
 		return 1;
 	}
+	if (suites[s].eal)
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	suites[s].add();
