@@ -2,6 +2,7 @@
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N]
+#                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
 #   tests/lab.sh down
 #
@@ -14,6 +15,10 @@
 # host (proxy), so no routes are needed. The appliances' ports are DPDK
 # net_af_packet ports on the veths "inner" and "outer" of their namespace.
 # P is $LAB (default "ms"); several labs can coexist with different LAB values.
+# --profile picks the appliances' crypto profile (pmd-profiles/NAME.conf,
+# default $PROFILE or aesni_gcm); for failover, --members names primary and
+# secondary (default $MEMBERS or aesni_gcm,openssl: a lab has no QAT);
+# --pci gives crypto.pci for profiles that drive a PCI device (qat).
 # State (configs, logs, control sockets) lives in $LAB_DIR (default
 # /run/migsec-lab/$LAB). Nothing here holds a key: SAs are installed later
 # with migsec-dpctl (see README, "Try it by hand").
@@ -65,7 +70,7 @@ eal: {
   hugepages = "auto";
   log_level = "${LOG_LEVEL:-info}";
 };
-crypto: { profile = "aesni_gcm"; profile_dir = "$TOP/pmd-profiles"; };
+crypto: { profile = "$PROFILE"; profile_dir = "$TOP/pmd-profiles";$CRYPTO_EXTRA };
 inner: { device = "net_af_packet0,iface=inner,$q"; ipv4 = "$2/24"; ipv6 = "$3/64"; mtu = $MTU; };
 outer: { device = "net_af_packet1,iface=outer,$q"; ipv4 = "$4/24"; ipv6 = "$5/64"; mtu = $MTU; };
 remote = (
@@ -101,16 +106,33 @@ wait_dp() {  # wait until the control socket answers (bounded)
 }
 
 up() {
-	POLICY=discard WORKERS=1 MTU=1500
+	POLICY=discard WORKERS=1 MTU=1500 PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
 	while [ $# -gt 0 ]; do
+		[ $# -ge 2 ] || die "option $1 needs a value"
 		case $1 in
 		--policy) POLICY=$2; shift 2 ;;
 		--workers) WORKERS=$2; shift 2 ;;
 		--mtu) MTU=$2; shift 2 ;;
+		--profile) PROFILE=$2; shift 2 ;;
+		--members) MEMBERS=$2; shift 2 ;;
+		--pci) PCI=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
 	case $POLICY in discard|bypass) ;; *) die "--policy must be discard or bypass" ;; esac
+	[ -f "$TOP/pmd-profiles/$PROFILE.conf" ] || die "--profile: no $TOP/pmd-profiles/$PROFILE.conf"
+	CRYPTO_EXTRA=""
+	if [ "$PROFILE" = failover ]; then
+		MEMBERS=${MEMBERS:-aesni_gcm,openssl}
+		case $MEMBERS in
+		[a-z]*,[a-z]*) ;;
+		*) die "--members must be PRIMARY,SECONDARY (profile names)" ;;
+		esac
+		CRYPTO_EXTRA=" primary = \"${MEMBERS%,*}\"; secondary = \"${MEMBERS#*,}\";"
+	elif [ -n "$MEMBERS" ]; then
+		die "--members is for --profile failover"
+	fi
+	[ -z "$PCI" ] || CRYPTO_EXTRA="$CRYPTO_EXTRA pci = \"$PCI\";"
 	case $WORKERS in 1|2) ;; *) die "--workers must be 1 or 2 on this lab" ;; esac
 	[ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] || die "--mtu must be 1280..9000"
 	[ -x "$DP" ] && [ -x "$DPCTL" ] || die "build first: $DP missing"
@@ -146,7 +168,7 @@ up() {
 	start_dp apB "$NS_APB"
 	wait_dp apA
 	wait_dp apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
 	echo "  control:    $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"
@@ -171,6 +193,7 @@ down() {
 		ip netns list | grep -qw "$ns" && ip netns delete "$ns"
 	done
 	rm -f /dev/hugepages/"$LAB"-ap*map_* 2>/dev/null || true
+	rm -rf /var/run/dpdk/"$LAB"-apA /var/run/dpdk/"$LAB"-apB  # the EALs' runtime files
 	rm -rf "$LAB_DIR"
 	echo "lab $LAB down"
 }
@@ -198,5 +221,5 @@ case ${1:-} in
 up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
-*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -30,8 +30,12 @@ def log(msg):
 class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
-    def __init__(self, name, policy="discard", workers=1, mtu=1500):
+    def __init__(self, name, policy="discard", workers=1, mtu=1500, profile="aesni_gcm",
+                 members=None):
+        """profile: crypto profile of both appliances; members: (primary,
+        secondary) for the failover profile."""
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
+        self.profile, self.members = profile, members
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir)
         self.procs = []
@@ -39,7 +43,11 @@ class Lab:
     # ---- life cycle
     def __enter__(self):
         self.lab("down", check=False, quiet=True)
-        self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu))
+        crypto = ["--profile", self.profile]
+        if self.members:
+            crypto += ["--members", ",".join(self.members)]
+        self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu),
+                 *crypto)
         return self
 
     def __exit__(self, *exc):
@@ -92,6 +100,10 @@ class Lab:
         if check and r.returncode != 0:
             raise RuntimeError(f"migsec-dpctl {' '.join(args)}: {r.stderr.decode().strip()}")
         return r
+
+    def crypto(self, app):
+        """The appliance's crypto profile and devices, with their counters."""
+        return json.loads(self.dpctl(app, "crypto", "--json").stdout)
 
     def stats(self, app):
         return json.loads(self.dpctl(app, "stats", "--json").stdout)
