@@ -88,5 +88,6 @@ void ut_suite_conf(void);
 void ut_suite_sel(void);
 void ut_suite_wipe(void);
 void ut_suite_crypto(void);
+void ut_suite_cost(void);
 
 #endif

@@ -24,6 +24,7 @@ static const struct {
 	{ "sel", ut_suite_sel, false },
 	{ "wipe", ut_suite_wipe, true },
 	{ "crypto", ut_suite_crypto, true },
+	{ "cost", ut_suite_cost, true },	/* a measurement, not in meson test */
 };
 
 static char rundir[PATH_MAX];
@@ -47,7 +48,7 @@ main(int argc, char **argv)
 			s = i;
 	if (s < 0 || argc > 5 || argc == 4) {
 		fprintf(stderr, "usage: %s SUITE [PROFILE [PRIMARY SECONDARY]]\n"
-			"  SUITE: gcm esp replay spd conf sel wipe crypto\n"
+			"  SUITE: gcm esp replay spd conf sel wipe crypto cost\n"
 			"  PROFILE: a crypto profile in pmd-profiles/ (default aesni_gcm);\n"
 			"  PRIMARY SECONDARY: the members of the failover profile\n", argv[0]);
 		return 2;
