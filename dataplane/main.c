@@ -27,6 +27,7 @@
 #include "ms_cdev.h"
 #include "ms_ctl.h"
 #include "ms_eal.h"
+#include "ms_failover.h"
 #include "ms_log.h"
 #include "ms_ops.h"
 #include "ms_port.h"
@@ -78,11 +79,11 @@ harden_process(void)
 }
 
 static void
-control_loop(struct ms_dp *dp, struct ms_ctl *ctl)
+control_loop(struct ms_dp *dp, struct ms_ctl *ctl, struct ms_cdev *cd)
 {
 	struct ms_slow slow;
 	struct pollfd fds[16];
-	uint64_t next_tick = 0, tick = dp->tsc_hz * TICK_MS / 1000;
+	uint64_t next_tick = 0, tick = dp->tsc_hz * TICK_MS / 1000, lost = 0;
 
 	ms_slow_init(&slow, dp);
 	while (!quit) {
@@ -94,6 +95,7 @@ control_loop(struct ms_dp *dp, struct ms_ctl *ctl)
 			ms_ctl_service(ctl, fds, n);
 		if (rte_get_timer_cycles() >= next_tick) {
 			ms_slow_tick(&slow);
+			ms_failover_watch(dp, cd, &lost);
 			next_tick = rte_get_timer_cycles() + tick;
 		}
 	}
@@ -220,7 +222,7 @@ main(int argc, char **argv)
 		MS_LOG(INFO, "appliance %s running: %u worker(s), crypto %s, policy %s, control %s",
 		       conf.name, dp.nb_workers, crypto_str(&prof, cs, sizeof(cs)),
 		       ms_policy_name(conf.policy), conf.ctl_socket);
-		control_loop(&dp, ctl);
+		control_loop(&dp, ctl, &cd);
 		MS_LOG(INFO, "stopping: workers, then every key");
 	} else {
 		fprintf(stderr, "migsec-dataplane: %s\n", err);

@@ -73,6 +73,7 @@ struct ms_worker {
 	uint32_t inflight;		/* crypto ops enqueued, not yet dequeued */
 	uint32_t since_qs;		/* loops since the last quiescent report */
 	uint32_t hold_ack;		/* dp->hold_seq seen with nothing in flight */
+	uint64_t zero_tsc;		/* last loop with nothing in flight */
 	struct rte_ring *handoff;	/* MP/SC: inbound packets for SAs this worker owns */
 	struct ms_txq tx[MS_PORT_MAX];
 } __rte_cache_aligned;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,4 +110,27 @@ ms_failover_run(struct ms_dp *dp, struct ms_cdev *cd, unsigned int timeout_ms, c
 	MS_LOG(WARNING, "crypto primary %s taken out of service: every operation goes to %s now",
 	       prim, rte_cryptodev_name_get(cd->member_id[MS_SECONDARY]));
 	return 0;
+}
+
+void
+ms_failover_watch(struct ms_dp *dp, struct ms_cdev *cd, uint64_t *seen)
+{
+	struct ms_lcore_stats sum;
+	char err[256];
+	uint64_t lost;
+
+	ms_stats_sum(&dp->stats, &sum);
+	lost = sum.drop[MS_DROP_CRYPTO_LOST];
+	if (lost == *seen)
+		return;
+	MS_LOG(ERR, "crypto device %s did not return %" PRIu64 " operations (%" PRIu64
+	       " in all): written off, their packets dropped", rte_cryptodev_name_get(cd->dev_id),
+	       lost - *seen, lost);
+	*seen = lost;
+	if (!cd->failover || cd->primary_stopped)
+		return;
+	MS_LOG(WARNING, "taking the crypto primary %s out of service",
+	       rte_cryptodev_name_get(cd->member_id[MS_PRIMARY]));
+	if (ms_failover_run(dp, cd, FAILOVER_HOLD_MS, err, sizeof(err)) != 0)
+		MS_LOG(ERR, "crypto fail-over after lost operations failed: %s", err);
 }

@@ -11,6 +11,9 @@
 #include "ms_cdev.h"
 #include "ms_dp.h"
 
+/* The workers hold their traffic this long at most while the primary stops. */
+#define FAILOVER_HOLD_MS 1000
+
 /* Attach primary, then secondary, to the scheduler cd->dev_id; check the order and mode. */
 int __rte_warn_unused_result
 ms_failover_attach(const struct ms_profile *p, struct ms_cdev *cd, char *err,
@@ -34,6 +37,15 @@ void ms_failover_detach(struct ms_cdev *cd);
 int __rte_warn_unused_result
 ms_failover_run(struct ms_dp *dp, struct ms_cdev *cd, unsigned int timeout_ms, char *err,
 		unsigned int errlen);
+
+/*
+ * Control thread, every tick: if workers wrote off ops their crypto device
+ * never returned (crypto_lost, *seen: the count already handled), say so;
+ * with a fail-over profile whose primary is in service, take the primary
+ * out of service (ms_failover_run), so that the secondary takes everything
+ * and the failed primary can never hand back an op whose SA may be gone.
+ */
+void ms_failover_watch(struct ms_dp *dp, struct ms_cdev *cd, uint64_t *seen);
 
 /* The stop itself: no op may be in flight on the primary. */
 void ms_failover_stop_primary(struct ms_cdev *cd);

@@ -18,9 +18,6 @@
 #include "ms_log.h"
 #include "ms_ops.h"
 
-/* The workers hold their traffic this long at most while the primary stops. */
-#define FAILOVER_TIMEOUT_MS 1000
-
 static int32_t
 reply_json(json_t *j, char **reply, size_t *len)
 {
@@ -254,7 +251,7 @@ static int32_t
 op_failover(struct ms_ops_ctx *o, char **reply, size_t *len)
 {
 	char err[256];
-	int rc = ms_failover_run(o->dp, o->cd, FAILOVER_TIMEOUT_MS, err, sizeof(err));
+	int rc = ms_failover_run(o->dp, o->cd, FAILOVER_HOLD_MS, err, sizeof(err));
 
 	if (rc != 0) {
 		MS_LOG(WARNING, "crypto fail-over refused: %s", err);

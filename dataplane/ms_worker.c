@@ -22,6 +22,15 @@
 #define QS_FORCE_LOOPS 1024
 #define DRAIN_MS 200
 
+/*
+ * Ops still in flight after this many loops and this long (both: a worker
+ * preempted for a while has not been waiting) were lost by a failed device.
+ * They are written off so that the worker goes on (and reports quiescent
+ * states again); the control thread reacts (ms_failover_watch()).
+ */
+#define LOST_LOOPS (1u << 20)
+#define LOST_MS 100
+
 static void
 rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t n)
 {
@@ -104,10 +113,14 @@ ms_worker_poll_once(struct ms_worker *w)
 	if (w->inflight == 0) {
 		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
 		w->since_qs = 0;
+		w->zero_tsc = t0;
 		if (hold & 1)	/* every op this worker enqueued is back */
 			__atomic_store_n(&w->hold_ack, hold, __ATOMIC_RELEASE);
-	} else {
-		w->since_qs++;
+	} else if (unlikely(++w->since_qs > LOST_LOOPS) &&
+		   t0 - w->zero_tsc > w->dp->tsc_hz / 1000 * LOST_MS) {
+		/* their mbufs stay with the device: it may never give them back */
+		ms_count_drop(&w->dp->stats, w->idx, -1, MS_DROP_CRYPTO_LOST, w->inflight);
+		w->inflight = 0;
 	}
 }
 

@@ -343,6 +343,69 @@ test_failover_live(void)
 	del_sa(2);
 }
 
+/*
+ * A device that takes ops and never returns them (stopped with ops in
+ * flight, as a hung one behaves): the worker writes them off as
+ * crypto_lost and goes on. Single device: later packets are refused until
+ * the device is back; the ops it then returns are finished normally.
+ * Fail-over: later packets go to the secondary, and the control thread's
+ * watch takes the primary out of service.
+ */
+static void
+test_lost(void)
+{
+	enum { LOST = 64, LATER = 32 };
+	uint8_t dev = ut_profile.failover ? rig.cd.member_id[MS_PRIMARY] : rig.cd.dev_id;
+	uint64_t lost0 = ut_drops(&rig, MS_DROP_CRYPTO_LOST), refused0, seen;
+	uint64_t end = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+	struct pools before = pools_now();
+	struct rte_mbuf *m[LATER];
+
+	add_sa(1, MS_DIR_OUT);
+	if (rig.cd.primary_stopped) {	/* test_failover_live stopped it */
+		CU_ASSERT_EQUAL_FATAL(rte_cryptodev_start(dev), 0);
+		rig.cd.primary_stopped = false;
+	}
+	push(LOST);
+	CU_ASSERT_EQUAL(rig.dp.workers[0].inflight, LOST);
+	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_CRIT);
+	rte_cryptodev_stop(dev);
+	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(ms_worker_main, &rig.dp.workers[0], 1), 0);
+	while (ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST && rte_get_timer_cycles() < end)
+		rte_delay_us_sleep(1000);
+	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0, LOST);
+	refused0 = ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE);
+	inject(LOST, LATER);
+	if (ut_profile.failover) {
+		CU_ASSERT_EQUAL(collect(MS_PORT_OUTER, m, LATER), LATER);	/* the secondary */
+		rte_pktmbuf_free_bulk(m, LATER);
+		seen = lost0;
+		ms_failover_watch(&rig.dp, &rig.cd, &seen);
+		CU_ASSERT(rig.cd.primary_stopped);
+		CU_ASSERT_EQUAL(seen, lost0 + LOST);
+	} else {
+		while (ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE) - refused0 < LATER &&
+		       rte_get_timer_cycles() < end)
+			rte_delay_us_sleep(1000);
+		CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE) - refused0, LATER);
+	}
+	__atomic_store_n(&rig.dp.stop, 1, __ATOMIC_RELAXED);
+	rte_eal_wait_lcore(1);
+	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
+	if (!ut_profile.failover) {
+		/* back in service, the device returns what it held: finished, sent sealed */
+		CU_ASSERT_EQUAL_FATAL(rte_cryptodev_start(dev), 0);
+		ut_rig_run(&rig);
+		CU_ASSERT_EQUAL(take_sealed(), LOST);
+		CU_ASSERT_EQUAL(rig.dp.workers[0].inflight, 0);
+		CU_ASSERT_EQUAL(pools_now().mbufs, before.mbufs);
+		CU_ASSERT_EQUAL(pools_now().ops, before.ops);
+	}
+	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_INFO);
+	del_sa(1);
+}
+
 void
 ut_suite_crypto(void)
 {
@@ -356,4 +419,5 @@ ut_suite_crypto(void)
 	if (ut_profile.failover)
 		CU_add_test(s, "fail-over with a worker running: secondary takes over, "
 			    "nothing lost", test_failover_live);
+	CU_add_test(s, "device never returns ops: written off, the worker goes on", test_lost);
 }
