@@ -33,7 +33,12 @@ class Lab:
     def __init__(self, name, policy="discard", workers=1, mtu=1500, profile="aesni_gcm",
                  members=None):
         """profile: crypto profile of both appliances; members: (primary,
-        secondary) for the failover profile."""
+        secondary) for the failover profile. LAB_PREFIX in the environment
+        is put in front of name (namespaces, EAL file prefixes, state
+        directory), to keep runs of several people on one machine apart."""
+        name = os.environ.get("LAB_PREFIX", "") + name
+        if len(name) > 8:
+            raise ValueError(f"lab name {name} is longer than 8 characters")
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
         self.profile, self.members = profile, members
         self.dir = f"/run/migsec-lab/{name}"
