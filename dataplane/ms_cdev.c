@@ -113,7 +113,10 @@ open_devices(const struct ms_profile *p, uint16_t nb_qp, struct ms_cdev *cd, cha
 		cd->failover = true;
 	}
 	/* A scheduler offers what all its members offer: checked again. */
-	return check_dev(&p->dev, "", nb_qp, &cd->dev_id, err, errlen);
+	rc = check_dev(&p->dev, "", nb_qp, &cd->dev_id, err, errlen);
+	if (rc != 0 && cd->failover)
+		ms_failover_detach(cd);	/* else the EAL's clean-up would trip on them */
+	return rc;
 }
 
 static int
@@ -159,6 +162,7 @@ ms_cdev_setup(const struct ms_profile *p, uint16_t nb_qp, uint32_t sessions, uin
 	rc = rte_cryptodev_configure(cd->dev_id, &cfg);
 	if (rc != 0) {
 		snprintf(err, errlen, "crypto device %s: configure failed: %s", dev, strerror(-rc));
+		ms_cdev_close(cd);
 		return rc;
 	}
 	rc = make_pools(p, sessions, ops, socket, cd, err, errlen);

@@ -68,6 +68,7 @@ ms_failover_detach(struct ms_cdev *cd)
 		rte_cryptodev_scheduler_worker_detach(cd->dev_id, cd->member_id[m]);
 		rte_cryptodev_close(cd->member_id[m]);
 	}
+	cd->failover = false;
 }
 
 void

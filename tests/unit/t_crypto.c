@@ -230,6 +230,32 @@ test_qat_absent(void)
 	}
 }
 
+/* Too few queue pairs, no AES-GCM: which device, what is missing, what to do. */
+static void
+test_unfit(void)
+{
+	static struct ms_profile p;
+	struct ms_cdev cd;
+	char err[1024];
+
+	CU_ASSERT_EQUAL(ms_cdev_setup(&ut_profile, 9, 64, 64, 0, &cd, err, sizeof(err)), -ENOSPC);
+	if (ut_profile.failover)
+		expect_in(err, "fail-over primary: crypto profile aesni_gcm: device "
+			  "crypto_aesni_gcm0 has 8 queue pairs, 9 workers need one each; use fewer "
+			  "workers (eal.lcores) or give the vdev more");
+	else
+		expect_in(err, "has 8 queue pairs, 9 workers need one each; use fewer workers");
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "null");
+	p.dev = ut_profile.dev;
+	snprintf(p.dev.profile, sizeof(p.dev.profile), "null");
+	snprintf(p.dev.driver, sizeof(p.dev.driver), "crypto_null");
+	snprintf(p.dev.device, sizeof(p.dev.device), "crypto_null0");
+	CU_ASSERT_EQUAL(ms_cdev_setup(&p, 1, 64, 64, 0, &cd, err, sizeof(err)), -ENOTSUP);
+	expect_in(err, "crypto profile null: crypto device crypto_null0 does not offer AES-GCM; "
+		  "choose a crypto.profile whose device does (aesni_gcm, openssl, qat)");
+}
+
 static uint64_t
 enqueued(uint8_t dev_id)
 {
@@ -412,6 +438,8 @@ ut_suite_crypto(void)
 	CU_pSuite s = CU_add_suite("crypto", suite_init, suite_fini);
 
 	CU_add_test(s, "qat without its VF: fails at set-up, says what to do", test_qat_absent);
+	CU_add_test(s, "too few queue pairs, no AES-GCM: says which device and what to do",
+		    test_unfit);
 	CU_add_test(s, "queue pairs full: refused counted, freed, never plaintext",
 		    test_refused_full);
 	CU_add_test(s, "device stopped: refused counted, freed, nothing sent",

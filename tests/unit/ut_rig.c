@@ -52,6 +52,8 @@ ut_eal_init(const char *prog)
 		argv[argc++] = "--vdev";
 		argv[argc++] = (char *)(uintptr_t)d[i]->vdev;
 	}
+	argv[argc++] = "--vdev";	/* a device without AES-GCM, for the start-up checks */
+	argv[argc++] = "crypto_null0";
 	argv[argc] = NULL;
 	return rte_eal_init(argc, argv);
 }
