@@ -29,6 +29,9 @@ usage(FILE *f)
 		"  sa list [--json]     installed SAs with their counters\n"
 		"  sa add OPTIONS       install an SA; reads its key from stdin (see below)\n"
 		"  sa del --id N        remove an SA and wipe its key\n"
+		"  crypto [--json]      crypto profile and devices, with their counters\n"
+		"  crypto failover      fail-over profile: take the primary device out of service\n"
+		"                       (until restart); the secondary takes every operation\n"
 		"\n"
 		"sa add options:\n"
 		"  --id N               SA id (1..4294967295), unique on this appliance\n"
@@ -316,6 +319,33 @@ print_sas(const char *js)
 	json_decref(j);
 }
 
+static void
+print_crypto(const char *js)
+{
+	json_t *j = json_loads(js, 0, NULL), *d;
+	size_t i;
+
+	if (j == NULL) {
+		printf("%s\n", js);
+		return;
+	}
+	printf("profile %s: %s\n", json_string_value(json_object_get(j, "profile")),
+	       json_string_value(json_object_get(j, "description")));
+	printf("%-10s %-28s %-18s %-8s %14s %14s %10s\n", "ROLE", "DEVICE", "DRIVER", "STATE",
+	       "ENQUEUED", "DEQUEUED", "ERRORS");
+	json_array_foreach(json_object_get(j, "devices"), i, d)
+		printf("%-10s %-28s %-18s %-8s %14lld %14lld %10lld\n",
+		       json_string_value(json_object_get(d, "role")),
+		       json_string_value(json_object_get(d, "device")),
+		       json_string_value(json_object_get(d, "driver")),
+		       json_string_value(json_object_get(d, "state")),
+		       json_integer_value(json_object_get(d, "enqueued")),
+		       json_integer_value(json_object_get(d, "dequeued")),
+		       json_integer_value(json_object_get(d, "enqueue_errors")) +
+		       json_integer_value(json_object_get(d, "dequeue_errors")));
+	json_decref(j);
+}
+
 static int
 show(const char *path, uint16_t op, bool json, void (*pretty)(const char *))
 {
@@ -360,6 +390,10 @@ main(int argc, char **argv)
 		return simple(path, MS_CTL_PING, NULL, 0, NULL);
 	if (strcmp(argv[0], "stats") == 0 && (argc == 1 || (argc == 2 && !strcmp(argv[1], "--json"))))
 		return show(path, MS_CTL_STATS, argc == 2, print_stats);
+	if (strcmp(argv[0], "crypto") == 0 && (argc == 1 || (argc == 2 && !strcmp(argv[1], "--json"))))
+		return show(path, MS_CTL_CRYPTO, argc == 2, print_crypto);
+	if (strcmp(argv[0], "crypto") == 0 && argc == 2 && strcmp(argv[1], "failover") == 0)
+		return show(path, MS_CTL_FAILOVER, false, print_crypto);
 	if (strcmp(argv[0], "sa") == 0 && argc >= 2) {
 		if (strcmp(argv[1], "list") == 0 &&
 		    (argc == 2 || (argc == 3 && !strcmp(argv[2], "--json"))))

@@ -27,6 +27,7 @@
 #include "ms_cdev.h"
 #include "ms_ctl.h"
 #include "ms_eal.h"
+#include "ms_failover.h"
 #include "ms_idle.h"
 #include "ms_log.h"
 #include "ms_ops.h"
@@ -79,11 +80,11 @@ harden_process(void)
 }
 
 static void
-control_loop(struct ms_dp *dp, struct ms_ctl *ctl)
+control_loop(struct ms_dp *dp, struct ms_ctl *ctl, struct ms_cdev *cd)
 {
 	struct ms_slow slow;
 	struct pollfd fds[16];
-	uint64_t next_tick = 0, tick = dp->tsc_hz * TICK_MS / 1000;
+	uint64_t next_tick = 0, tick = dp->tsc_hz * TICK_MS / 1000, lost = 0;
 
 	ms_slow_init(&slow, dp);
 	while (!quit) {
@@ -97,6 +98,7 @@ control_loop(struct ms_dp *dp, struct ms_ctl *ctl)
 			ms_slow_tick(&slow);
 			/* Lifetimes hold even when migsec-control is gone. */
 			ms_sadb_expire(&dp->sadb, (uint64_t)time(NULL));
+			ms_failover_watch(dp, cd, &lost);
 			next_tick = rte_get_timer_cycles() + tick;
 		}
 	}
@@ -125,6 +127,17 @@ launch(struct ms_dp *dp, char *err, unsigned int errlen)
 		i++;
 	}
 	return 0;
+}
+
+static const char *
+crypto_str(const struct ms_profile *p, char *b, size_t len)
+{
+	if (p->failover)
+		snprintf(b, len, "%s (profile %s: primary %s, secondary %s)", p->dev.device,
+			 p->name, p->member[MS_PRIMARY].device, p->member[MS_SECONDARY].device);
+	else
+		snprintf(b, len, "%s (profile %s)", p->dev.device, p->name);
+	return b;
 }
 
 static int
@@ -174,11 +187,11 @@ main(int argc, char **argv)
 	static struct ms_eal_args eal;
 	static struct ms_dp dp;
 	struct ms_cdev cd = { 0 };
-	struct ms_ops_ctx ops = { .dp = &dp, .started = time(NULL) };
+	struct ms_ops_ctx ops = { .dp = &dp, .cd = &cd, .prof = &prof, .started = time(NULL) };
 	struct ms_ctl *ctl = NULL;
 	const char *path = NULL;
 	bool check = false;
-	char err[512] = "";
+	char err[1024] = "", cs[4 * MS_DEV_MAX];
 	int rc;
 
 	if (parse_args(argc, argv, &path, &check) != 0)
@@ -190,8 +203,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		printf("%s: configuration OK (appliance %s, crypto profile %s, policy %s)\n", path,
-		       conf.name, prof.name, ms_policy_name(conf.policy));
+		printf("%s: configuration OK (appliance %s, crypto %s, policy %s)\n", path,
+		       conf.name, crypto_str(&prof, cs, sizeof(cs)), ms_policy_name(conf.policy));
 		return 0;
 	}
 	if (eal.note[0])
@@ -214,9 +227,9 @@ main(int argc, char **argv)
 		rc = launch(&dp, err, sizeof(err));
 	if (rc == 0) {
 		MS_LOG(INFO, "appliance %s running: %u worker(s), crypto %s, policy %s, control %s",
-		       conf.name, dp.nb_workers, prof.device, ms_policy_name(conf.policy),
-		       conf.ctl_socket);
-		control_loop(&dp, ctl);
+		       conf.name, dp.nb_workers, crypto_str(&prof, cs, sizeof(cs)),
+		       ms_policy_name(conf.policy), conf.ctl_socket);
+		control_loop(&dp, ctl, &cd);
 		MS_LOG(INFO, "stopping: workers, then every key");
 	} else {
 		fprintf(stderr, "migsec-dataplane: %s\n", err);

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
+#include <rte_pci.h>
+
 #include "ms_cfg.h"
 #include "ms_conf.h"
 
@@ -241,27 +244,83 @@ load_poll(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_poll_con
 	return 0;
 }
 
+/* Where a crypto setting is, for errors that only the profile reveals. */
 static int
-load_rest(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+line_of(const config_setting_t *g, const char *name)
 {
-	static const char *const known_crypto[] = { "profile", "profile_dir", "sessions", NULL };
-	static const char *const known_limits[] = { "max_sa", "mbufs", "mbuf_size", "burst", NULL };
-	static const char *const known_ctl[] = { "socket", "user", NULL };
+	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
+
+	return s ? config_setting_source_line(s) : g ? config_setting_source_line(g) : 0;
+}
+
+/* crypto.pci: a PCI address, kept in the EAL's canonical form (0000:3d:01.0). */
+static int
+get_pci(struct ms_cfg_ctx *c, const config_setting_t *g, struct ms_conf *conf)
+{
+	struct rte_pci_addr addr;
+	char buf[64];
+	int rc;
+
+	if ((rc = ms_cfg_str(c, g, "crypto", "pci", buf, sizeof(buf), "", false)) || buf[0] == '\0')
+		return rc;
+	if (rte_pci_addr_parse(buf, &addr) != 0)
+		return ms_cfg_fail(c, config_setting_get_member(g, "pci"), "crypto.pci",
+			    "must be a PCI address like \"0000:3d:01.0\" (got \"%s\")", buf);
+	rte_pci_device_name(&addr, conf->crypto_pci, sizeof(conf->crypto_pci));
+	return 0;
+}
+
+static int
+load_crypto(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+{
+	static const char *const known[] = { "profile", "profile_dir", "sessions", "pci",
+		"primary", "secondary", NULL };
+	static const char *const names[] = { "profile", "primary", "secondary" };
+	char *const vals[] = { conf->profile, conf->primary, conf->secondary };
 	const config_setting_t *g;
 	int rc;
 
 	g = ms_cfg_group(c, root, "crypto", false, &rc);
-	if (rc || (g && (rc = ms_cfg_members(c, g, "crypto", known_crypto))))
+	if (rc || (g && (rc = ms_cfg_members(c, g, "crypto", known))))
 		return rc;
 	if ((rc = ms_cfg_str(c, g, "crypto", "profile", conf->profile, sizeof(conf->profile),
 			  "aesni_gcm", false)) ||
 	    (rc = ms_cfg_str(c, g, "crypto", "profile_dir", conf->profile_dir,
 			  sizeof(conf->profile_dir), MS_PROFILE_DIR, false)) ||
-	    (rc = ms_cfg_uint(c, g, "crypto", "sessions", &conf->sessions, 64, 1 << 20, 4096, false)))
+	    (rc = ms_cfg_uint(c, g, "crypto", "sessions", &conf->sessions, 64, 1 << 20, 4096, false)) ||
+	    (rc = ms_cfg_str(c, g, "crypto", "primary", conf->primary, sizeof(conf->primary), "",
+			  false)) ||
+	    (rc = ms_cfg_str(c, g, "crypto", "secondary", conf->secondary, sizeof(conf->secondary),
+			  "", false)) ||
+	    (rc = get_pci(c, g, conf)))
 		return rc;
-	if (strspn(conf->profile, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(conf->profile))
-		return ms_cfg_fail(c, config_setting_get_member(g, "profile"), "crypto.profile",
+	for (unsigned int i = 0; i < RTE_DIM(names); i++) {
+		char path[32];
+
+		if (strspn(vals[i], "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(vals[i]))
+			continue;
+		snprintf(path, sizeof(path), "crypto.%s", names[i]);
+		return ms_cfg_fail(c, config_setting_get_member(g, names[i]), path,
 			    "must be a profile name such as \"aesni_gcm\"");
+	}
+	conf->line_crypto = g ? config_setting_source_line(g) : 0;
+	conf->line_pci = line_of(g, "pci");
+	conf->line_primary = line_of(g, "primary");
+	conf->line_secondary = line_of(g, "secondary");
+	return 0;
+}
+
+static int
+load_rest(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+{
+	static const char *const known_limits[] = { "max_sa", "mbufs", "mbuf_size", "burst", NULL };
+	static const char *const known_ctl[] = { "socket", "user", NULL };
+	const config_setting_t *g;
+	int rc;
+
+	rc = load_crypto(c, root, conf);
+	if (rc)
+		return rc;
 
 	g = ms_cfg_group(c, root, "limits", false, &rc);
 	if (rc || (g && (rc = ms_cfg_members(c, g, "limits", known_limits))))

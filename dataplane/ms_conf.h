@@ -65,6 +65,11 @@ struct ms_conf {
 	char profile[MS_NAME_MAX];
 	char profile_dir[MS_PATH_MAX];
 	uint32_t sessions;
+	char crypto_pci[32];		/* the crypto device's PCI address, or empty */
+	char primary[MS_NAME_MAX];	/* failover: member profiles overriding the */
+	char secondary[MS_NAME_MAX];	/* profile's own (empty: keep them) */
+	int line_crypto, line_pci;	/* where these are, for the profile's errors */
+	int line_primary, line_secondary;
 
 	struct ms_port_conf inner;
 	struct ms_port_conf outer;

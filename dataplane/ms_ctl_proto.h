@@ -26,6 +26,9 @@ enum ms_ctl_op {
 	MS_CTL_SA_DEL = 3,	/* body: struct ms_ctl_sa_id. reply: {"id": N} */
 	MS_CTL_SA_LIST = 4,	/* body: none. reply: every SA with its counters */
 	MS_CTL_STATS = 5,	/* body: none. reply: appliance, port and drop counters */
+	MS_CTL_CRYPTO = 6,	/* body: none. reply: crypto profile and devices, with counters */
+	MS_CTL_FAILOVER = 7,	/* body: none. reply: as CRYPTO, after taking the fail-over
+				 * profile's primary out of service */
 	MS_CTL_OP_MAX
 };
 

@@ -72,6 +72,9 @@ struct ms_worker {
 	unsigned int lcore;
 	uint32_t inflight;		/* crypto ops enqueued, not yet dequeued */
 	uint32_t since_qs;		/* loops since the last quiescent report */
+	uint32_t hold_ack;		/* dp->hold_seq seen with nothing in flight */
+	uint64_t zero_tsc;		/* last loop with nothing in flight */
+	uint32_t lost_hold;		/* wrote ops off: no crypto until the control thread acts */
 	uint64_t loop_tsc;		/* TSC at the end of the last loop */
 	struct rte_ring *handoff;	/* MP/SC: inbound packets for SAs this worker owns */
 	struct ms_txq tx[MS_PORT_MAX];
@@ -97,6 +100,7 @@ struct ms_dp {
 	unsigned int nb_workers;
 	struct ms_worker *workers;
 	uint32_t stop;			/* set once, read by workers */
+	uint32_t hold_seq;		/* odd: workers hold (control thread writes) */
 	uint64_t tsc_hz;
 	enum ms_pmgmt pmgmt;		/* lib/power on the workers' RX queues */
 };

@@ -55,8 +55,10 @@ int
 ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char *prog,
 	     struct ms_eal_args *a, char *err, unsigned int errlen)
 {
+	const struct ms_cdev_desc *d[3];
 	char num[32], level[48];
 	bool pci = false, mounted;
+	unsigned int nd;
 	unsigned long free_mb;
 	int rc = 0;
 
@@ -93,11 +95,15 @@ ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char 
 	rc |= add(a, level);
 	rc |= add_device(a, conf->inner.device, &pci);
 	rc |= add_device(a, conf->outer.device, &pci);
-	if (p->vdev[0])
-		rc |= add(a, "--vdev") | add(a, p->vdev);
-	if (p->pci[0]) {
-		rc |= add(a, "-a") | add(a, p->pci);
-		pci = true;
+	/* The EAL probes PCI devices first, then vdevs in this order. */
+	nd = ms_profile_devices(p, d);
+	for (unsigned int i = 0; i < nd; i++) {
+		if (d[i]->vdev[0])
+			rc |= add(a, "--vdev") | add(a, d[i]->vdev);
+		if (d[i]->pci[0]) {
+			rc |= add(a, "-a") | add(a, d[i]->pci);
+			pci = true;
+		}
 	}
 	if (!pci)
 		rc |= add(a, "--no-pci");

@@ -230,7 +230,8 @@ ms_crypto_drain(struct ms_worker *w)
 	n = rte_cryptodev_dequeue_burst(w->dp->cdev_id, (uint16_t)w->idx, cop, w->dp->burst);
 	if (n == 0)
 		return 0;
-	w->inflight -= n;
+	/* more than in flight: ops a failed device returned after the write-off */
+	w->inflight -= RTE_MIN((uint32_t)n, w->inflight);
 	ng = rte_ipsec_pkt_crypto_group((const struct rte_crypto_op **)cop, mb, grp, n);
 	rte_mempool_put_bulk(w->dp->cop_pool, (void **)cop, n);
 	for (uint16_t g = 0; g < ng; g++) {

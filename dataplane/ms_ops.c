@@ -12,7 +12,9 @@
 #include <rte_cryptodev.h>
 #include <rte_ethdev.h>
 
+#include "ms_cdev.h"
 #include "ms_ctl_proto.h"
+#include "ms_failover.h"
 #include "ms_log.h"
 #include "ms_idle.h"
 #include "ms_ops.h"
@@ -217,6 +219,66 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	return reply_json(j, reply, len);
 }
 
+static json_t *
+cdev_json(uint8_t id, const char *role, const char *state)
+{
+	struct rte_cryptodev_stats st = { 0 };
+	struct rte_cryptodev_info ci;
+	json_t *j = json_object();
+
+	rte_cryptodev_info_get(id, &ci);
+	rte_cryptodev_stats_get(id, &st);
+	json_object_set_new(j, "role", json_string(role));
+	json_object_set_new(j, "device", json_string(rte_cryptodev_name_get(id)));
+	json_object_set_new(j, "driver", json_string(ci.driver_name));
+	json_object_set_new(j, "state", json_string(state));
+	json_object_set_new(j, "queue_pairs", json_integer(ci.max_nb_queue_pairs));
+	json_object_set_new(j, "enqueued", json_integer((json_int_t)st.enqueued_count));
+	json_object_set_new(j, "dequeued", json_integer((json_int_t)st.dequeued_count));
+	json_object_set_new(j, "enqueue_errors", json_integer((json_int_t)st.enqueue_err_count));
+	json_object_set_new(j, "dequeue_errors", json_integer((json_int_t)st.dequeue_err_count));
+	return j;
+}
+
+/* The crypto profile and its devices; a fail-over profile lists both members. */
+static int32_t
+op_crypto(struct ms_ops_ctx *o, char **reply, size_t *len)
+{
+	const struct ms_cdev *cd = o->cd;
+	json_t *j = json_object(), *devs = json_array();
+
+	json_object_set_new(j, "profile", json_string(o->prof->name));
+	json_object_set_new(j, "description", json_string(o->prof->description));
+	json_object_set_new(j, "mode", json_string(cd->failover ? MS_FAILOVER_MODE : "single"));
+	json_object_set_new(j, "workers", json_integer(cd->nb_qp));
+	if (cd->failover) {
+		json_array_append_new(devs, cdev_json(cd->dev_id, "scheduler",
+						      cd->failed ? "failed" : "active"));
+		json_array_append_new(devs, cdev_json(cd->member_id[MS_PRIMARY], "primary",
+						      cd->primary_stopped ? "stopped" : "active"));
+		json_array_append_new(devs, cdev_json(cd->member_id[MS_SECONDARY], "secondary",
+						      cd->primary_stopped ? "active" : "standby"));
+	} else {
+		json_array_append_new(devs, cdev_json(cd->dev_id, "device",
+						      cd->failed ? "failed" : "active"));
+	}
+	json_object_set_new(j, "devices", devs);
+	return reply_json(j, reply, len);
+}
+
+static int32_t
+op_failover(struct ms_ops_ctx *o, char **reply, size_t *len)
+{
+	char err[256];
+	int rc = ms_failover_run(o->dp, o->cd, FAILOVER_HOLD_MS, err, sizeof(err));
+
+	if (rc != 0) {
+		MS_LOG(WARNING, "crypto fail-over refused: %s", err);
+		return reply_err(rc, err, reply, len);
+	}
+	return op_crypto(o, reply, len);
+}
+
 /* The SA's local outer address must be one of ours. */
 static bool
 local_is_ours(const struct ms_dp *dp, const struct ms_ip *ip)
@@ -302,6 +364,12 @@ ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **
 	case MS_CTL_SA_LIST:
 		return empty ? op_sa_list(o, reply, rlen)
 			     : reply_err(-EINVAL, "SA_LIST has no body", reply, rlen);
+	case MS_CTL_CRYPTO:
+		return empty ? op_crypto(o, reply, rlen)
+			     : reply_err(-EINVAL, "CRYPTO has no body", reply, rlen);
+	case MS_CTL_FAILOVER:
+		return empty ? op_failover(o, reply, rlen)
+			     : reply_err(-EINVAL, "FAILOVER has no body", reply, rlen);
 	case MS_CTL_STATS:
 		return empty ? reply_json(ms_ops_stats_json(o->dp), reply, rlen)
 			     : reply_err(-EINVAL, "STATS has no body", reply, rlen);

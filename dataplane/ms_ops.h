@@ -11,8 +11,13 @@
 #define MS_VERSION "0.0.0"
 #endif
 
+struct ms_cdev;
+struct ms_profile;
+
 struct ms_ops_ctx {
 	struct ms_dp *dp;
+	struct ms_cdev *cd;
+	const struct ms_profile *prof;
 	time_t started;
 };
 

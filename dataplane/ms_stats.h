@@ -24,8 +24,9 @@
 	X(NO_NEIGHBOR, "no_neighbor", "next hop unresolved and its hold queue full") \
 	X(SEAL_PREPARE, "seal_prepare", "no room in the mbuf to add ESP") \
 	X(SEQ_EXHAUSTED, "seq_exhausted", "outbound SA ran out of sequence numbers") \
-	X(CRYPTO_ENQUEUE, "crypto_enqueue", "crypto queue pair refused the operation") \
+	X(CRYPTO_ENQUEUE, "crypto_enqueue", "crypto queue pair refused the operation (full, stopped, failed)") \
 	X(CRYPTO_FAILED, "crypto_failed", "crypto device failed an outbound operation") \
+	X(CRYPTO_LOST, "crypto_lost", "crypto device never returned the operation (written off)") \
 	X(OUTER_MALFORMED, "outer_malformed", "outer IP/UDP header, length or checksum invalid") \
 	X(OUTER_FRAGMENT, "outer_fragment", "outer packet is an IP fragment") \
 	X(OUTER_OPTIONS, "outer_options", "outer IPv4 options or IPv6 extension headers before UDP") \

@@ -4,6 +4,8 @@
  * prepare, one crypto enqueue per burst, dequeue, finish, TX burst. No
  * locks, no syscalls, no allocation besides mempools, no logging.
  */
+#include <errno.h>
+
 #include <rte_cryptodev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -30,6 +32,15 @@
  */
 #define DRAIN_BURSTS 4
 #define INFLIGHT_MAX 512
+
+/*
+ * Ops still in flight after this many loops and this long (both: a worker
+ * preempted for a while has not been waiting) were lost by a failed device.
+ * They are written off so that the worker goes on (and reports quiescent
+ * states again); the control thread reacts (ms_failover_watch()).
+ */
+#define LOST_LOOPS (1u << 20)
+#define LOST_MS 100
 
 static void
 rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t n)
@@ -97,17 +108,28 @@ unsigned int
 ms_worker_poll_once(struct ms_worker *w)
 {
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
+	uint32_t hold = __atomic_load_n(&w->dp->hold_seq, __ATOMIC_ACQUIRE);
 	uint64_t t0 = rte_rdtsc(), t1;
 	unsigned int work = 0;
 
-	if (w->inflight == 0 || (w->since_qs < QS_FORCE_LOOPS && w->inflight <= INFLIGHT_MAX))
-		work = poll_ports(w);
-	for (unsigned int i = 0; i < DRAIN_BURSTS; i++) {
-		unsigned int n = ms_crypto_drain(w);
+	/*
+	 * lost_hold: this worker wrote ops off. An op its device hands back
+	 * late may point at an SA freed since: it touches neither the device
+	 * nor new packets until the control thread has stopped the device (or
+	 * its failed primary), which makes such ops unreachable.
+	 */
+	if (likely(!__atomic_load_n(&w->lost_hold, __ATOMIC_ACQUIRE))) {
+		if (!(hold & 1) &&
+		    (w->inflight == 0 ||
+		     (w->since_qs < QS_FORCE_LOOPS && w->inflight <= INFLIGHT_MAX)))
+			work = poll_ports(w);
+		for (unsigned int i = 0; i < DRAIN_BURSTS; i++) {
+			unsigned int n = ms_crypto_drain(w);
 
-		work += n;
-		if (n < w->dp->burst)
-			break;
+			work += n;
+			if (n < w->dp->burst)
+				break;
+		}
 	}
 	ms_tx_flush(w, MS_PORT_INNER);
 	ms_tx_flush(w, MS_PORT_OUTER);
@@ -120,8 +142,15 @@ ms_worker_poll_once(struct ms_worker *w)
 	if (w->inflight == 0) {
 		rte_rcu_qsbr_quiescent(w->dp->rcu, w->idx);
 		w->since_qs = 0;
-	} else {
-		w->since_qs++;
+		w->zero_tsc = t0;
+		if (hold & 1)	/* every op this worker enqueued is back */
+			__atomic_store_n(&w->hold_ack, hold, __ATOMIC_RELEASE);
+	} else if (unlikely(++w->since_qs > LOST_LOOPS) &&
+		   t0 - w->zero_tsc > w->dp->tsc_hz / 1000 * LOST_MS) {
+		/* their mbufs stay with the device: it may never give them back */
+		ms_count_drop(&w->dp->stats, w->idx, -1, MS_DROP_CRYPTO_LOST, w->inflight);
+		w->inflight = 0;
+		__atomic_store_n(&w->lost_hold, 1, __ATOMIC_RELEASE);
 	}
 	return work;
 }
@@ -148,4 +177,32 @@ ms_worker_main(void *arg)
 	drain_crypto(w);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
 	return 0;
+}
+
+int
+ms_workers_hold(struct ms_dp *dp, unsigned int timeout_ms)
+{
+	uint32_t seq = (__atomic_load_n(&dp->hold_seq, __ATOMIC_RELAXED) + 1) | 1;
+	uint64_t end = rte_get_timer_cycles() + dp->tsc_hz * timeout_ms / 1000;
+
+	__atomic_store_n(&dp->hold_seq, seq, __ATOMIC_RELEASE);
+	while (rte_get_timer_cycles() < end) {
+		unsigned int held = 0;
+
+		for (unsigned int i = 0; i < dp->nb_workers; i++)
+			held += __atomic_load_n(&dp->workers[i].hold_ack, __ATOMIC_ACQUIRE) == seq;
+		if (held == dp->nb_workers)
+			return 0;
+		rte_delay_us_sleep(100);
+	}
+	ms_workers_release(dp);
+	return -ETIMEDOUT;
+}
+
+void
+ms_workers_release(struct ms_dp *dp)
+{
+	uint32_t seq = __atomic_load_n(&dp->hold_seq, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&dp->hold_seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 }

@@ -12,4 +12,13 @@ int ms_worker_main(void *arg);
  */
 unsigned int ms_worker_poll_once(struct ms_worker *w);
 
+/*
+ * Control thread: ask every worker to stop taking packets and to finish its
+ * crypto ops; returns 0 once none has an op in flight, -ETIMEDOUT (and
+ * releases them) if that takes longer than timeout_ms. Packets wait in the
+ * ports' RX queues meanwhile. ms_workers_release() lets them go on.
+ */
+int __rte_warn_unused_result ms_workers_hold(struct ms_dp *dp, unsigned int timeout_ms);
+void ms_workers_release(struct ms_dp *dp);
+
 #endif

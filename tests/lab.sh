@@ -2,6 +2,7 @@
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N] [--poll busy|adaptive]
+#                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
 #   tests/lab.sh down
 #   tests/lab.sh ctl ARGS...      migsecctl from the management namespace
@@ -20,8 +21,13 @@
 # net_af_packet ports on the veths "inner" and "outer" of their namespace;
 # "mgmt" is a kernel interface on which migsec-control listens (TLS 1.3,
 # port 7443). P is $LAB (default "ms"); several labs can coexist with
-# different LAB values. State (configs, certificates made at "up", logs,
-# audit files, control sockets) lives in $LAB_DIR (default
+# different LAB values.
+# --profile picks the appliances' crypto profile (pmd-profiles/NAME.conf,
+# default $PROFILE or aesni_gcm); for failover, --members names primary and
+# secondary (default $MEMBERS or aesni_gcm,openssl: a lab has no QAT);
+# --pci gives crypto.pci for profiles that drive a PCI device (qat).
+# State (configs, certificates made at "up", logs, audit files, control
+# sockets) lives in $LAB_DIR (default
 # /run/migsec-lab/$LAB). Nothing here holds a migration key: migsecctl makes
 # one per migration (see README, "Try it by hand").
 set -euo pipefail
@@ -97,7 +103,7 @@ eal: {
   hugepages = "auto";
   log_level = "${LOG_LEVEL:-info}";
 };
-crypto: { profile = "aesni_gcm"; profile_dir = "$TOP/pmd-profiles"; };
+crypto: { profile = "$PROFILE"; profile_dir = "$TOP/pmd-profiles";$CRYPTO_EXTRA };
 inner: { device = "net_af_packet0,iface=inner,$q"; ipv4 = "$2/24"; ipv6 = "$3/64"; mtu = $MTU; };
 outer: { device = "net_af_packet1,iface=outer,$q"; ipv4 = "$4/24"; ipv6 = "$5/64"; mtu = $MTU; };
 remote = (
@@ -167,17 +173,34 @@ wait_dp() {  # wait until the control socket answers (bounded)
 }
 
 up() {
-	POLICY=discard WORKERS=1 MTU=1500 POLL=busy
+	POLICY=discard WORKERS=1 MTU=1500 POLL=busy PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
 	while [ $# -gt 0 ]; do
+		[ $# -ge 2 ] || die "option $1 needs a value"
 		case $1 in
 		--policy) POLICY=$2; shift 2 ;;
 		--workers) WORKERS=$2; shift 2 ;;
 		--mtu) MTU=$2; shift 2 ;;
 		--poll) POLL=$2; shift 2 ;;
+		--profile) PROFILE=$2; shift 2 ;;
+		--members) MEMBERS=$2; shift 2 ;;
+		--pci) PCI=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
 	case $POLICY in discard|bypass) ;; *) die "--policy must be discard or bypass" ;; esac
+	[ -f "$TOP/pmd-profiles/$PROFILE.conf" ] || die "--profile: no $TOP/pmd-profiles/$PROFILE.conf"
+	CRYPTO_EXTRA=""
+	if [ "$PROFILE" = failover ]; then
+		MEMBERS=${MEMBERS:-aesni_gcm,openssl}
+		case $MEMBERS in
+		[a-z]*,[a-z]*) ;;
+		*) die "--members must be PRIMARY,SECONDARY (profile names)" ;;
+		esac
+		CRYPTO_EXTRA=" primary = \"${MEMBERS%,*}\"; secondary = \"${MEMBERS#*,}\";"
+	elif [ -n "$MEMBERS" ]; then
+		die "--members is for --profile failover"
+	fi
+	[ -z "$PCI" ] || CRYPTO_EXTRA="$CRYPTO_EXTRA pci = \"$PCI\";"
 	case $WORKERS in 1|2) ;; *) die "--workers must be 1 or 2 on this lab" ;; esac
 	[ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] || die "--mtu must be 1280..9000"
 	case $POLL in busy|adaptive) ;; *) die "--poll must be busy or adaptive" ;; esac
@@ -225,7 +248,7 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
 	echo "  data plane: $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"
@@ -253,6 +276,7 @@ down() {
 		ip netns list | grep -qw "$ns" && ip netns delete "$ns"
 	done
 	rm -f /dev/hugepages/"$LAB"-ap*map_* 2>/dev/null || true
+	rm -rf /var/run/dpdk/"$LAB"-apA /var/run/dpdk/"$LAB"-apB  # the EALs' runtime files
 	rm -rf "$LAB_DIR"
 	echo "lab $LAB down"
 }
@@ -281,5 +305,5 @@ up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
 ctl) shift; ctl "$@" ;;
-*) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

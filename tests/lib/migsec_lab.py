@@ -30,12 +30,18 @@ def log(msg):
 class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
-    def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy"):
-        # MIGSEC_LAB_PREFIX (a letter or two) keeps labs of test runs from
-        # several checkouts on one machine apart.
+    def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy",
+                 profile="aesni_gcm", members=None):
+        """poll: poll.mode of both appliances; profile: their crypto profile;
+        members: (primary, secondary) for the failover profile.
+        MIGSEC_LAB_PREFIX in the environment (a letter or two) is put in
+        front of name (namespaces, EAL file prefixes, state directory), to
+        keep test runs from several checkouts on one machine apart."""
         name = os.environ.get("MIGSEC_LAB_PREFIX", "") + name
+        if len(name) > 8:
+            raise ValueError(f"lab name {name} is longer than 8 characters")
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
-        self.poll = poll
+        self.poll, self.profile, self.members = poll, profile, members
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
         self.procs = []
@@ -43,8 +49,11 @@ class Lab:
     # ---- life cycle
     def __enter__(self):
         self.lab("down", check=False, quiet=True)
+        crypto = ["--profile", self.profile]
+        if self.members:
+            crypto += ["--members", ",".join(self.members)]
         self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu),
-                 "--poll", self.poll)
+                 "--poll", self.poll, *crypto)
         return self
 
     def __exit__(self, *exc):
@@ -97,6 +106,10 @@ class Lab:
         if check and r.returncode != 0:
             raise RuntimeError(f"migsec-dpctl {' '.join(args)}: {r.stderr.decode().strip()}")
         return r
+
+    def crypto(self, app):
+        """The appliance's crypto profile and devices, with their counters."""
+        return json.loads(self.dpctl(app, "crypto", "--json").stdout)
 
     def stats(self, app):
         return json.loads(self.dpctl(app, "stats", "--json").stdout)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ms_conf.h"
@@ -167,10 +168,120 @@ test_example_and_profiles(void)
 	CU_ASSERT_EQUAL(ms_conf_load(UT_SRCDIR "/conf/migsec.conf.example", &c, err, sizeof(err)), 0);
 	snprintf(c.profile_dir, sizeof(c.profile_dir), "%s", UT_SRCDIR "/pmd-profiles");
 	CU_ASSERT_EQUAL(ms_profile_load(&c, &p, err, sizeof(err)), 0);
-	CU_ASSERT_STRING_EQUAL(p.device, "crypto_aesni_gcm0");
+	CU_ASSERT_STRING_EQUAL(p.dev.device, "crypto_aesni_gcm0");
 	snprintf(c.profile, sizeof(c.profile), "nosuch");
 	CU_ASSERT_NOT_EQUAL(ms_profile_load(&c, &p, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "crypto.profile \"nosuch\": cannot read"));
+}
+
+/*
+ * The good file plus a crypto group on line 15, with the shipped profiles
+ * (or those in pdir); returns the profile loader's result.
+ */
+static int
+load_profile(const char *crypto, const char *pdir, struct ms_profile *p, char *err)
+{
+	static struct ms_conf c;
+
+	CU_ASSERT_EQUAL_FATAL(load(0, NULL, crypto, &c, err), 0);
+	snprintf(c.profile_dir, sizeof(c.profile_dir), "%s", pdir ? pdir : UT_SRCDIR "/pmd-profiles");
+	err[0] = '\0';
+	return ms_profile_load(&c, p, err, 1024);
+}
+
+static void
+expect_profile(const char *crypto, const char *pdir, const char *want)
+{
+	static struct ms_profile p;
+	char err[1024];
+
+	CU_ASSERT_NOT_EQUAL(load_profile(crypto, pdir, &p, err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+	if (strstr(err, want) == NULL)
+		fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, want);
+}
+
+/* Every shipped profile loads; {pci} comes from crypto.pci, canonical. */
+static void
+test_profiles(void)
+{
+	static struct ms_profile p;
+	char err[1024];
+
+	CU_ASSERT_EQUAL(load_profile("crypto: { profile = \"openssl\"; };", NULL, &p, err), 0);
+	CU_ASSERT(!p.failover && strcmp(p.dev.vdev, "crypto_openssl0") == 0);
+	CU_ASSERT_EQUAL(load_profile("crypto: { profile = \"qat\"; pci = \"3d:01.0\"; };", NULL,
+				     &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.dev.pci, "0000:3d:01.0");
+	CU_ASSERT_STRING_EQUAL(p.dev.device, "0000:3d:01.0_qat_sym");
+	CU_ASSERT_STRING_EQUAL(p.dev.driver, "crypto_qat");
+	CU_ASSERT(p.dev.hugepages && p.dev.vdev[0] == '\0');
+	/* the shipped fail-over profile: qat, then aesni_gcm */
+	CU_ASSERT_EQUAL(load_profile("crypto: { profile = \"failover\"; pci = \"0000:3d:01.1\"; };",
+				     NULL, &p, err), 0);
+	CU_ASSERT(p.failover);
+	CU_ASSERT_STRING_EQUAL(p.member[MS_PRIMARY].device, "0000:3d:01.1_qat_sym");
+	CU_ASSERT_STRING_EQUAL(p.member[MS_SECONDARY].device, "crypto_aesni_gcm0");
+	CU_ASSERT_STRING_EQUAL(p.dev.vdev, "crypto_scheduler0,mode=fail-over");
+	CU_ASSERT_EQUAL(load_profile("crypto: { profile = \"failover\"; primary = \"aesni_gcm\"; "
+				     "secondary = \"openssl\"; };", NULL, &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.member[MS_PRIMARY].device, "crypto_aesni_gcm0");
+	CU_ASSERT_STRING_EQUAL(p.member[MS_SECONDARY].device, "crypto_openssl0");
+	if (err[0])
+		fprintf(stderr, "\n  %s\n", err);
+}
+
+/* Profile errors name the file, line and setting where the fix goes. */
+static void
+test_profile_errors(void)
+{
+	char pdir[96], f[128];
+	FILE *fp;
+
+	expect(0, NULL, "crypto: { pci = \"3d:01\"; };",
+	       "15: setting 'crypto.pci': must be a PCI address like");
+	expect_profile("crypto: { profile = \"qat\"; };", NULL,
+		       "15: setting 'crypto.pci': crypto profile qat (" UT_SRCDIR
+		       "/pmd-profiles/qat.conf) drives a PCI device: set crypto.pci");
+	expect_profile("crypto: { profile = \"failover\"; };", NULL,
+		       "15: setting 'crypto.pci': crypto profile failover");
+	expect_profile("crypto: { pci = \"0000:3d:01.0\"; };", NULL,
+		       "15: setting 'crypto.pci': crypto profile aesni_gcm drives no PCI device");
+	expect_profile("crypto: { primary = \"openssl\"; };", NULL,
+		       "15: setting 'crypto.primary': crypto profile aesni_gcm is not a fail-over");
+	expect_profile("crypto: { profile = \"failover\"; primary = \"nosuch\"; };", NULL,
+		       "15: setting 'crypto.primary': crypto profile \"nosuch\": cannot read");
+	expect_profile("crypto: { profile = \"failover\"; primary = \"failover\"; };", NULL,
+		       "15: setting 'crypto.primary': \"failover\" is itself a fail-over profile");
+	expect_profile("crypto: { profile = \"failover\"; primary = \"openssl\"; "
+		       "secondary = \"openssl\"; };", NULL,
+		       "15: setting 'crypto.secondary': the secondary is the primary's device");
+	/* errors inside a profile file */
+	snprintf(pdir, sizeof(pdir), "%s/prof", dir);
+	CU_ASSERT_FATAL(mkdir(pdir, 0700) == 0);
+	snprintf(f, sizeof(f), "%s/bad.conf", pdir);
+	fp = fopen(f, "w");
+	CU_ASSERT_FATAL(fp != NULL);
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  driver = \"crypto_openssl\";\n"
+		"  device = \"crypto_openssl0\";\n  hugepages = 1;\n};\n");
+	fclose(fp);
+	expect_profile("crypto: { profile = \"bad\"; };", pdir,
+		       "/prof/bad.conf:5: setting 'profile.hugepages': must be true or false");
+	fp = fopen(f, "w");
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  driver = \"crypto_openssl\";\n"
+		"  device = \"crypto_openssl0\";\n  primary = \"openssl\";\n"
+		"  secondary = \"aesni_gcm\";\n};\n");
+	fclose(fp);
+	expect_profile("crypto: { profile = \"bad\"; };", pdir,
+		       "/prof/bad.conf:1: setting 'profile.device': a fail-over profile drives the "
+		       "crypto_scheduler PMD");
+	fp = fopen(f, "w");
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  drivr = \"x\";\n};\n");
+	fclose(fp);
+	expect_profile("crypto: { profile = \"bad\"; };", pdir,
+		       "/prof/bad.conf:3: setting 'profile.drivr': unknown setting");
+	unlink(f);
+	rmdir(pdir);
 }
 
 /* The README documents every drop reason and telemetry endpoint there is. */
@@ -208,5 +319,7 @@ ut_suite_conf(void)
 	CU_add_test(s, "each error names file:line:setting", test_errors);
 	CU_add_test(s, "missing file", test_missing_file);
 	CU_add_test(s, "the shipped example and profile load", test_example_and_profiles);
+	CU_add_test(s, "every shipped crypto profile loads", test_profiles);
+	CU_add_test(s, "crypto profile errors name file:line:setting", test_profile_errors);
 	CU_add_test(s, "README documents every drop reason and endpoint", test_readme);
 }

@@ -10,6 +10,7 @@
 #include <rte_cryptodev.h>
 #include <rte_malloc.h>
 
+#include "ms_failover.h"
 #include "ms_sa.h"
 #include "ut.h"
 
@@ -60,13 +61,9 @@ unhex(const char *h, uint8_t *out)
 static int
 suite_init(void)
 {
-	struct ms_profile p = { 0 };
-	char err[256];
+	char err[1024];
 
-	snprintf(p.name, sizeof(p.name), "aesni_gcm");
-	snprintf(p.driver, sizeof(p.driver), "crypto_aesni_gcm");
-	snprintf(p.device, sizeof(p.device), "crypto_aesni_gcm0");
-	if (ms_cdev_setup(&p, 1, 16, 64, 0, &cd, err, sizeof(err)) != 0) {
+	if (ms_cdev_setup(&ut_profile, 1, 16, 64, 0, &cd, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
@@ -167,6 +164,32 @@ test_kats(void)
 	}
 }
 
+static uint64_t
+enqueued(uint8_t dev_id)
+{
+	struct rte_cryptodev_stats st = { 0 };
+
+	CU_ASSERT_EQUAL(rte_cryptodev_stats_get(dev_id, &st), 0);
+	return st.enqueued_count;
+}
+
+/* Fail-over: the primary answers; once it is out of service, the secondary does. */
+static void
+test_kats_failover(void)
+{
+	uint8_t prim = cd.member_id[MS_PRIMARY], sec = cd.member_id[MS_SECONDARY];
+	uint64_t p0 = enqueued(prim), s0 = enqueued(sec), p1;
+
+	test_kats();
+	p1 = enqueued(prim);
+	CU_ASSERT(p1 > p0);
+	CU_ASSERT_EQUAL(enqueued(sec), s0);
+	ms_failover_stop_primary(&cd);
+	test_kats();
+	CU_ASSERT_EQUAL(enqueued(prim), p1);
+	CU_ASSERT(enqueued(sec) > s0);
+}
+
 void
 ut_suite_gcm(void)
 {
@@ -174,4 +197,7 @@ ut_suite_gcm(void)
 
 	CU_add_test(s, "device offers AES-256-GCM as ESP needs", test_caps);
 	CU_add_test(s, "McGrew-Viega test cases 13-16, encrypt, decrypt, bad tag", test_kats);
+	if (ut_profile.failover)
+		CU_add_test(s, "fail-over: primary answers, then (stopped) the secondary",
+			    test_kats_failover);
 }

@@ -36,7 +36,15 @@ struct ut_rig {
 	struct rte_ring *tx[MS_PORT_MAX][UT_WORKERS];	/* the port sends: the test dequeues */
 };
 
-/* EAL with the aesni_gcm vdev, no hugepages, a per-process file prefix. */
+/*
+ * The crypto profile of this run (pmd-profiles/NAME.conf; default
+ * aesni_gcm): its devices are created by the EAL, the rigs and the
+ * known-answer tests use its device.
+ */
+extern struct ms_profile ut_profile;
+int ut_profile_load(const char *name, const char *primary, const char *secondary);
+
+/* EAL with ut_profile's devices, no hugepages, a per-process file prefix. */
 int ut_eal_init(const char *prog);
 
 int ut_rig_init(struct ut_rig *r);
@@ -87,5 +95,7 @@ void ut_suite_spd(void);
 void ut_suite_conf(void);
 void ut_suite_sel(void);
 void ut_suite_wipe(void);
+void ut_suite_crypto(void);
+void ut_suite_cost(void);
 
 #endif

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit test runner: "migsec-unit SUITE" runs one CUnit suite in its own EAL. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <rte_eal.h>
@@ -20,7 +23,19 @@ static const struct {
 	{ "conf", ut_suite_conf, false },
 	{ "sel", ut_suite_sel, false },
 	{ "wipe", ut_suite_wipe, true },
+	{ "crypto", ut_suite_crypto, true },
+	{ "cost", ut_suite_cost, true },	/* a measurement, not in meson test */
 };
+
+static char rundir[PATH_MAX];
+
+/* The EAL leaves its runtime directory behind (empty with --no-shconf). */
+static void
+remove_rundir(void)
+{
+	if (rundir[0] != '\0')
+		rmdir(rundir);
+}
 
 int
 main(int argc, char **argv)
@@ -28,17 +43,27 @@ main(int argc, char **argv)
 	unsigned int failed;
 	int s = -1;
 
-	for (int i = 0; argc == 2 && i < (int)RTE_DIM(suites); i++)
+	for (int i = 0; argc >= 2 && i < (int)RTE_DIM(suites); i++)
 		if (strcmp(argv[1], suites[i].name) == 0)
 			s = i;
-	if (s < 0) {
-		fprintf(stderr, "usage: %s SUITE   (gcm esp replay spd conf sel wipe)\n", argv[0]);
+	if (s < 0 || argc > 5 || argc == 4) {
+		fprintf(stderr, "usage: %s SUITE [PROFILE [PRIMARY SECONDARY]]\n"
+			"  SUITE: gcm esp replay spd conf sel wipe crypto cost\n"
+			"  PROFILE: a crypto profile in pmd-profiles/ (default aesni_gcm);\n"
+			"  PRIMARY SECONDARY: the members of the failover profile\n", argv[0]);
 		return 2;
 	}
+	if (ut_profile_load(argc >= 3 ? argv[2] : "aesni_gcm", argc == 5 ? argv[3] : NULL,
+			    argc == 5 ? argv[4] : NULL) != 0)
+		return 1;
+	/* before the EAL's own exit handler (telemetry socket), so it runs after */
+	atexit(remove_rundir);
 	if (suites[s].eal && ut_eal_init(argv[0]) < 0) {
 		fprintf(stderr, "%s: EAL init failed\n", argv[0]);
 		return 1;
 	}
+	if (suites[s].eal)
+		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	suites[s].add();

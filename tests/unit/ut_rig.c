@@ -13,17 +13,50 @@
 #include "ms_worker.h"
 #include "ut.h"
 
+struct ms_profile ut_profile;
+
+int
+ut_profile_load(const char *name, const char *primary, const char *secondary)
+{
+	static struct ms_conf c;
+	char err[1024];
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.file, sizeof(c.file), "(unit test)");
+	snprintf(c.profile, sizeof(c.profile), "%s", name);
+	snprintf(c.profile_dir, sizeof(c.profile_dir), "%s", UT_SRCDIR "/pmd-profiles");
+	snprintf(c.primary, sizeof(c.primary), "%s", primary ? primary : "");
+	snprintf(c.secondary, sizeof(c.secondary), "%s", secondary ? secondary : "");
+	if (ms_profile_load(&c, &ut_profile, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ut: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 ut_eal_init(const char *prog)
 {
 	char prefix[32];
+	const struct ms_cdev_desc *d[3];
 	/* main lcore + UT_WORKERS worker lcores, on whatever CPUs there are */
-	char *argv[] = { (char *)(uintptr_t)prog, "--lcores", "0@0,1@0,2@(0-1)", "--no-huge", "-m", "256",
-			 "--no-pci", "--no-shconf", "--file-prefix", prefix, "--vdev",
-			 "crypto_aesni_gcm0", "--log-level", "error", NULL };
+	char *argv[32] = { (char *)(uintptr_t)prog, "--lcores", "0@0,1@0,2@(0-1)", "--no-huge",
+			   "-m", "256", "--no-pci", "--no-shconf", "--file-prefix", prefix,
+			   "--log-level", "error" };
+	int argc = 12;
+	unsigned int nd = ms_profile_devices(&ut_profile, d);
 
 	snprintf(prefix, sizeof(prefix), "ut%d", getpid());
-	return rte_eal_init((int)RTE_DIM(argv) - 1, argv);
+	for (unsigned int i = 0; i < nd; i++) {
+		if (d[i]->pci[0] != '\0')	/* no PCI crypto device in unit tests */
+			return -1;
+		argv[argc++] = "--vdev";
+		argv[argc++] = (char *)(uintptr_t)d[i]->vdev;
+	}
+	argv[argc++] = "--vdev";	/* a device without AES-GCM, for the start-up checks */
+	argv[argc++] = "crypto_null0";
+	argv[argc] = NULL;
+	return rte_eal_init(argc, argv);
 }
 
 static void
@@ -75,9 +108,7 @@ ut_rig_init(struct ut_rig *r)
 
 	memset(r, 0, sizeof(*r));
 	fill_conf(&r->conf);
-	snprintf(r->prof.name, sizeof(r->prof.name), "aesni_gcm");
-	snprintf(r->prof.driver, sizeof(r->prof.driver), "crypto_aesni_gcm");
-	snprintf(r->prof.device, sizeof(r->prof.device), "crypto_aesni_gcm0");
+	r->prof = ut_profile;
 	for (int p = 0; p < MS_PORT_MAX; p++) {
 		for (int q = 0; q < UT_WORKERS; q++) {
 			snprintf(name, sizeof(name), "ut_rx%d_%d", p, q);
