@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <rte_ethdev.h>
 
+#include <rte_cycles.h>
+
 #include "ms_fwd.h"
 
 void
@@ -8,14 +10,16 @@ ms_tx_flush(struct ms_worker *w, enum ms_port_idx p)
 {
 	struct ms_txq *q = &w->tx[p];
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t0;
 	uint16_t sent;
 
 	if (q->n == 0)
 		return;
 	for (uint16_t i = 0; i < q->n; i++)
 		bytes += q->m[i]->pkt_len;
+	t0 = rte_rdtsc();
 	sent = rte_eth_tx_burst(w->dp->port[p].port_id, (uint16_t)w->idx, q->m, q->n);
+	w->io_tsc += rte_rdtsc() - t0;
 	if (unlikely(sent < q->n)) {
 		for (uint16_t i = sent; i < q->n; i++)
 			bytes -= q->m[i]->pkt_len;

@@ -148,6 +148,8 @@ workers_json(const struct ms_dp *dp)
 		json_object_set_new(w, "lcore", json_integer(dp->workers[i].lcore));
 		json_object_set_new(w, "busy_cycles",
 				    json_integer((json_int_t)__atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED)));
+		json_object_set_new(w, "io_cycles",
+				    json_integer((json_int_t)__atomic_load_n(&l->io_cycles, __ATOMIC_RELAXED)));
 		json_object_set_new(w, "idle_cycles",
 				    json_integer((json_int_t)__atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED)));
 		json_object_set_new(w, "sleep_cycles",
@@ -178,6 +180,7 @@ ms_ops_stats_json(const struct ms_dp *dp)
 	json_object_set_new(j, "mss_clamped", json_integer((json_int_t)s.mss_clamped));
 	json_object_set_new(j, "handoff_pkts", json_integer((json_int_t)s.handoff_pkts));
 	json_object_set_new(j, "busy_cycles", json_integer((json_int_t)s.busy_cycles));
+	json_object_set_new(j, "io_cycles", json_integer((json_int_t)s.io_cycles));
 	json_object_set_new(j, "idle_cycles", json_integer((json_int_t)s.idle_cycles));
 	json_object_set_new(j, "tsc_hz", json_integer((json_int_t)dp->tsc_hz));
 	json_object_set_new(j, "poll_mode", json_string(ms_poll_mode_name(dp->conf->poll.mode)));

@@ -68,6 +68,7 @@ struct ms_lcore_stats {
 	uint64_t mss_clamped;
 	uint64_t handoff_pkts;
 	uint64_t busy_cycles;		/* worker loops that moved packets (TSC) */
+	uint64_t io_cycles;		/* of those, inside the ports' RX/TX bursts */
 	uint64_t idle_cycles;		/* worker loops that found nothing, sleeps included */
 	uint64_t sleep_cycles;		/* adaptive polling: asleep (part of idle_cycles) */
 	uint64_t sleeps;		/* adaptive polling: times it went to sleep */

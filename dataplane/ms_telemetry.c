@@ -62,6 +62,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "mss_clamped", s.mss_clamped);
 	U64(d, "handoff_pkts", s.handoff_pkts);
 	U64(d, "busy_cycles", s.busy_cycles);
+	U64(d, "io_cycles", s.io_cycles);
 	U64(d, "idle_cycles", s.idle_cycles);
 	U64(d, "dropped", total);
 	return 0;
@@ -135,6 +136,7 @@ tel_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_start_dict(c);
 		U64(c, "lcore", tdp->workers[i].lcore);
 		U64(c, "busy_cycles", __atomic_load_n(&l->busy_cycles, __ATOMIC_RELAXED));
+		U64(c, "io_cycles", __atomic_load_n(&l->io_cycles, __ATOMIC_RELAXED));
 		U64(c, "idle_cycles", __atomic_load_n(&l->idle_cycles, __ATOMIC_RELAXED));
 		U64(c, "sleep_cycles", __atomic_load_n(&l->sleep_cycles, __ATOMIC_RELAXED));
 		U64(c, "sleeps", __atomic_load_n(&l->sleeps, __ATOMIC_RELAXED));
