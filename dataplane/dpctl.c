@@ -32,6 +32,9 @@ usage(FILE *f)
 		"  crypto [--json]      crypto profile and devices, with their counters\n"
 		"  crypto failover      fail-over profile: take the primary device out of service\n"
 		"                       (until restart); the secondary takes every operation\n"
+		"  pause                stop taking packets from the ports (they wait in the RX\n"
+		"                       queues); returns once no worker polls them\n"
+		"  resume               take packets again\n"
 		"\n"
 		"sa add options:\n"
 		"  --id N               SA id (1..4294967295), unique on this appliance\n"
@@ -388,6 +391,10 @@ main(int argc, char **argv)
 	argv += i;
 	if (strcmp(argv[0], "ping") == 0 && argc == 1)
 		return simple(path, MS_CTL_PING, NULL, 0, NULL);
+	if (strcmp(argv[0], "pause") == 0 && argc == 1)
+		return simple(path, MS_CTL_PAUSE, NULL, 0, NULL);
+	if (strcmp(argv[0], "resume") == 0 && argc == 1)
+		return simple(path, MS_CTL_RESUME, NULL, 0, NULL);
 	if (strcmp(argv[0], "stats") == 0 && (argc == 1 || (argc == 2 && !strcmp(argv[1], "--json"))))
 		return show(path, MS_CTL_STATS, argc == 2, print_stats);
 	if (strcmp(argv[0], "crypto") == 0 && (argc == 1 || (argc == 2 && !strcmp(argv[1], "--json"))))

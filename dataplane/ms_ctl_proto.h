@@ -29,6 +29,9 @@ enum ms_ctl_op {
 	MS_CTL_CRYPTO = 6,	/* body: none. reply: crypto profile and devices, with counters */
 	MS_CTL_FAILOVER = 7,	/* body: none. reply: as CRYPTO, after taking the fail-over
 				 * profile's primary out of service */
+	MS_CTL_PAUSE = 8,	/* body: none. reply: {"paused": true} once no worker polls the
+				 * ports (packets wait in the RX queues) */
+	MS_CTL_RESUME = 9,	/* body: none. reply: {"paused": false} */
 	MS_CTL_OP_MAX
 };
 

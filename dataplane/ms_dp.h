@@ -102,6 +102,7 @@ struct ms_dp {
 	struct ms_worker *workers;
 	uint32_t stop;			/* set once, read by workers */
 	uint32_t hold_seq;		/* odd: workers hold (control thread writes) */
+	uint32_t paused;		/* workers take no packets (MS_CTL_PAUSE) */
 	uint64_t tsc_hz;
 	enum ms_pmgmt pmgmt;		/* lib/power on the workers' RX queues */
 };

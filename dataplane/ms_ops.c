@@ -15,9 +15,10 @@
 #include "ms_cdev.h"
 #include "ms_ctl_proto.h"
 #include "ms_failover.h"
-#include "ms_log.h"
 #include "ms_idle.h"
+#include "ms_log.h"
 #include "ms_ops.h"
+#include "ms_worker.h"
 
 static int32_t
 reply_json(json_t *j, char **reply, size_t *len)
@@ -214,6 +215,8 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	json_object_set_new(j, "crypto_driver", json_string(ci.driver_name));
 	json_object_set_new(j, "poll_mode", json_string(ms_poll_mode_name(dp->conf->poll.mode)));
 	json_object_set_new(j, "power", json_string(ms_idle_pmgmt_name(dp)));
+	json_object_set_new(j, "paused", json_boolean(__atomic_load_n(&dp->paused,
+									 __ATOMIC_RELAXED)));
 	json_object_set_new(j, "tsc_hz", json_integer((json_int_t)dp->tsc_hz));
 	json_object_set_new(j, "worker_load", workers_json(dp));
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
@@ -280,6 +283,27 @@ op_failover(struct ms_ops_ctx *o, char **reply, size_t *len)
 		return reply_err(rc, err, reply, len);
 	}
 	return op_crypto(o, reply, len);
+}
+
+/*
+ * Pause: no worker takes packets from the ports (they wait in the RX
+ * queues) once this returns; what is in flight is finished and sent. For
+ * maintenance of the links, e.g. before a virtual port's peer restarts.
+ */
+static int32_t
+op_pause(struct ms_ops_ctx *o, bool pause, char **reply, size_t *len)
+{
+	__atomic_store_n(&o->dp->paused, pause, __ATOMIC_RELEASE);
+	/* a hold returns once every worker has passed a loop boundary */
+	if (pause && ms_workers_hold(o->dp, FAILOVER_HOLD_MS) != 0) {
+		__atomic_store_n(&o->dp->paused, 0, __ATOMIC_RELEASE);
+		return reply_err(-ETIMEDOUT, "the workers did not stop within the hold time",
+				 reply, len);
+	}
+	if (pause)
+		ms_workers_release(o->dp);
+	MS_LOG(NOTICE, "workers %s", pause ? "paused: packets wait in the RX queues" : "resumed");
+	return reply_json(json_pack("{s:b}", "paused", pause), reply, len);
 }
 
 /* The SA's local outer address must be one of ours. */
@@ -373,6 +397,10 @@ ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **
 	case MS_CTL_FAILOVER:
 		return empty ? op_failover(o, reply, rlen)
 			     : reply_err(-EINVAL, "FAILOVER has no body", reply, rlen);
+	case MS_CTL_PAUSE:
+	case MS_CTL_RESUME:
+		return empty ? op_pause(o, op == MS_CTL_PAUSE, reply, rlen)
+			     : reply_err(-EINVAL, "PAUSE/RESUME have no body", reply, rlen);
 	case MS_CTL_STATS:
 		return empty ? reply_json(ms_ops_stats_json(o->dp), reply, rlen)
 			     : reply_err(-EINVAL, "STATS has no body", reply, rlen);

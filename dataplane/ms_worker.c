@@ -116,6 +116,7 @@ ms_worker_poll_once(struct ms_worker *w)
 {
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
 	uint32_t hold = __atomic_load_n(&w->dp->hold_seq, __ATOMIC_ACQUIRE);
+	uint32_t paused = __atomic_load_n(&w->dp->paused, __ATOMIC_ACQUIRE);
 	uint64_t t0 = rte_rdtsc(), t1;
 	unsigned int work = 0;
 
@@ -126,7 +127,7 @@ ms_worker_poll_once(struct ms_worker *w)
 	 * its failed primary), which makes such ops unreachable.
 	 */
 	if (likely(!__atomic_load_n(&w->lost_hold, __ATOMIC_ACQUIRE))) {
-		if (!(hold & 1) &&
+		if (!(hold & 1) && !paused &&
 		    (w->inflight == 0 ||
 		     (w->since_qs < QS_FORCE_LOOPS && w->inflight <= INFLIGHT_MAX)))
 			work = poll_ports(w);

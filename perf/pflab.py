@@ -78,6 +78,74 @@ class Proc:
         raise RuntimeError(f"{self.name}: no summary:\n{self.text()[-2000:]}")
 
 
+class Pktgen(Proc):
+    """migsec-pktgen run with --linger: after its final report it keeps its
+    memif ports open until its stdin ends. The bed pauses its appliances
+    (migsec-dpctl pause) while a pktgen connects and while it disconnects,
+    because DPDK 22.11's memif PMD can crash a process whose peer connects
+    or disconnects while it polls the port (the shared rings are mapped and
+    unmapped under the reader: SIGSEGV in eth_memif_rx)."""
+
+    def __init__(self, bed, name, cmd, path):
+        self.bed = bed
+        # Connecting races the same way: the appliances are paused until
+        # the pktgen's memif connections are made ("ready").
+        bed.quiesced(lambda: self._start(name, cmd, path))
+
+    def _start(self, name, cmd, path):
+        super().__init__(name, cmd + ["--linger"], path, stdin=subprocess.PIPE)
+        if not self.bed.appliances:
+            return
+        end = time.monotonic() + 30
+        while self.alive() and time.monotonic() < end:
+            with open(path) as f:
+                if any(line.strip() == "ready" for line in f):
+                    return
+            time.sleep(0.02)
+
+    def _reported(self):
+        if not self.out.closed:
+            self.out.flush()
+        with open(self.path) as f:
+            return any(line.startswith("{") for line in f)
+
+    def _close(self, timeout):
+        """Once reported: the appliances paused, stdin closed, the process gone."""
+        end = time.monotonic() + timeout
+        while self.alive() and not self._reported() and time.monotonic() < end:
+            time.sleep(0.05)
+        self.bed.quiesced(self._finish)
+
+    def _finish(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+    def wait(self, timeout):
+        end = time.monotonic() + timeout
+        while self.alive() and not self._reported():
+            if time.monotonic() > end:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not finish within {timeout} s:\n"
+                                   f"{self.text()[-2000:]}")
+            time.sleep(0.05)
+        self._close(30)
+        return self.p.returncode
+
+    def stop(self, grace=10):
+        if self.alive():
+            self.p.send_signal(signal.SIGTERM)
+            self._close(grace)
+        if not self.out.closed:
+            self.out.close()
+
+
 class Appliance:
     def __init__(self, bed, name, sock, proc):
         self.bed, self.name, self.sock, self.proc = bed, name, sock, proc
@@ -111,6 +179,7 @@ class Bed:
     def __init__(self, name):
         self.name = name
         self.procs = []
+        self.appliances = []
         Bed.serial += 1
         self.tag = f"{os.getpid()}x{Bed.serial}"
         self.prefixes = []
@@ -120,13 +189,22 @@ class Bed:
         return self
 
     def __exit__(self, *exc):
-        # Senders first (a memif peer can crash if the other side goes mid-flow).
+        # Senders first, then every pktgen (each with the appliances paused),
+        # then the appliances, paused too: a memif peer can crash when the
+        # other side goes while it polls (see Pktgen).
         for p in self.procs:
-            if p.name.startswith("gen"):
+            if p.name.startswith("gen") and isinstance(p, Pktgen):
                 p.stop()
+        for p in reversed(self.procs):
+            if isinstance(p, Pktgen):
+                p.stop()
+        for ap in self.appliances:
+            if ap.proc.alive():
+                ap.dpctl("pause", check=False)
         for p in reversed(self.procs):
             p.stop()
         self.procs = []
+        self.appliances = []
         shutil.rmtree(self.dir, ignore_errors=True)
         for prefix in self.prefixes:   # the EAL's runtime directories
             shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
@@ -134,6 +212,19 @@ class Bed:
 
     def path(self, f):
         return os.path.join(self.dir, f)
+
+    def quiesced(self, fn):
+        """fn() with every running appliance paused (no worker polls a port)."""
+        paused = []
+        for ap in self.appliances:
+            if ap.proc.alive() and ap.dpctl("pause", check=False).returncode == 0:
+                paused.append(ap)
+        try:
+            fn()
+        finally:
+            for ap in paused:
+                if ap.proc.alive():
+                    ap.dpctl("resume", check=False)
 
     def appliance(self, name, inner, outer, workers=1, outer4=OUTER_A, inner4="192.0.2.253",
                   remote=INNER_B, via=OUTER_B, max_sa=1024, mbufs=16384, poll="busy",
@@ -162,6 +253,7 @@ control: {{ socket = "{sock}"; }};
         p = Proc(f"ap{name}", [DP, "-c", conf], self.path(f"{name}.log"))
         self.procs.append(p)
         ap = Appliance(self, name, sock, p)
+        self.appliances.append(ap)
         for _ in range(150):
             if ap.dpctl("ping", check=False).returncode == 0:
                 return ap
@@ -177,7 +269,7 @@ control: {{ socket = "{sock}"; }};
         for v in ports:
             cmd += ["--port", v]
         self.prefixes.append(f"pf{name}{self.tag}")
-        p = Proc(name, cmd + [str(a) for a in args], self.path(f"{name}.log"))
+        p = Pktgen(self, name, cmd + [str(a) for a in args], self.path(f"{name}.log"))
         self.procs.append(p)
         return p
 

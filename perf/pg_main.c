@@ -171,8 +171,13 @@ setup(struct pg *pg, const struct pg_opts *o)
 		rc = pg_impair_init(pg);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "migsec-pktgen: out of memory (raise --mem)\n");
-	if (rc == 0)
+	if (rc == 0) {
 		wait_links(pg, o->arp_timeout_s);
+		if (o->linger) {	/* tell the driver that the memif connections are made */
+			printf("ready\n");
+			fflush(stdout);
+		}
+	}
 	return rc;
 }
 
@@ -240,6 +245,22 @@ run(struct pg *pg, const struct pg_opts *o)
 	return err;
 }
 
+/*
+ * Closing a memif port disconnects its peer, and DPDK 22.11's memif PMD
+ * unmaps the shared rings while the peer's worker may be reading them
+ * (SIGSEGV in eth_memif_rx). With --linger the ports stay open until stdin
+ * ends, so that whoever drives the test can pause the peer first.
+ */
+static void
+linger(void)
+{
+	char buf[256];
+
+	fflush(stdout);
+	while (fread(buf, 1, sizeof(buf), stdin) > 0)	/* signals do not end it: EOF does */
+		;
+}
+
 static void
 teardown(struct pg *pg)
 {
@@ -273,8 +294,11 @@ main(int argc, char **argv)
 		return 3;
 	}
 	rc = setup(&pg, &o);
-	if (rc == 0)
-		rc = run(&pg, &o);
+	if (rc == 0) {
+		rc = run(&pg, &o);	/* always ends with the final report */
+		if (o.linger)
+			linger();
+	}
 	teardown(&pg);
 	rte_eal_cleanup();
 	return rc == 0 ? 0 : 3;

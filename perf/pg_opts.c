@@ -30,6 +30,9 @@ usage(FILE *f)
 "  --run S              stop after S seconds (default: when the generator is done)\n"
 "  --idle-exit S        stop once the sink got traffic and then nothing for S seconds\n"
 "  --drain-ms N         after the generator is done, keep receiving N ms (default 300)\n"
+"  --linger             print \"ready\" once every port is up; after the final report,\n"
+"                       keep the ports open (connected, not polled) until stdin\n"
+"                       ends, so that the peer can stop polling first\n"
 "  --interval S         live report period (default 1)\n"
 "  --quiet              no live lines\n"
 "  --json               final summary as one JSON line\n"
@@ -135,7 +138,7 @@ enum {
 	O_DRAIN, O_INTERVAL, O_QUIET, O_JSON, O_CSV, O_GEN, O_SIZE, O_PAGE, O_FLOWS, O_PAGES,
 	O_PPS, O_GBPS, O_COUNT, O_DURATION, O_SRC, O_DST, O_NH, O_DMAC, O_DPORT, O_SINK,
 	O_SINKFLOWS, O_IMPAIR, O_DROP, O_CORRUPT, O_DUP, O_REORDER, O_REPLAY, O_RGAP, O_PGAP,
-	O_DELAY, O_SEED, O_MIRROR, O_LOG, O_HELP,
+	O_DELAY, O_SEED, O_MIRROR, O_LOG, O_LINGER, O_HELP,
 };
 
 static const struct option opts[] = {
@@ -157,7 +160,8 @@ static const struct option opts[] = {
 	{ "replay", 1, NULL, O_REPLAY }, { "reorder-gap", 1, NULL, O_RGAP },
 	{ "replay-gap", 1, NULL, O_PGAP }, { "delay-us", 1, NULL, O_DELAY },
 	{ "seed", 1, NULL, O_SEED }, { "mirror", 1, NULL, O_MIRROR },
-	{ "log-level", 1, NULL, O_LOG }, { "help", 0, NULL, O_HELP },
+	{ "log-level", 1, NULL, O_LOG }, { "linger", 0, NULL, O_LINGER },
+	{ "help", 0, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -236,6 +240,7 @@ one(int c, const char *v, struct pg_opts *o, struct pg *pg)
 	case O_DRAIN: rc = num(name, v, 0, 60000, &d); pg->gen_done_drain_ms = (uint32_t)d; break;
 	case O_INTERVAL: rc = num(name, v, 0.1, 3600, &o->interval_s); break;
 	case O_QUIET: o->quiet = true; break;
+	case O_LINGER: o->linger = true; break;
 	case O_JSON: o->json = true; break;
 	case O_CSV: snprintf(o->csv, sizeof(o->csv), "%s", v); break;
 	case O_GEN: rc = port_arg(name, v, &pg->gen.port); break;

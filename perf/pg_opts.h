@@ -20,6 +20,7 @@ struct pg_opts {
 	double interval_s;
 	double arp_timeout_s;
 	bool quiet, json;
+	bool linger;			/* keep the ports open until stdin ends */
 	char csv[256];
 };
 
