@@ -25,7 +25,7 @@ def two_appliances(bed, impair_args=None):
     a.add_sa(1, "out", 0x1001, L.OUTER_A, L.OUTER_B, [L.sel()], ks)
     b.add_sa(1, "in", 0x1001, L.OUTER_B, L.OUTER_A, [L.sel()], ks)
     sink = bed.pktgen("sink", [L.memif(0, "client", si)],
-                      ["--sink", 0, "--run", 90, "--idle-exit", 2, "--quiet"], cpu=1)
+                      ["--sink", 0, "--run", 90, "--idle-exit", 10, "--quiet"], cpu=1)
     # warm-up: both appliances resolve their next hops
     for i in range(10):
         w = bed.pktgen(f"genw{i}", [L.memif(0, "client", gi)],
