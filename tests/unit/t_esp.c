@@ -37,20 +37,13 @@ suite_fini(void)
 static void
 add_sa(uint32_t id, uint8_t dir, uint32_t spi)
 {
-	struct ms_sa_spec s;
-	char err[256] = "";
-
-	ut_spec(&s, id, dir, spi, ks, 1);
-	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err)), 0);
-	explicit_bzero(&s, sizeof(s));
+	ut_sa_add(&rig, id, dir, spi, ks);
 }
 
 static void
 del_sa(uint32_t id)
 {
-	char err[128];
-
-	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, id, err, sizeof(err)), 0);
+	ut_sa_del(&rig, id);
 }
 
 /* n frames A->B on the inner port, sealed; returns them from the outer port. */

@@ -68,6 +68,9 @@ uint64_t ut_drops(const struct ut_rig *r, enum ms_drop reason);
 /* SA helpers: the A->B direction, seal (out) or open (in) with key||salt. */
 void ut_spec(struct ms_sa_spec *s, uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks,
 	     uint64_t seq_start);
+/* ut_spec (sequence from 1) installed in the rig's SAD; the key is wiped after. */
+void ut_sa_add(struct ut_rig *r, uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks);
+void ut_sa_del(struct ut_rig *r, uint32_t id);
 
 /* Packets. */
 struct rte_mbuf *ut_frame_udp4(struct rte_mempool *mp, const char *src, const char *dst,

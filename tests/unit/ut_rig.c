@@ -267,3 +267,22 @@ ut_spec(struct ms_sa_spec *s, uint32_t id, uint8_t dir, uint32_t spi, const uint
 	memcpy(s->salt, ks + MS_KEY_LEN, MS_SALT_LEN);
 	snprintf(s->tag, sizeof(s->tag), "ut-%u", id);
 }
+
+void
+ut_sa_add(struct ut_rig *r, uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks)
+{
+	struct ms_sa_spec s;
+	char err[256] = "";
+
+	ut_spec(&s, id, dir, spi, ks, 1);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&r->dp.sadb, &s, err, sizeof(err)), 0);
+	explicit_bzero(&s, sizeof(s));
+}
+
+void
+ut_sa_del(struct ut_rig *r, uint32_t id)
+{
+	char err[128];
+
+	CU_ASSERT_EQUAL(ms_sadb_del(&r->dp.sadb, id, err, sizeof(err)), 0);
+}
