@@ -78,18 +78,30 @@ class Proc:
         raise RuntimeError(f"{self.name}: no summary:\n{self.text()[-2000:]}")
 
 
+def ends(args):
+    """{(socket, role)} of the memif ports in a list of vdev strings/arguments."""
+    out = set()
+    for a in args:
+        a = str(a)
+        if a.startswith("net_memif"):
+            kv = dict(x.split("=", 1) for x in a.split(",")[1:] if "=" in x)
+            out.add((kv.get("socket"), kv.get("role", "server")))
+    return out
+
+
 class Pktgen(Proc):
-    """migsec-pktgen run with --linger: after its final report it keeps its
-    memif ports open until its stdin ends. The bed pauses its appliances
-    (migsec-dpctl pause) while a pktgen connects and while it disconnects,
-    because DPDK 22.11's memif PMD can crash a process whose peer connects
-    or disconnects while it polls the port (the shared rings are mapped and
-    unmapped under the reader: SIGSEGV in eth_memif_rx)."""
+    """migsec-pktgen run with --linger: it says "ready" once its memif ports
+    are up and, after its final report, keeps them open (not polled) until
+    its stdin ends. DPDK 22.11's memif PMD can crash a process whose peer
+    connects or disconnects while it polls the port (the shared rings are
+    mapped and unmapped under the reader: SIGSEGV in eth_memif_rx). So a
+    pktgen connects with the bed's appliances paused (migsec-dpctl pause),
+    and it disconnects only when no pktgen on the same memif socket still
+    polls, again with the appliances paused."""
 
     def __init__(self, bed, name, cmd, path):
         self.bed = bed
-        # Connecting races the same way: the appliances are paused until
-        # the pktgen's memif connections are made ("ready").
+        self.ends = ends(cmd)    # {(memif socket, role)}
         bed.quiesced(lambda: self._start(name, cmd, path))
 
     def _start(self, name, cmd, path):
@@ -103,17 +115,26 @@ class Pktgen(Proc):
                     return
             time.sleep(0.02)
 
-    def _reported(self):
+    def reported(self):
+        """Done polling: it printed its final report (or it is gone)."""
+        if not self.alive():
+            return True
         if not self.out.closed:
             self.out.flush()
         with open(self.path) as f:
             return any(line.startswith("{") for line in f)
 
-    def _close(self, timeout):
-        """Once reported: the appliances paused, stdin closed, the process gone."""
-        end = time.monotonic() + timeout
-        while self.alive() and not self._reported() and time.monotonic() < end:
-            time.sleep(0.05)
+    def polling_peers(self):
+        """Pktgens on the other end of one of its memif links, still polling."""
+        mine = {sock for sock, _ in self.ends}
+        return [q for q in self.bed.procs if isinstance(q, Pktgen) and q is not self
+                and any(sock in mine and (sock, role) not in self.ends for sock, role in q.ends)
+                and not q.reported()]
+
+    def close(self):
+        """Disconnect (stdin closed) with the appliances paused; the process ends."""
+        if not self.alive():
+            return
         self.bed.quiesced(self._finish)
 
     def _finish(self):
@@ -127,22 +148,31 @@ class Pktgen(Proc):
             self.p.kill()
             self.p.wait()
 
-    def wait(self, timeout):
+    def _await_report(self, timeout):
         end = time.monotonic() + timeout
-        while self.alive() and not self._reported():
+        while not self.reported():
             if time.monotonic() > end:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not finish within {timeout} s:\n"
-                                   f"{self.text()[-2000:]}")
+                return False
             time.sleep(0.05)
-        self._close(30)
+        return True
+
+    def wait(self, timeout):
+        """Until its final report; then it and every lingering pktgen that no
+        longer has a polling peer disconnect."""
+        if not self._await_report(timeout):
+            self.stop()
+            raise RuntimeError(f"{self.name} did not finish within {timeout} s:\n"
+                               f"{self.text()[-2000:]}")
+        self.bed.close_idle()
         return self.p.returncode
 
     def stop(self, grace=10):
-        if self.alive():
+        if self.alive() and not self.reported():
             self.p.send_signal(signal.SIGTERM)
-            self._close(grace)
-        if not self.out.closed:
+            self._await_report(grace)
+        if not self.polling_peers():
+            self.close()
+        if not self.alive() and not self.out.closed:
             self.out.close()
 
 
@@ -192,12 +222,13 @@ class Bed:
         # Senders first, then every pktgen (each with the appliances paused),
         # then the appliances, paused too: a memif peer can crash when the
         # other side goes while it polls (see Pktgen).
-        for p in self.procs:
-            if p.name.startswith("gen") and isinstance(p, Pktgen):
-                p.stop()
-        for p in reversed(self.procs):
-            if isinstance(p, Pktgen):
-                p.stop()
+        gens = [p for p in self.procs if isinstance(p, Pktgen)]
+        for p in gens:             # every run ends (senders first) and reports
+            if p.alive() and not p.reported():
+                p.p.send_signal(signal.SIGTERM)
+                p._await_report(10)
+        for p in gens:             # then all disconnect, appliances paused
+            p.close()
         for ap in self.appliances:
             if ap.proc.alive():
                 ap.dpctl("pause", check=False)
@@ -212,6 +243,12 @@ class Bed:
 
     def path(self, f):
         return os.path.join(self.dir, f)
+
+    def close_idle(self):
+        """Disconnect every reported pktgen whose memif peers no longer poll."""
+        for q in self.procs:
+            if isinstance(q, Pktgen) and q.alive() and q.reported() and not q.polling_peers():
+                q.close()
 
     def quiesced(self, fn):
         """fn() with every running appliance paused (no worker polls a port)."""
@@ -262,8 +299,15 @@ control: {{ socket = "{sock}"; }};
             time.sleep(0.2)
         raise RuntimeError(f"appliance {name} did not answer within 30 s:\n{p.text()[-3000:]}")
 
-    def pktgen(self, name, ports, args, cpu=0, wait_ready=True):
-        """Start migsec-pktgen; ports: vdev strings; args: role options."""
+    def pktgen(self, name, ports, args, cpu=0):
+        """Start migsec-pktgen; ports: vdev strings; args: role options.
+        A reported pktgen still holding one of these sockets lets go first."""
+        mine = ends(ports)
+        for q in self.procs:
+            if isinstance(q, Pktgen) and q.alive() and q.ends & mine:
+                if not q.reported():
+                    raise RuntimeError(f"{name}: {q.name} still runs on the same end of a memif link")
+                q.close()
         cmd = [PKTGEN, "--cpu", str(cpu), "--file-prefix", f"pf{name}{self.tag}",
                "--huge", "no", "--json"]
         for v in ports:
