@@ -658,6 +658,14 @@ op_status(struct mc_state *st, const struct mc_req *r)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "dataplane", json_string(st->dp_up ? "up" : "down"));
 	json_object_set_new(o, "migrations", a);
+	/* The data plane's own counters: appliance, ports, workers, every drop reason. */
+	if (st->dp_up) {
+		char err[256];
+		json_t *c = mc_dp_stats(st->conf->dp_socket, err, sizeof(err));
+
+		if (c != NULL)
+			json_object_set_new(o, "counters", c);
+	}
 	return mc_msg_ok(o);
 }
 
