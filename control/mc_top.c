@@ -194,7 +194,12 @@ appliance_rates(const json_t *c, const json_t *pc, double dt)
 static json_t *
 jrate(double v)
 {
-	return isnan(v) ? json_null() : json_real(v);
+	char b[32];
+
+	if (isnan(v))
+		return json_null();
+	snprintf(b, sizeof(b), "%.3f", v);	/* three decimals are plenty for a rate */
+	return json_real(strtod(b, NULL));
 }
 
 static void
