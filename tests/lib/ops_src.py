@@ -163,3 +163,11 @@ def unit_caps(unit):
     if len(caps) != 1:
         raise AssertionError(f"{unit}: expected one CapabilityBoundingSet= line")
     return [c.lower().replace("cap_", "") for c in caps[0].split()]
+
+
+def cap_mask(caps):
+    """The capability set of those names (setpriv style, "net_raw") as /proc/PID/status shows it."""
+    with open("/usr/include/linux/capability.h") as f:
+        nums = {m.group(1).lower(): int(m.group(2))
+                for m in re.finditer(r"^#define CAP_([A-Z_]+)\s+(\d+)\s*$", f.read(), flags=re.M)}
+    return f"{sum(1 << nums[c] for c in caps):016x}"

@@ -25,22 +25,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from migsec_lab import (HOST, MIGSECCTL, Lab, appliance, check, ctl, log,  # noqa: E402
                         start_migration)
-from ops_src import drop_reasons, readme_telemetry, unit_caps  # noqa: E402
+from ops_src import cap_mask, drop_reasons, readme_telemetry, unit_caps  # noqa: E402
 
 MIB = 1 << 20
 MIG = "ops1"
 SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"
 
 
-def cap_numbers():
-    with open("/usr/include/linux/capability.h") as f:
-        return {m.group(1).lower(): int(m.group(2))
-                for m in re.finditer(r"^#define CAP_([A-Z_]+)\s+(\d+)\s*$", f.read(), flags=re.M)}
-
-
 def confinement(lab, caps):
-    nums = cap_numbers()
-    want = sum(1 << nums[c] for c in caps)
+    want = int(cap_mask(caps), 16)
     for app in ("apA", "apB"):
         pid = lab.pid(app)
         with open(f"/proc/{pid}/status") as f:

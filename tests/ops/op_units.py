@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ops: `meson install` lays out binaries, profiles, example configuration,
-guides, man pages, systemd units, sysusers.d and tmpfiles.d files, and the
+guides, man pages, systemd units and the sysusers.d file, and the
 installed units pass `systemd-analyze verify` with nothing to say (unknown
 settings, missing binaries or man pages all print something).
 
@@ -39,7 +39,7 @@ def layout(dest):
     want = [r"sbin/migsec-dataplane$", r"sbin/migsec-control$", r"bin/migsecctl$",
             r"bin/migsec-dpctl$", r"lib/systemd/system/migsec-dataplane\.service$",
             r"lib/systemd/system/migsec-control\.service$", r"lib/sysusers\.d/migsec\.conf$",
-            r"lib/tmpfiles\.d/migsec\.conf$", r"share/man/man8/migsec-dataplane\.8$",
+            r"share/man/man8/migsec-dataplane\.8$",
             r"share/man/man8/migsec-control\.8$", r"share/man/man8/migsecctl\.8$",
             r"share/man/man8/migsec-dpctl\.8$", r"share/man/man5/migsec\.conf\.5$",
             r"share/migsec/pmd-profiles/aesni_gcm\.conf$",
