@@ -89,3 +89,9 @@ mc_dp_stats(const char *sock, char *err, size_t errlen)
 {
 	return get_json(sock, MS_CTL_STATS, err, errlen);
 }
+
+json_t *
+mc_dp_crypto(const char *sock, char *err, size_t errlen)
+{
+	return get_json(sock, MS_CTL_CRYPTO, err, errlen);
+}

@@ -89,3 +89,21 @@ mc_show_counters(FILE *f, const json_t *c)
 		mc_jint(c, "tsc_hz"), mc_jint(c, "busy_cycles"), mc_jint(c, "idle_cycles"));
 	show_drops(f, c);
 }
+
+void
+mc_show_crypto(FILE *f, const json_t *cr)
+{
+	const json_t *d;
+	size_t i;
+
+	fprintf(f, "  crypto profile %s (%s):\n", json_string_value(json_object_get(cr, "profile")),
+		json_string_value(json_object_get(cr, "mode")));
+	json_array_foreach(json_object_get(cr, "devices"), i, d)
+		fprintf(f, "    %s %s (%s, %s): enqueued %lld, dequeued %lld, enqueue_errors %lld, "
+			"dequeue_errors %lld\n", json_string_value(json_object_get(d, "role")),
+			json_string_value(json_object_get(d, "device")),
+			json_string_value(json_object_get(d, "driver")),
+			json_string_value(json_object_get(d, "state")), mc_jint(d, "enqueued"),
+			mc_jint(d, "dequeued"), mc_jint(d, "enqueue_errors"),
+			mc_jint(d, "dequeue_errors"));
+}

@@ -20,4 +20,7 @@ long long mc_jint(const json_t *o, const char *key);
  */
 void mc_show_counters(FILE *f, const json_t *counters);
 
+/* The crypto profile and each device's state and counters (the status reply's "crypto"). */
+void mc_show_crypto(FILE *f, const json_t *crypto);
+
 #endif

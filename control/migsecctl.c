@@ -308,6 +308,8 @@ print_status(json_t *reply, const char *name)
 	       json_string_value(json_object_get(reply, "dataplane")), json_array_size(migs));
 	if (json_object_get(reply, "counters") != NULL)
 		mc_show_counters(stdout, json_object_get(reply, "counters"));
+	if (json_object_get(reply, "crypto") != NULL)
+		mc_show_crypto(stdout, json_object_get(reply, "crypto"));
 	json_array_foreach(migs, i, m) {
 		char ob[32], ib[32], drops[256] = "none";
 		const char *k;

@@ -98,44 +98,36 @@ def audit_events():
     return events, where
 
 
+def _known_arrays(code):
+    """[(enclosing function, array name, [names])] of 'static const char *const known...[]'."""
+    out = []
+    for m in re.finditer(r"static const char \*const (known\w*)\[\] = \{(.*?)\};", code, flags=re.S):
+        fn = re.findall(r"\n(\w+)\(", code[:m.start()])
+        out.append((fn[-1] if fn else "", m.group(1), re.findall(r'"([a-z0-9_]+)"', m.group(2))))
+    return out
+
+
 def known_settings():
-    """group.setting for every setting the parsers accept (their known[] lists)."""
+    """group.setting for every setting the parsers accept (their known[] lists). An
+    array this reader cannot place in a group fails: it would otherwise miss settings."""
     out = set()
-    c = strip_comments(read("dataplane/ms_conf.c"))
-
-    def known(fn_name, code):
-        body = code[code.index(fn_name):]
-        return re.findall(r'"([a-z0-9_]+)"', body[:body.index("NULL")])
-
-    for s in known("load_eal(", c):
-        out.add(f"eal.{s}")
-    for s in known("known_inner[]", c) + known("known_outer[]", c):
-        if s != "udp_port":
-            out.update({f"inner.{s}", f"outer.{s}"})
-    out.add("outer.udp_port")
-    body = c[c.index("load_remote("):]
-    for s in re.findall(r'"([a-z0-9_]+)"', body[body.index("known[]"):body.index("NULL")]):
-        out.add(f"remote.{s}")
-    body = c[c.index("load_policy("):]
-    for s in re.findall(r'"([a-z0-9_]+)"', body[body.index("known[]"):body.index("NULL")]):
-        out.add(f"policy.{s}")
-    for grp, arr in (("crypto", "known_crypto[]"), ("limits", "known_limits[]"),
-                     ("control", "known_ctl[]")):
-        for s in known(arr, c):
-            out.add(f"{grp}.{s}")
-    body = c[c.index("ms_conf_load("):]
-    top = re.findall(r'"([a-z0-9_]+)"', body[body.index("known[]"):body.index("NULL")])
-    if "name" not in top:
-        raise AssertionError("top-level 'name' not found in ms_conf_load's known[]")
-    out.add("name")
-    m = strip_comments(read("control/mc_conf.c"))
-    body = m[m.index("known[]"):]
-    for s in re.findall(r'"([a-z0-9_]+)"', body[:body.index("NULL")]):
-        out.add(f"mgmt.{s}")
-    p = strip_comments(read("dataplane/ms_profile.c"))
-    body = p[p.index("known[]"):]
-    for s in re.findall(r'"([a-z0-9_]+)"', body[:body.index("NULL")]):
-        out.add(f"profile.{s}")
+    groups = {"load_eal": "eal", "load_remote": "remote", "load_policy": "policy",
+              "load_poll": "poll", "load_crypto": "crypto", "known_limits": "limits",
+              "known_ctl": "control", "known_inner": "inner", "known_outer": "outer"}
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_conf.c"))):
+        if fn == "ms_conf_load":
+            out.update(n for n in names if n == "name")  # the rest are groups
+            continue
+        grp = groups.get(arr) or groups.get(fn)
+        if grp is None:
+            raise AssertionError(f"ms_conf.c: {fn}() {arr}[]: which group is that?")
+        out.update(f"{grp}.{n}" for n in names)
+    for fn, arr, names in _known_arrays(strip_comments(read("control/mc_conf.c"))):
+        out.update(f"mgmt.{n}" for n in names)
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_profile.c"))):
+        out.update(f"profile.{n}" for n in names)
+    if "name" not in out or len(out) < 50:
+        raise AssertionError(f"cannot read the settings ({len(out)})")
     return out
 
 

@@ -101,6 +101,15 @@ def man_pages():
         missing = sorted(o for o in opts if f"\\-\\-{o.replace('-', chr(92) + '-')}" not in man)
         check(opts and not missing, f"{prog}(8) documents its {len(opts)} long options "
                                     f"(missing: {missing})")
+        # Commands ("  sa add OPTIONS", "  crypto failover", "  top [--interval ...").
+        cmds = set(re.findall(r"^  ([a-z]+(?: (?:list|add|del|failover))?)(?=\s|$)", helptext,
+                              flags=re.M))
+        commands = section(man, "COMMANDS")
+        missing = sorted(c for c in cmds if not re.search(
+            r'^\.(?:BR?|BI) "?%s(?:\s|"|$)' % re.escape(c).replace("\\ ", " "),
+            commands, flags=re.M))
+        check(not missing, f"{prog}(8) COMMANDS documents its {len(cmds)} commands "
+                           f"(missing: {missing})")
         if prog in ("migsec-dataplane", "migsec-control"):
             man_opts = set(re.findall(r"\\-\\-([a-z][a-z\\-]*)", section(man, "OPTIONS")))
             man_opts = {o.replace("\\-", "-") for o in man_opts}
@@ -117,7 +126,7 @@ def conf_page():
     known = known_settings()
     missing = sorted(s for s in known if not re.search(r"\b%s\b" % re.escape(s), man))
     check(not missing, f"migsec.conf(5) documents all {len(known)} settings (missing: {missing})")
-    groups = "eal|crypto|inner|outer|remote|policy|limits|control|mgmt|profile"
+    groups = "eal|crypto|inner|outer|remote|policy|limits|poll|control|mgmt|profile"
     named = set(re.findall(r"\b((?:%s)\.[a-z][a-z0-9_]*)\b" % groups, man))
     check(not named - known, f"migsec.conf(5) names no setting the parsers reject "
                              f"({sorted(named - known)})")

@@ -8,8 +8,10 @@ systemd unit confines them.
   memory and disable core dumps without a warning, and carry a migration.
 - Every telemetry endpoint in the README's table answers through the stock
   dpdk-telemetry.py, and together they hold every counter the data plane
-  keeps (compared with its control socket's STATS).
-- `migsecctl status` carries the same counters (every drop reason).
+  keeps (compared with its control socket's STATS); DPDK's /cryptodev
+  endpoints hold the crypto devices' counters.
+- `migsecctl status` carries the same counters (every drop reason) and the
+  crypto devices'.
 - `migsecctl top --count 2` (text and --json) shows the running migration
   with a sealing rate on the source and an opening rate on the destination;
   without --count, SIGINT ends it cleanly (exit 0).
@@ -72,6 +74,27 @@ def telemetry(lab, app):
     return out
 
 
+def crypto_telemetry(lab, app):
+    """DPDK's own /cryptodev endpoints carry the counters `migsec-dpctl crypto` shows."""
+    crypto = json.loads(lab.dpctl(app, "crypto", "--json").stdout)
+    prefix = f"{lab.name}-{app}"
+    r = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/cryptodev/list\n",
+                       capture_output=True, text=True, timeout=30)
+    ids = json.loads(r.stdout.strip().splitlines()[-1]).get("/cryptodev/list") or []
+    r = subprocess.run(["dpdk-telemetry.py", "-f", prefix],
+                       input="".join(f"/cryptodev/stats,{i}\n" for i in ids),
+                       capture_output=True, text=True, timeout=30)
+    stats = [json.loads(line).get("/cryptodev/stats") for line in r.stdout.splitlines()
+             if line.startswith("{")]
+    check(len(stats) == len(crypto["devices"]) and all(
+              st and {"enqueued_count", "dequeued_count", "enqueue_err_count",
+                      "dequeue_err_count"} <= set(st) for st in stats),
+          f"{app}: /cryptodev/stats answers for each of the {len(crypto['devices'])} crypto "
+          f"device(s) migsec-dpctl crypto lists ({stats})")
+    check(sum(st["enqueued_count"] for st in stats) > 0,
+          f"{app}: the crypto device counted the sealed and opened packets")
+
+
 def counters_in_telemetry(app, stats, tel):
     """Every counter of the control socket's STATS is in some telemetry reply."""
     scalars = {**tel["/migsec/stats"], **tel["/migsec/info"], **tel["/migsec/workers"]}
@@ -97,8 +120,14 @@ def status_counters(lab):
         check(set(c) == set(stats) and set(c.get("drops", {})) == set(drop_reasons()),
               f"{app}: migsecctl status --json carries the data plane's counters "
               f"({len(c)} fields, {len(c.get('drops', {}))} drop reasons)")
+        cr, want = st[app].get("crypto", {}), json.loads(lab.dpctl(app, "crypto", "--json").stdout)
+        check([d.get("device") for d in cr.get("devices", [])] ==
+              [d["device"] for d in want["devices"]] and
+              all("enqueued" in d for d in cr.get("devices", [])),
+              f"{app}: migsecctl status --json carries the crypto devices and their counters")
     text = ctl(lab, "status", appliance("apA")).stdout.decode()
-    check(all(s in text for s in ("sealed ", "port inner", "port outer", "worker 0", "dropped ")),
+    check(all(s in text for s in ("sealed ", "port inner", "port outer", "worker 0", "dropped ",
+                                  "crypto profile ")),
           "migsecctl status prints the counters in text")
     return st
 
@@ -164,6 +193,7 @@ def main():
         top_text(lab)
         for app in ("apA", "apB"):
             counters_in_telemetry(app, lab.stats(app), telemetry(lab, app))
+            crypto_telemetry(lab, app)
         status_counters(lab)
         top_sigint(lab)
         sent, got = lab.finish(h)
