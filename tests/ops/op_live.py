@@ -159,6 +159,15 @@ def top_text(lab):
                                         f"{rows[0] if rows else '?'} Mbit/s on apA")
 
 
+def top_unreachable(lab):
+    r = ctl(lab, "top", "--count", "1", "--interval", "0.2", appliance("apA"),
+            "gone=198.51.100.9:7443", check=False, timeout=60)
+    out = r.stdout.decode()
+    check(r.returncode == 3 and "gone: " in out and f"  {MIG} " in out,
+          f"migsecctl top with an unreachable appliance: shows it, the others still, "
+          f"exit {r.returncode} (3)")
+
+
 def top_sigint(lab):
     pki = os.path.join(lab.dir, "pki")
     p = subprocess.Popen(["ip", "netns", "exec", f"{lab.name}-mg", MIGSECCTL, "--ca",
@@ -195,6 +204,7 @@ def main():
             counters_in_telemetry(app, lab.stats(app), telemetry(lab, app))
             crypto_telemetry(lab, app)
         status_counters(lab)
+        top_unreachable(lab)
         top_sigint(lab)
         sent, got = lab.finish(h)
         check("error" not in got and got.get("sha256") == sent.get("sha256"),
