@@ -78,15 +78,20 @@ mc_show_counters(FILE *f, const json_t *c)
 		mc_jint(c, "handoff_pkts"), mc_jint(c, "sa_count"));
 	show_port(f, "inner", json_object_get(ports, "inner"));
 	show_port(f, "outer", json_object_get(ports, "outer"));
+	fprintf(f, "  polling %s (lib/power %s); TSC cycles at %lld Hz: busy_cycles %lld "
+		"(io_cycles %lld), idle_cycles %lld in total\n",
+		json_string_value(json_object_get(c, "poll_mode")) ?: "-",
+		json_string_value(json_object_get(c, "power")) ?: "-", mc_jint(c, "tsc_hz"),
+		mc_jint(c, "busy_cycles"), mc_jint(c, "io_cycles"), mc_jint(c, "idle_cycles"));
 	json_array_foreach(json_object_get(c, "workers"), i, w) {
 		long long busy = mc_jint(w, "busy_cycles"), idle = mc_jint(w, "idle_cycles");
 
-		fprintf(f, "  worker %zu (lcore %lld): busy_cycles %lld, idle_cycles %lld (%.1f %% busy)\n",
-			i, mc_jint(w, "lcore"), busy, idle,
+		fprintf(f, "  worker %zu (lcore %lld): busy_cycles %lld (io_cycles %lld), idle_cycles "
+			"%lld (sleep_cycles %lld, sleeps %lld): %.1f %% busy\n", i, mc_jint(w, "lcore"),
+			busy, mc_jint(w, "io_cycles"), idle, mc_jint(w, "sleep_cycles"),
+			mc_jint(w, "sleeps"),
 			busy + idle ? 100.0 * (double)busy / (double)(busy + idle) : 0.0);
 	}
-	fprintf(f, "  cycles at %lld Hz: busy_cycles %lld, idle_cycles %lld in total\n",
-		mc_jint(c, "tsc_hz"), mc_jint(c, "busy_cycles"), mc_jint(c, "idle_cycles"));
 	show_drops(f, c);
 }
 

@@ -126,6 +126,7 @@ def status_counters(lab):
               all("enqueued" in d for d in cr.get("devices", [])),
               f"{app}: migsecctl status --json carries the crypto devices and their counters")
     text = ctl(lab, "status", appliance("apA")).stdout.decode()
+    log(text.rstrip())
     check(all(s in text for s in ("sealed ", "port inner", "port outer", "worker 0", "dropped ",
                                   "crypto profile ")),
           "migsecctl status prints the counters in text")
