@@ -83,3 +83,15 @@ mc_dp_ping(const char *sock, char *err, size_t errlen)
 {
 	return get_json(sock, MS_CTL_PING, err, errlen);
 }
+
+json_t *
+mc_dp_stats(const char *sock, char *err, size_t errlen)
+{
+	return get_json(sock, MS_CTL_STATS, err, errlen);
+}
+
+json_t *
+mc_dp_crypto(const char *sock, char *err, size_t errlen)
+{
+	return get_json(sock, MS_CTL_CRYPTO, err, errlen);
+}

@@ -12,8 +12,10 @@
 /* Install an SA; the caller wipes spec. 0, or -errno with a message. */
 int mc_dp_add(const char *sock, const struct ms_sa_spec *spec, char *err, size_t errlen);
 int mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen);
-/* SA_LIST / PING replies as JSON; NULL with a message if the data plane is down. */
+/* SA_LIST / PING / STATS / CRYPTO replies as JSON; NULL with a message if the data plane is down. */
 json_t *mc_dp_list(const char *sock, char *err, size_t errlen);
 json_t *mc_dp_ping(const char *sock, char *err, size_t errlen);
+json_t *mc_dp_stats(const char *sock, char *err, size_t errlen);
+json_t *mc_dp_crypto(const char *sock, char *err, size_t errlen);
 
 #endif

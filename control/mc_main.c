@@ -56,6 +56,7 @@ static int
 drop_privileges(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	bool already;
 
 	if (user[0] == '\0')
 		return 0;
@@ -64,8 +65,11 @@ drop_privileges(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "mgmt.user: no such user '%s'", user);
 		return -ENOENT;
 	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0 ||
-	    setuid(0) == 0) {
+	/* Started as that user already (the systemd unit's User=): nothing to drop. */
+	already = getuid() == pw->pw_uid && geteuid() == pw->pw_uid && getgid() == pw->pw_gid &&
+		  getegid() == pw->pw_gid;
+	if (!already && (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+			 setuid(pw->pw_uid) != 0 || setuid(0) == 0)) {
 		snprintf(err, errlen, "cannot drop privileges to %s: %s", user, strerror(errno));
 		return -EPERM;
 	}

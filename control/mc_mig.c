@@ -658,6 +658,18 @@ op_status(struct mc_state *st, const struct mc_req *r)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "dataplane", json_string(st->dp_up ? "up" : "down"));
 	json_object_set_new(o, "migrations", a);
+	/* The data plane's own counters: appliance, ports, workers, every drop
+	 * reason, and its crypto devices'. */
+	if (st->dp_up) {
+		char err[256];
+		json_t *c = mc_dp_stats(st->conf->dp_socket, err, sizeof(err));
+		json_t *cr = mc_dp_crypto(st->conf->dp_socket, err, sizeof(err));
+
+		if (c != NULL)
+			json_object_set_new(o, "counters", c);
+		if (cr != NULL)
+			json_object_set_new(o, "crypto", cr);
+	}
 	return mc_msg_ok(o);
 }
 

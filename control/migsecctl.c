@@ -18,7 +18,9 @@
 #include "mc_kdf.h"
 #include "mc_msg.h"
 #include "mc_secmem.h"
+#include "mc_show.h"
 #include "mc_tls.h"
+#include "mc_top.h"
 
 enum { X_OK = 0, X_REFUSED = 1, X_USAGE = 2, X_UNREACHABLE = 3, X_DOWNGRADED = 4, X_PARTIAL = 5 };
 
@@ -51,8 +53,13 @@ usage(FILE *f)
 		"        src=PFX,dst=PFX[,proto=tcp|udp|N][,sport=A[-B]][,dport=A[-B]]\n"
 		"  rekey  --id ID APPLIANCE...     new keys now (make-before-break)\n"
 		"  end    --id ID APPLIANCE...     end it; keys wiped on the appliances\n"
-		"  status [--id ID] APPLIANCE...   migrations per appliance (a table, or --json)\n"
+		"  status [--id ID] APPLIANCE...   migrations and every data plane counter per\n"
+		"                                  appliance (text, or --json)\n"
 		"  health APPLIANCE...             appliance and data plane state\n"
+		"  top [--interval S] [--count N] APPLIANCE...\n"
+		"      Live view: rates per migration and appliance, refreshed every S seconds\n"
+		"      (default 1, 0.1..3600), N times (default: until Ctrl-C); --json: one\n"
+		"      JSON line per refresh. Exit 3 if an appliance did not answer the last one.\n"
 		"\n"
 		"APPLIANCE is [NAME=]HOST:PORT of its migsec-control; its certificate must name HOST.\n"
 		"TLS material also from $MIGSECCTL_CA, $MIGSECCTL_CERT, $MIGSECCTL_KEY.\n"
@@ -291,21 +298,6 @@ do_start(struct ctl *c, struct start_args *a)
 	return rc;
 }
 
-static const char *
-human(long long v, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
-	return buf;
-}
-
 static void
 print_status(json_t *reply, const char *name)
 {
@@ -314,6 +306,10 @@ print_status(json_t *reply, const char *name)
 
 	printf("appliance %s: data plane %s, %zu migration(s)\n", name,
 	       json_string_value(json_object_get(reply, "dataplane")), json_array_size(migs));
+	if (json_object_get(reply, "counters") != NULL)
+		mc_show_counters(stdout, json_object_get(reply, "counters"));
+	if (json_object_get(reply, "crypto") != NULL)
+		mc_show_crypto(stdout, json_object_get(reply, "crypto"));
 	json_array_foreach(migs, i, m) {
 		char ob[32], ib[32], drops[256] = "none";
 		const char *k;
@@ -334,9 +330,9 @@ print_status(json_t *reply, const char *name)
 		       (unsigned long long)json_integer_value(json_object_get(m, "spi_in")));
 		printf("  %-16s out %s / %lld pkts, in %s / %lld pkts, drops %s, age %llds, "
 		       "expires in %llds, keys %s\n", "",
-		       human(json_integer_value(json_object_get(m, "out_bytes")), ob, sizeof(ob)),
+		       mc_human_bytes(json_integer_value(json_object_get(m, "out_bytes")), ob, sizeof(ob)),
 		       json_integer_value(json_object_get(m, "out_pkts")),
-		       human(json_integer_value(json_object_get(m, "in_bytes")), ib, sizeof(ib)),
+		       mc_human_bytes(json_integer_value(json_object_get(m, "in_bytes")), ib, sizeof(ib)),
 		       json_integer_value(json_object_get(m, "in_pkts")), drops,
 		       json_integer_value(json_object_get(m, "age_s")),
 		       json_integer_value(json_object_get(m, "expires_in_s")),
@@ -552,6 +548,8 @@ main(int argc, char **argv)
 
 		rc = parse_each(argc, argv, need_id, &id, app, &n) ? X_USAGE
 			: each(&c, argv[0], argv[0][0] == 'h' ? NULL : id, app, n);
+	} else if (strcmp(argv[0], "top") == 0) {
+		rc = mc_top_main(c.ctx, c.timeout_ms, c.json, argc, argv);
 	} else {
 		usage(stderr);
 		rc = X_USAGE;

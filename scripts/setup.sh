@@ -26,6 +26,8 @@ PACKAGES=(
 	iproute2 iputils-ping ethtool iperf3 tcpdump tshark procps kmod
 	# load tools, benchmark plots, profiling
 	gnuplot-nox linux-perf
+	# operations: the Debian package, man pages, systemd units (ops suite)
+	debhelper dpkg-dev fakeroot man-db groff-base systemd git
 	python3 python3-scapy python3-cryptography
 )
 

@@ -152,7 +152,10 @@ wait_control() {  # wait_control NAME=ADDR:PORT NAME
 
 start_dp() {  # start_dp NAME NS
 	local name=$1 ns=$2
-	setsid ip netns exec "$ns" "$DP" -c "$LAB_DIR/$name.conf" \
+	# DP_WRAP: a command to run the data plane under (e.g. setpriv with the
+	# systemd unit's capability bounding set); it must exec, not fork.
+	# shellcheck disable=SC2086
+	setsid ip netns exec "$ns" ${DP_WRAP:-} "$DP" -c "$LAB_DIR/$name.conf" \
 		>"$LAB_DIR/$name.log" 2>&1 </dev/null &
 	echo $! > "$LAB_DIR/$name.pid"
 }

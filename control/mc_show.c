@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "mc_show.h"
+
+const char *
+mc_human_bytes(long long v, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
+long long
+mc_jint(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void
+pkts_bytes(FILE *f, const char *what, const json_t *c, const char *pkts, const char *bytes)
+{
+	char b[32];
+
+	fprintf(f, "%s %lld pkts / %s", what, mc_jint(c, pkts),
+		mc_human_bytes(mc_jint(c, bytes), b, sizeof(b)));
+}
+
+static void
+show_port(FILE *f, const char *name, const json_t *p)
+{
+	fprintf(f, "  port %s (%s, %s): ", name, json_string_value(json_object_get(p, "device")),
+		json_string_value(json_object_get(p, "mac")));
+	pkts_bytes(f, "rx", p, "rx_pkts", "rx_bytes");
+	pkts_bytes(f, ", tx", p, "tx_pkts", "tx_bytes");
+	/* What the port itself lost, before any worker saw it. */
+	fprintf(f, "; rx_missed %lld, rx_errors %lld, rx_nombuf %lld, tx_errors %lld\n",
+		mc_jint(p, "rx_missed"), mc_jint(p, "rx_errors"), mc_jint(p, "rx_nombuf"),
+		mc_jint(p, "tx_errors"));
+}
+
+static void
+show_drops(FILE *f, const json_t *c)
+{
+	json_t *drops = json_object_get(c, "drops"), *v;
+	const char *k;
+	int n = 0;
+
+	fprintf(f, "  dropped %lld:", mc_jint(c, "dropped"));
+	json_object_foreach(drops, k, v) {
+		if (json_integer_value(v) != 0) {
+			fprintf(f, " %s=%lld", k, (long long)json_integer_value(v));
+			n++;
+		}
+	}
+	fprintf(f, "%s\n", n ? "" : " none");
+}
+
+void
+mc_show_counters(FILE *f, const json_t *c)
+{
+	const json_t *ports = json_object_get(c, "ports"), *w;
+	size_t i;
+
+	fprintf(f, "  ");
+	pkts_bytes(f, "sealed", c, "sealed_pkts", "sealed_bytes");
+	pkts_bytes(f, ", opened", c, "opened_pkts", "opened_bytes");
+	pkts_bytes(f, ", bypassed", c, "bypass_pkts", "bypass_bytes");
+	fprintf(f, "\n  slow path %lld, icmp sent %lld, mss clamped %lld, hand-offs %lld, SAs %lld\n",
+		mc_jint(c, "slowpath_pkts"), mc_jint(c, "icmp_sent"), mc_jint(c, "mss_clamped"),
+		mc_jint(c, "handoff_pkts"), mc_jint(c, "sa_count"));
+	show_port(f, "inner", json_object_get(ports, "inner"));
+	show_port(f, "outer", json_object_get(ports, "outer"));
+	fprintf(f, "  polling %s (lib/power %s); TSC cycles at %lld Hz: busy_cycles %lld "
+		"(io_cycles %lld), idle_cycles %lld in total\n",
+		json_string_value(json_object_get(c, "poll_mode")) ?: "-",
+		json_string_value(json_object_get(c, "power")) ?: "-", mc_jint(c, "tsc_hz"),
+		mc_jint(c, "busy_cycles"), mc_jint(c, "io_cycles"), mc_jint(c, "idle_cycles"));
+	json_array_foreach(json_object_get(c, "workers"), i, w) {
+		long long busy = mc_jint(w, "busy_cycles"), idle = mc_jint(w, "idle_cycles");
+
+		fprintf(f, "  worker %zu (lcore %lld): busy_cycles %lld (io_cycles %lld), idle_cycles "
+			"%lld (sleep_cycles %lld, sleeps %lld): %.1f %% busy\n", i, mc_jint(w, "lcore"),
+			busy, mc_jint(w, "io_cycles"), idle, mc_jint(w, "sleep_cycles"),
+			mc_jint(w, "sleeps"),
+			busy + idle ? 100.0 * (double)busy / (double)(busy + idle) : 0.0);
+	}
+	show_drops(f, c);
+}
+
+void
+mc_show_crypto(FILE *f, const json_t *cr)
+{
+	const json_t *d;
+	size_t i;
+
+	fprintf(f, "  crypto profile %s (%s):\n", json_string_value(json_object_get(cr, "profile")),
+		json_string_value(json_object_get(cr, "mode")));
+	json_array_foreach(json_object_get(cr, "devices"), i, d)
+		fprintf(f, "    %s %s (%s, %s): enqueued %lld, dequeued %lld, enqueue_errors %lld, "
+			"dequeue_errors %lld\n", json_string_value(json_object_get(d, "role")),
+			json_string_value(json_object_get(d, "device")),
+			json_string_value(json_object_get(d, "driver")),
+			json_string_value(json_object_get(d, "state")), mc_jint(d, "enqueued"),
+			mc_jint(d, "dequeued"), mc_jint(d, "enqueue_errors"),
+			mc_jint(d, "dequeue_errors"));
+}

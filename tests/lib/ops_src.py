@@ -1,0 +1,165 @@
+"""What the sources say, for the ops tests: drop reasons, audit events,
+configuration settings, telemetry endpoints, the systemd units'
+capabilities. Each is read from the code itself, so that documentation
+that falls behind the code fails a test."""
+import os
+import re
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def read(rel):
+    with open(os.path.join(TOP, rel)) as f:
+        return f.read()
+
+
+def strip_comments(c):
+    return re.sub(r"/\*.*?\*/", " ", re.sub(r"//[^\n]*", "", c), flags=re.S)
+
+
+def drop_reasons():
+    """The names of dataplane/ms_stats.h's MS_DROP_REASONS X-macro, in order."""
+    h = read("dataplane/ms_stats.h")
+    block = h[h.index("#define MS_DROP_REASONS"):]
+    block = block[:block.index("\n\n")]
+    names = re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9_]+)"', block)
+    if len(names) < 10:
+        raise AssertionError(f"cannot read MS_DROP_REASONS ({names})")
+    return names
+
+
+def _call_args(text, start):
+    """Top-level arguments of the call whose '(' is at text[start]."""
+    depth, args, cur = 0, [], ""
+    for ch in text[start:]:
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                args.append(cur.strip())
+                return args
+        elif ch == "," and depth == 1:
+            args.append(cur.strip())
+            cur = ""
+            continue
+        cur += ch
+    raise AssertionError("unbalanced call")
+
+
+def _literals(arg):
+    """"x" -> {x}; cond ? "a" : "b" -> {a, b}; None if not made of literals."""
+    m = re.fullmatch(r'"([a-z_]+)"', arg)
+    if m:
+        return {m.group(1)}
+    m = re.fullmatch(r'[^?"]+\?\s*"([a-z_]+)"\s*:\s*"([a-z_]+)"', arg, flags=re.S)
+    if m:
+        return {m.group(1), m.group(2)}
+    return None
+
+
+def audit_events():
+    """Every event name control/*.c can pass to mc_audit(), directly or
+    through a helper that forwards its 'const char *event' parameter. A call
+    whose event is neither literals nor such a forwarded parameter fails:
+    this reader would otherwise miss events."""
+    events, where = set(), {}
+    for fn in sorted(os.listdir(os.path.join(TOP, "control"))):
+        if not fn.endswith(".c"):
+            continue
+        code = strip_comments(read(os.path.join("control", fn)))
+        # Forwarders defined in this file: name -> index of the event parameter.
+        fwd = {"mc_audit": 0}
+        for m in re.finditer(r"\n(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\(([^)]*)\)\s*\{", code):
+            params = [p.strip() for p in m.group(2).split(",")]
+            for i, p in enumerate(params):
+                if re.fullmatch(r"const\s+char\s*\*\s*event", p) and m.group(1) != "mc_audit":
+                    fwd[m.group(1)] = i
+        for name, idx in fwd.items():
+            for m in re.finditer(r"\b%s\s*\(" % re.escape(name), code):
+                args = _call_args(code, m.end() - 1)
+                if any(re.match(r"(const\s+)?(char|struct|json_t)\b", a) for a in args):
+                    continue  # the definition or a declaration
+                arg = args[idx]
+                if arg == "event":
+                    continue  # inside a forwarder: its callers are read
+                lits = _literals(arg)
+                line = code[:m.start()].count("\n") + 1
+                if lits is None:
+                    raise AssertionError(f"control/{fn}:{line}: cannot tell which audit event "
+                                         f"{name}({arg}, ...) emits; pass a literal")
+                for e in lits:
+                    events.add(e)
+                    where.setdefault(e, f"control/{fn}:{line}")
+    if len(events) < 10:
+        raise AssertionError(f"too few audit events found: {sorted(events)}")
+    return events, where
+
+
+def _known_arrays(code):
+    """[(enclosing function, array name, [names])] of 'static const char *const known...[]'."""
+    out = []
+    for m in re.finditer(r"static const char \*const (known\w*)\[\] = \{(.*?)\};", code, flags=re.S):
+        fn = re.findall(r"\n(\w+)\(", code[:m.start()])
+        out.append((fn[-1] if fn else "", m.group(1), re.findall(r'"([a-z0-9_]+)"', m.group(2))))
+    return out
+
+
+def known_settings():
+    """group.setting for every setting the parsers accept (their known[] lists). An
+    array this reader cannot place in a group fails: it would otherwise miss settings."""
+    out = set()
+    groups = {"load_eal": "eal", "load_remote": "remote", "load_policy": "policy",
+              "load_poll": "poll", "load_crypto": "crypto", "known_limits": "limits",
+              "known_ctl": "control", "known_inner": "inner", "known_outer": "outer"}
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_conf.c"))):
+        if fn == "ms_conf_load":
+            out.update(n for n in names if n == "name")  # the rest are groups
+            continue
+        grp = groups.get(arr) or groups.get(fn)
+        if grp is None:
+            raise AssertionError(f"ms_conf.c: {fn}() {arr}[]: which group is that?")
+        out.update(f"{grp}.{n}" for n in names)
+    for fn, arr, names in _known_arrays(strip_comments(read("control/mc_conf.c"))):
+        out.update(f"mgmt.{n}" for n in names)
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_profile.c"))):
+        out.update(f"profile.{n}" for n in names)
+    if "name" not in out or len(out) < 50:
+        raise AssertionError(f"cannot read the settings ({len(out)})")
+    return out
+
+
+def telemetry_endpoints():
+    """The commands dataplane/ms_telemetry.c registers."""
+    c = read("dataplane/ms_telemetry.c")
+    eps = re.findall(r'rte_telemetry_register_cmd\("(/migsec/[a-z/_]+)"', c)
+    if len(eps) < 5:
+        raise AssertionError(f"cannot read the telemetry endpoints ({eps})")
+    return eps
+
+
+def readme_telemetry():
+    """Endpoints in the README's Telemetry table, as written (/migsec/sa/info,<id>)."""
+    r = read("README.md")
+    sec = r[r.index("### Telemetry"):]
+    sec = sec[:sec.index("\n## ")]
+    return re.findall(r"^\| `(/migsec/[^`]+)` \|", sec, flags=re.M)
+
+
+def unit_caps(unit):
+    """CapabilityBoundingSet= of a unit template in systemd/, as setpriv wants it."""
+    t = read(os.path.join("systemd", unit + ".in"))
+    caps = re.findall(r"^CapabilityBoundingSet=(.*)$", t, flags=re.M)
+    if len(caps) != 1:
+        raise AssertionError(f"{unit}: expected one CapabilityBoundingSet= line")
+    return [c.lower().replace("cap_", "") for c in caps[0].split()]
+
+
+def cap_mask(caps):
+    """The capability set of those names (setpriv style, "net_raw") as /proc/PID/status shows it."""
+    with open("/usr/include/linux/capability.h") as f:
+        nums = {m.group(1).lower(): int(m.group(2))
+                for m in re.finditer(r"^#define CAP_([A-Z_]+)\s+(\d+)\s*$", f.read(), flags=re.M)}
+    return f"{sum(1 << nums[c] for c in caps):016x}"
