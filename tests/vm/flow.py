@@ -115,14 +115,21 @@ class Flow:
         required), with captures, a rekey at 50 %, memory hashes and the
         key scan. Returns (result, checks) where checks is a list of
         (ok, text)."""
-        checks = []
-        apps = [f"{self.lab.dir}/{n}.pid" for n in ("apA", "apB", "apA-control", "apB-control")]
-        pids = {os.path.basename(p)[:-4]: int(open(p).read()) for p in apps}
         src_app, dst_app = APP[self.host], APP[OTHER[self.host]]
         # each side's capture sees what arrives on its outer port
-        with self.lab.capture(dst_app, count=10 ** 9, seconds=self.timeout, buffer_kib=65536) as c1, \
-                self.lab.capture(src_app, count=10 ** 9, seconds=self.timeout,
-                                 buffer_kib=16384) as c2:
+        c1 = self.lab.capture(dst_app, count=10 ** 9, seconds=self.timeout, buffer_kib=65536)
+        c2 = self.lab.capture(src_app, count=10 ** 9, seconds=self.timeout, buffer_kib=16384)
+        try:
+            return self._checked(mig_id, secret, c1, c2, src_app, dst_app)
+        finally:
+            for c in (c1, c2):  # a whole migration: up to gigabytes
+                if os.path.exists(c.path):
+                    os.unlink(c.path)
+
+    def _checked(self, mig_id, secret, c1, c2, src_app, dst_app):
+        checks = []
+        pids = {n: self.lab.pid(n) for n in ("apA", "apB", "apA-control", "apB-control")}
+        with c1, c2:
             r = self._migrate(mig_id, "required", rekey_at=50, paused=True, secret=secret)
         r["captures"] = {dst_app: c1.summary, src_app: c2.summary}
 
@@ -157,7 +164,7 @@ class Flow:
         r["wire"] = {}
         for app, cap in ((dst_app, c1), (src_app, c2)):
             res = scan_pcap(cap.path, sas, pairs, self.marker)
-            cap.remove()
+            os.unlink(cap.path)
             res["received_by_appliance"] = r["appliances"][app]["ports"]["outer"]["rx_pkts"]
             res["per_spi"] = {f"{k:#x}": v for k, v in res["per_spi"].items()}
             r["wire"][app] = res

@@ -99,6 +99,10 @@ class Vm:
             st = self.status()
             if st["fault"]:
                 raise RuntimeError(f"{self.name}: the guest stopped: {st['fault']}")
+            if st["runstate"] in ("internal-error", "shutdown", "guest-panicked"):
+                # e.g. kvm_pvm's instruction emulator cannot run the guest's iret
+                raise RuntimeError(f"{self.name}: QEMU stopped the VM ({st['runstate']}): "
+                                   f"{self.log()[-600:]}")
             if st["ready"] and st["ticks"] > 2:
                 return st
             if time.monotonic() > deadline:
