@@ -27,7 +27,8 @@ On failure or Ctrl-C the source migration is cancelled first and the
 migration ended on the appliances afterwards, so the key never outlives
 it; `--lifetime` (default: --timeout + 60 s) bounds it even if this script
 dies. The script never sees a key unless --key-stdin hands one over (80
-hex digits: key and nonce, as `migsecctl start --key-stdin`).
+hex digits: key and nonce, as `migsecctl start --key-stdin`; Python
+cannot wipe it afterwards, so leave the key to migsecctl where you can).
 
 QMP addresses: unix:PATH (or a path) or tcp:HOST:PORT. Keep QMP off any
 network you do not trust (forward a remote unix socket with
@@ -60,13 +61,16 @@ class Qmp:
 
     def __init__(self, addr, timeout=30.0):
         self.addr = addr
-        if addr.startswith("tcp:"):
-            host, _, port = addr[4:].rpartition(":")
-            sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
-        else:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            sock.connect(addr[5:] if addr.startswith("unix:") else addr)
+        try:
+            if addr.startswith("tcp:"):
+                host, _, port = addr[4:].rpartition(":")
+                sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+            else:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(timeout)
+                sock.connect(addr[5:] if addr.startswith("unix:") else addr)
+        except (OSError, ValueError) as e:
+            raise QmpError(f"{addr}: cannot connect: {e}") from e
         self.sock = sock
         self.f = sock.makefile("rwb")
         greeting = self._read()
@@ -239,7 +243,12 @@ def run(a, secret=None, hooks=None, log=None):
     raises QmpError, CtlError, RuntimeError or TimeoutError."""
     hooks = hooks or {}
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
-    src, dst = Qmp(a.src_qmp), Qmp(a.dst_qmp)
+    src = Qmp(a.src_qmp)
+    try:
+        dst = Qmp(a.dst_qmp)
+    except BaseException:
+        src.close()
+        raise
     mig = None
     result = {"id": a.id, "policy": a.policy, "multifd": a.multifd,
               "tls": bool(a.tls_creds_source)}
@@ -247,9 +256,11 @@ def run(a, secret=None, hooks=None, log=None):
         prepare(src, dst, a)
         if not a.no_migsec:
             m = Migsec(a)
-            result["start"] = m.start(selector(a), secret)[1]
+            rc, out = m.start(selector(a), secret)
+            result["start"] = out
             mig = m  # from here on, every way out ends it
-            log(f"  migsecctl start {a.id} (policy {a.policy}, selector {selector(a)}): ok")
+            log(f"  migsecctl start {a.id} (policy {a.policy}, selector {selector(a)}): "
+                + ("DOWNGRADED to plaintext: " + out if rc == 4 else "ok"))
         dst.cmd("migrate-incoming", uri=uri(a.listen or a.dst_host, a.port))
         if hooks.get("started"):
             hooks["started"]()
@@ -281,7 +292,8 @@ def run(a, secret=None, hooks=None, log=None):
         if mig is not None:
             try:
                 result["end"] = mig.end()
-                log(f"  migsecctl end {a.id}: keys wiped on both appliances")
+                log(f"  migsecctl end {a.id}: ended on both appliances"
+                    + (", its keys wiped" if a.policy != "disabled" else " (it had no key)"))
             except CtlError as e:
                 log(f"  {e}")
                 result["end_error"] = str(e)
@@ -297,6 +309,13 @@ def summary(r):
              f"({total * 8 / secs / 1e9 if secs else 0:.2f} Gbit/s), downtime "
              f"{r.get('downtime_ms')} ms, {r.get('passes')} passes, destination "
              f"{r.get('destination')}"]
+    for app, st in (r.get("status") or {}).items():
+        for m in st.get("migrations", []):
+            drops = {k: v for k, v in m.get("drops", {}).items() if v}
+            lines.append(f"  {app}: {m['role']}, {'sealed' if m['sealed'] else 'NOT sealed'}, "
+                         f"generation {m['generation']}, out {m['out_pkts']} packets "
+                         f"({m['out_bytes']} B), in {m['in_pkts']} ({m['in_bytes']} B), "
+                         f"drops {drops or 'none'}")
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -182,6 +183,13 @@ def report(r):
         say(f"    capture at {app}'s outer port: {w['frames']} frames of "
             f"{w['received_by_appliance']} the appliance received "
             f"({r['captures'][app].splitlines()[-1] if r['captures'][app] else 'no summary'})")
+    say("    migsecctl status, just before end:")
+    for app, st in r["status"].items():
+        for m in st["migrations"]:
+            drops = {k: v for k, v in m["drops"].items() if v}
+            say(f"      {app}: {m['role']}, generation {m['generation']} ({m['rekeys']} rekey), "
+                f"{m['lanes']} lane(s), out {m['out_pkts']} packets, in {m['in_pkts']}, drops "
+                f"{drops or 'none'}, keys {m['keys']}")
     say("    audit trail of the migration (both appliances, JSON lines; no key in any):")
     for e in r["audit"]:
         short = {k: e[k] for k in ("appliance", "event", "role", "by", "trigger", "from", "to",
@@ -202,37 +210,42 @@ def compare(flow, modes, rounds):
                 if not r["runs"]:
                     raise RuntimeError(f"{tag}: the VM does not run after the migration")
                 runs[mode].append(r)
-    rows = {}
-    for mode, rs in runs.items():
-        rows[mode] = {"migrations": len(rs),
-                      "mib": sum(r["ram_transferred"] for r in rs) / MIB,
-                      "seconds": sum(r["total_ms"] for r in rs) / 1000,
-                      "qemu_cpu": sum(r["cpu"]["qemu"] for r in rs),
-                      "vcpu": sum(r["cpu"]["vcpu"] for r in rs),
-                      "appliance_busy": sum(r["cpu"]["appliances"] for r in rs),
-                      "sealed_mib": sum(r["appliances"][a]["sealed_bytes"] for r in rs
-                                        for a in ("apA", "apB")) / MIB}
-    say("\n    | mode | migrations | MiB sent | time s | Gbit/s | QEMU CPU s | "
-        "appliance busy s | QEMU + appliances s |")
-    say("    |---|---:|---:|---:|---:|---:|---:|---:|")
-    for mode, w in rows.items():
-        say(f"    | {mode} | {w['migrations']} | {w['mib']:.0f} | {w['seconds']:.1f} | "
-            f"{w['mib'] * MIB * 8 / w['seconds'] / 1e9:.2f} | {w['qemu_cpu']:.1f} | "
-            f"{w['appliance_busy']:.1f} | {w['qemu_cpu'] + w['appliance_busy']:.1f} |")
-    if "migsec" not in rows or "tls" not in rows:
-        return {"rows": rows, "runs": runs}
-    m, t = rows["migsec"], rows["tls"]
-    ratios = {"time_tls_over_migsec": t["seconds"] / m["seconds"],
-              "qemu_cpu_tls_over_migsec": t["qemu_cpu"] / m["qemu_cpu"] if m["qemu_cpu"] else None,
-              "total_cpu_tls_over_migsec": (t["qemu_cpu"] + t["appliance_busy"])
-              / (m["qemu_cpu"] + m["appliance_busy"])}
-    say(f"\n    QEMU TLS / migsec: time {ratios['time_tls_over_migsec']:.2f}x, QEMU CPU "
-        f"{ratios['qemu_cpu_tls_over_migsec'] or 0:.2f}x, QEMU + appliances CPU "
-        f"{ratios['total_cpu_tls_over_migsec']:.2f}x")
+    res = summarize(runs)
+    say("\n    Per migration, median of " + str(2 * rounds) + " (noisy machine: medians, not sums):")
+    say("    | mode | MiB sent | time s | Gbit/s | QEMU CPU s | appliance busy s "
+        "| QEMU + appliances s |")
+    say("    |---|---:|---:|---:|---:|---:|---:|")
+    for mode, w in res["rows"].items():
+        say(f"    | {mode} | {w['mib']:.0f} | {w['seconds']:.1f} | {w['gbps']:.2f} | "
+            f"{w['qemu_cpu']:.1f} | {w['appliance_busy']:.1f} | {w['total_cpu']:.1f} |")
+    q = res.get("ratios")
+    if q:
+        say(f"\n    QEMU TLS / migsec: time {q['time']:.2f}x, QEMU CPU {q['qemu_cpu']:.2f}x, "
+            f"QEMU + appliances CPU {q['total_cpu']:.2f}x")
     say("    (QEMU CPU: both QEMU processes without their vCPU threads. Appliance busy: each "
         "worker's time on\n    a core times the share of its loop cycles that moved packets. "
         f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
-    return {"rows": rows, "ratios": ratios, "runs": runs}
+    res["runs"] = runs
+    return res
+
+
+def summarize(runs):
+    """Per mode, the median per migration of each figure; TLS / migsec ratios
+    of those medians."""
+    rows = {}
+    for mode, rs in runs.items():
+        per = [{"mib": r["ram_transferred"] / MIB, "seconds": r["total_ms"] / 1000,
+                "gbps": r["ram_transferred"] * 8 / (r["total_ms"] / 1000) / 1e9,
+                "qemu_cpu": r["cpu"]["qemu"], "appliance_busy": r["cpu"]["appliances"],
+                "total_cpu": r["cpu"]["qemu"] + r["cpu"]["appliances"]} for r in rs]
+        rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
+        rows[mode]["migrations"] = len(rs)
+    out = {"rows": rows}
+    if "migsec" in rows and "tls" in rows:
+        m, t = rows["migsec"], rows["tls"]
+        out["ratios"] = {k: t[k] / m[k] for k in ("seconds", "qemu_cpu", "total_cpu")}
+        out["ratios"]["time"] = out["ratios"].pop("seconds")
+    return out
 
 
 if __name__ == "__main__":
