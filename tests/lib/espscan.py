@@ -51,7 +51,9 @@ class Scan:
             if len(f) < 34 or f[14] >> 4 != 4:
                 return self.bad("malformed IPv4")
             ihl = (f[14] & 15) * 4
-            if f[23] != 17 or struct.unpack_from("!H", f, 20)[0] & 0x3FFF:
+            if struct.unpack_from("!H", f, 20)[0] & 0x3FFF:
+                return self.bad(f"IPv4 fragment {_ip(f[26:30])} > {_ip(f[30:34])}")
+            if f[23] != 17:
                 return self.bad(f"IPv4 proto {f[23]} {_ip(f[26:30])} > {_ip(f[30:34])}")
             l4 = 14 + ihl
         elif et == ETH_IP6:
