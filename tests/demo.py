@@ -18,6 +18,9 @@ mutual TLS. README command 1 runs it.
 5. Unless --no-compare: the same VM migrated back and forth with plaintext
    QEMU migration sealed by migsec, with QEMU's built-in TLS (the appliances
    pass it through), and with no protection: time and CPU seconds.
+6. With --poll-compare: the same VM migrated through migsec there and back
+   once with the appliances polling busy and once adaptive (a fresh lab
+   each): time, QEMU CPU seconds and the data planes' CPU seconds.
 
 The demo plays the orchestrator: it makes the one-shot key itself
 (os.urandom) and hands it to migsecctl on stdin, so that it can check the
@@ -35,7 +38,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
-from flow import Flow  # noqa: E402
+from flow import OTHER, Flow  # noqa: E402
 from guest import choose_accel, new_marker  # noqa: E402
 from migsec_lab import BUILD, HOST, OUTER, Lab, appliance, ctl  # noqa: E402
 from qemu import make_tls_pki  # noqa: E402
@@ -66,6 +69,11 @@ def parse_args(argv=None):
     p.add_argument("--modes", default=",".join(MODES),
                    help="comparison modes, a comma list of migsec, tls, plain (default all)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison")
+    p.add_argument("--poll", choices=("busy", "adaptive"), default="busy",
+                   help="the appliances' poll.mode for the demo and the comparison (default busy)")
+    p.add_argument("--poll-compare", action="store_true",
+                   help="last, migrate the VM through migsec with the appliances polling busy and "
+                        "adaptive (--rounds times there and back each) and compare")
     p.add_argument("--timeout", type=int, default=900, help="per migration, seconds")
     p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
     a = p.parse_args(argv)
@@ -91,6 +99,7 @@ def main(argv=None):
     accel, why = choose_accel(a.accel)
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "mem_mib": a.mem, "accel": accel,
            "accel_why": why, "dirty_pages_per_tick": a.dirty, "multifd": a.multifd,
+           "poll": a.poll,
            "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
     checks = []
     say("migsec demo: a running QEMU VM live-migrated between two hypervisor hosts\n")
@@ -99,7 +108,9 @@ def main(argv=None):
     say("           management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B\n")
     workdir = tempfile.mkdtemp(prefix="migsec-vm-")
     try:
-        demo(a, guest, accel, why, workdir, out, checks)
+        marker = demo(a, guest, accel, why, workdir, out, checks)
+        if a.poll_compare:
+            out["poll_compare"] = poll_compare(a, guest, accel, marker, workdir)
     except Exception as e:  # noqa: BLE001 - reported as a failed check, the lab is gone
         checks.append((False, f"the demo stopped: {type(e).__name__}: {e}"))
     finally:
@@ -114,8 +125,9 @@ def main(argv=None):
 
 
 def demo(a, guest, accel, why, workdir, out, checks):
-    say("1. Lab: 5 network namespaces, 2 data planes (DPDK), 2 migsec-control, MTU 1500")
-    with Lab("vdemo") as lab:
+    say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
+        f"2 migsec-control, MTU 1500")
+    with Lab("vdemo", poll=a.poll) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
             say(f"    {line}")
         marker = new_marker()
@@ -129,6 +141,7 @@ def demo(a, guest, accel, why, workdir, out, checks):
         finally:
             flow.stop_all()  # QEMU leaves the namespaces before they go
         say("\n   Stopping the VM and the lab")
+    return marker
 
 
 def steps(a, flow, accel, why, marker, out, checks):
@@ -227,6 +240,55 @@ def compare(flow, modes, rounds):
         f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
     res["runs"] = runs
     return res
+
+
+def poll_compare(a, guest, accel, marker, workdir):
+    """The same VM through migsec with the appliances polling busy, then
+    adaptive (the mode is set when a data plane starts: a fresh lab each),
+    --rounds migrations there and back per mode."""
+    say(f"\n7. Busy vs adaptive polling, same VM ({a.mem} MiB, {accel}), same run: {a.rounds} "
+        f"round(s) of a migration there and back through migsec per mode")
+    seed = int.from_bytes(os.urandom(4), "little") | 1
+    runs = {"busy": [], "adaptive": []}
+    for rnd in range(a.rounds):
+        for mode in (("busy", "adaptive") if rnd % 2 == 0 else ("adaptive", "busy")):
+            with Lab("vdemo", poll=mode) as lab:
+                flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
+                            log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
+                try:
+                    flow.boot("A", timeout=120 + a.mem // 4)
+                    for _ in range(2):
+                        say(f"  poll.mode {mode}: host {flow.host} -> {OTHER[flow.host]}")
+                        r = flow.timed("migsec", f"poll-{mode}-{rnd}-{flow.host}")
+                        if not r["runs"]:
+                            raise RuntimeError(f"poll {mode}: the VM does not run after the "
+                                               f"migration")
+                        runs[mode].append(r)
+                finally:
+                    flow.stop_all()
+    rows = {}
+    for mode, rs in runs.items():
+        per = [{"seconds": r["total_ms"] / 1000,
+                "gbps": r["ram_transferred"] * 8 / (r["total_ms"] / 1000) / 1e9,
+                "qemu_cpu": r["cpu"]["qemu"], "vcpu": r["cpu"]["vcpu"], "dp_cpu": r["cpu"]["dp"],
+                "total_cpu": r["cpu"]["qemu"] + r["cpu"]["dp"]} for r in rs]
+        rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
+    say(f"\n    Per migration, median of {2 * a.rounds}:")
+    say("    | poll.mode | time s | Gbit/s | QEMU CPU s | guest vCPU s | data planes CPU s "
+        "| QEMU + data planes s |")
+    say("    |---|---:|---:|---:|---:|---:|---:|")
+    for mode, w in rows.items():
+        say(f"    | {mode} | {w['seconds']:.1f} | {w['gbps']:.2f} | {w['qemu_cpu']:.1f} | "
+            f"{w['vcpu']:.1f} | {w['dp_cpu']:.1f} | {w['total_cpu']:.1f} |")
+    b, d = rows["busy"], rows["adaptive"]
+    names = {"seconds": "time", "qemu_cpu": "QEMU CPU", "dp_cpu": "data planes CPU",
+             "total_cpu": "QEMU + data planes CPU"}
+    ratios = {k: d[k] / b[k] for k in names if b[k]}
+    say("\n    adaptive / busy: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in ratios.items()))
+    say("    (QEMU CPU: both QEMU processes without their vCPU threads; data planes: user + sys "
+        "of both\n    migsec-dataplane processes from /proc over the migration. "
+        f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
+    return {"rows": rows, "ratios": ratios, "runs": runs}
 
 
 def summarize(runs):

@@ -15,7 +15,7 @@ import os
 import time
 
 from guest import params
-from qemu import Vm, mv
+from qemu import CLK_TCK, Vm, mv
 
 import migsec_lab
 from espscan import scan_pcap
@@ -28,13 +28,13 @@ APP = {"A": "apA", "B": "apB"}
 
 class Flow:
     def __init__(self, lab, workdir, guest, mem_mib, accel, marker, dirty, multifd, tls_dirs,
-                 log, timeout=600):
+                 log, timeout=600, seed=None):
         self.lab, self.workdir, self.guest = lab, workdir, guest
         self.mem_mib, self.accel, self.marker = mem_mib, accel, marker
         self.multifd, self.tls_dirs, self.log, self.timeout = multifd, tls_dirs, log, timeout
         self.params = os.path.join(workdir, "params.bin")
         with open(self.params, "wb") as f:
-            f.write(params(marker, dirty, int.from_bytes(os.urandom(4), "little") | 1))
+            f.write(params(marker, dirty, seed or int.from_bytes(os.urandom(4), "little") | 1))
         self.vm, self.host, self.n = None, None, 0
         self.vms = []
 
@@ -92,7 +92,7 @@ class Flow:
         """A snapshot for cpu_delta(): QEMU CPU seconds of both ends, split
         into vCPU threads (the guest's own work) and the rest, and per
         appliance worker its time on a core and its busy/idle cycles."""
-        snap = {"qemu": 0.0, "vcpu": 0.0, "workers": {}}
+        snap = {"qemu": 0.0, "vcpu": 0.0, "dp": 0.0, "workers": {}}
         for vm in (self.vm, self.dst):
             total, vcpu = vm.cpu()
             snap["qemu"] += total - vcpu
@@ -100,6 +100,7 @@ class Flow:
         for a in ("apA", "apB"):
             s = self.lab.stats(a)
             pid = self.lab.pid(a)
+            snap["dp"] += proc_cpu_s(pid)
             for w in s["workers"]:
                 snap["workers"][(a, w["lcore"])] = (thread_run_s(pid, f"rte-worker-{w['lcore']}"),
                                                     w["busy_cycles"], w["idle_cycles"])
@@ -218,12 +219,21 @@ def thread_run_s(pid, name):
     raise RuntimeError(f"process {pid} has no thread {name}")
 
 
+def proc_cpu_s(pid):
+    """user + sys CPU seconds of process pid so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def cpu_delta(t0, t1):
-    """CPU seconds between two snapshots. An appliance worker polls, so its
-    time on a core is the whole window whatever it does; the part spent on
-    packets is that time times the share of its loop cycles that moved
-    packets (busy / (busy + idle))."""
-    out = {"qemu": t1["qemu"] - t0["qemu"], "vcpu": t1["vcpu"] - t0["vcpu"], "appliances": 0.0}
+    """CPU seconds between two snapshots. `dp`: user + sys of both data
+    plane processes, what they really took from the machine (a busy-polling
+    worker is always on its core). `appliances`: the part spent on packets,
+    each worker's time on a core times the share of its loop cycles that
+    moved packets (busy / (busy + idle))."""
+    out = {"qemu": t1["qemu"] - t0["qemu"], "vcpu": t1["vcpu"] - t0["vcpu"],
+           "dp": t1["dp"] - t0["dp"], "appliances": 0.0}
     for k, (run1, busy1, idle1) in t1["workers"].items():
         run0, busy0, idle0 = t0["workers"][k]
         cycles = (busy1 - busy0) + (idle1 - idle0)
