@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
@@ -112,6 +113,7 @@ def main(argv=None):
         if a.poll_compare:
             out["poll_compare"] = poll_compare(a, guest, accel, marker, workdir)
     except Exception as e:  # noqa: BLE001 - reported as a failed check, the lab is gone
+        traceback.print_exc()
         checks.append((False, f"the demo stopped: {type(e).__name__}: {e}"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -233,8 +235,8 @@ def compare(flow, modes, rounds):
             f"{w['qemu_cpu']:.1f} | {w['appliance_busy']:.1f} | {w['total_cpu']:.1f} |")
     q = res.get("ratios")
     if q:
-        say(f"\n    QEMU TLS / migsec: time {q['time']:.2f}x, QEMU CPU {q['qemu_cpu']:.2f}x, "
-            f"QEMU + appliances CPU {q['total_cpu']:.2f}x")
+        names = {"time": "time", "qemu_cpu": "QEMU CPU", "total_cpu": "QEMU + appliances CPU"}
+        say("\n    QEMU TLS / migsec: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in q.items()))
     say("    (QEMU CPU: both QEMU processes without their vCPU threads. Appliance busy: each "
         "worker's time on\n    a core times the share of its loop cycles that moved packets. "
         f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
@@ -269,7 +271,7 @@ def poll_compare(a, guest, accel, marker, workdir):
     rows = {}
     for mode, rs in runs.items():
         per = [{"seconds": r["total_ms"] / 1000,
-                "gbps": r["ram_transferred"] * 8 / (r["total_ms"] / 1000) / 1e9,
+                "gbps": r["ram_transferred"] * 8 / max(r["total_ms"] / 1000, 1e-3) / 1e9,
                 "qemu_cpu": r["cpu"]["qemu"], "vcpu": r["cpu"]["vcpu"], "dp_cpu": r["cpu"]["dp"],
                 "total_cpu": r["cpu"]["qemu"] + r["cpu"]["dp"]} for r in rs]
         rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
@@ -297,7 +299,7 @@ def summarize(runs):
     rows = {}
     for mode, rs in runs.items():
         per = [{"mib": r["ram_transferred"] / MIB, "seconds": r["total_ms"] / 1000,
-                "gbps": r["ram_transferred"] * 8 / (r["total_ms"] / 1000) / 1e9,
+                "gbps": r["ram_transferred"] * 8 / max(r["total_ms"] / 1000, 1e-3) / 1e9,
                 "qemu_cpu": r["cpu"]["qemu"], "appliance_busy": r["cpu"]["appliances"],
                 "total_cpu": r["cpu"]["qemu"] + r["cpu"]["appliances"]} for r in rs]
         rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
@@ -305,8 +307,8 @@ def summarize(runs):
     out = {"rows": rows}
     if "migsec" in rows and "tls" in rows:
         m, t = rows["migsec"], rows["tls"]
-        out["ratios"] = {k: t[k] / m[k] for k in ("seconds", "qemu_cpu", "total_cpu")}
-        out["ratios"]["time"] = out["ratios"].pop("seconds")
+        out["ratios"] = {("time" if k == "seconds" else k): t[k] / m[k]
+                         for k in ("seconds", "qemu_cpu", "total_cpu") if m[k] > 0}
     return out
 
 

@@ -41,7 +41,9 @@ class Vm:
         self.qmp_path = os.path.join(workdir, f"{name}.qmp")
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.mem = mem_mib << 20
-        cmd = [QEMU, "-name", name, "-M", f"q35,accel={accel}", "-m", str(mem_mib), "-smp", "1",
+        # debug-threads: QEMU names its threads ("CPU 0/TCG", "CPU 0/KVM"),
+        # else all are "qemu-system-x86" and cpu() cannot tell the vCPUs apart
+        cmd = [QEMU, "-name", f"{name},debug-threads=on", "-M", f"q35,accel={accel}", "-m", str(mem_mib), "-smp", "1",
                "-nodefaults", "-no-user-config", "-display", "none", "-serial", "none",
                "-monitor", "none", "-kernel", guest,
                "-device", f"loader,file={params_file},addr=0x200000,force-raw=on",
