@@ -148,7 +148,7 @@ class Vm:
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         total = (int(fields[11]) + int(fields[12])) / CLK_TCK
-        vcpu = 0.0
+        vcpu, found = 0.0, 0
         for tid in os.listdir(f"/proc/{self.pid}/task"):
             try:
                 with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
@@ -157,8 +157,11 @@ class Vm:
                 with open(f"/proc/{self.pid}/task/{tid}/stat") as f:
                     tf = f.read().rsplit(")", 1)[1].split()
                 vcpu += (int(tf[11]) + int(tf[12])) / CLK_TCK
+                found += 1
             except FileNotFoundError:
                 continue
+        if not found:  # the split would silently count the guest as QEMU's overhead
+            raise RuntimeError(f"{self.name}: no vCPU thread (\"CPU n/...\") in QEMU {self.pid}")
         return total, vcpu
 
     def stop(self):
