@@ -75,7 +75,7 @@ def parse_args(argv=None):
     p.add_argument("--poll-compare", action="store_true",
                    help="last, migrate the VM through migsec with the appliances polling busy and "
                         "adaptive (--rounds times there and back each) and compare")
-    p.add_argument("--timeout", type=int, default=900, help="per migration, seconds")
+    p.add_argument("--timeout", type=int, default=900, help="per migration, seconds (default 900)")
     p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
     a = p.parse_args(argv)
     if not 16 <= a.mem <= 2048:
