@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh deps     install the Debian 12 packages migsec needs
 #   scripts/setup.sh build    deps + meson/ninja build (build/ and build-asan/)
-#   scripts/setup.sh demo     build + the main job (README command 1)
+#   scripts/setup.sh demo     build + the main job (README command 1);
+#                             options after it go to tests/demo.py (--help)
 #   scripts/setup.sh test     build + every test suite (README command 2)
 #
 # Needs root (network namespaces, hugepages, DPDK). As a normal user it
@@ -28,11 +29,13 @@ PACKAGES=(
 	gnuplot-nox linux-perf
 	# operations: the Debian package, man pages, systemd units (ops suite)
 	debhelper dpkg-dev fakeroot man-db groff-base systemd git
+	# the VM demo: QEMU (KVM or TCG) and the assembler of its tiny guest
+	qemu-system-x86 nasm
 	python3 python3-scapy python3-cryptography
 )
 
 usage() {
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 need_root() {
@@ -84,6 +87,9 @@ build() {
 	step "Building (build/)"
 	if [ ! -f build/build.ninja ]; then
 		meson setup build --buildtype=debugoptimized
+	elif ! grep -q 'guest\.bin' build/build.ninja; then
+		# configured before nasm was installed: pick up the VM demo's guest
+		meson setup --reconfigure build
 	fi
 	ninja -C build
 	step "Building with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
@@ -109,8 +115,9 @@ deps) need_root "$@"; install_deps ;;
 build) need_root "$@"; install_deps; build ;;
 demo)
 	need_root "$@"; install_deps; reserve_hugepages; build
-	step "Demo: an encrypted transfer between two appliances"
-	exec /usr/bin/python3 tests/demo.py
+	step "Demo: a QEMU VM live-migrated through two appliances"
+	shift
+	exec /usr/bin/python3 tests/demo.py "$@"
 	;;
 test)
 	need_root "$@"; install_deps; reserve_hugepages; build

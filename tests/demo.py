@@ -1,137 +1,315 @@
 #!/usr/bin/python3
-"""migsec demo: an encrypted migration transfer between two hypervisor hosts
+"""migsec demo: a running QEMU VM live-migrated between two hypervisor hosts
 through two migsec appliances, on this machine (network namespaces, virtual
-ports), with the management plane handing out the one-shot key over mutual
-TLS.
+ports), under a one-shot key that the management plane hands out over
+mutual TLS. README command 1 runs it.
 
-The demo plays the orchestrator: it makes the one-shot key (os.urandom) and
-gives it to migsecctl on stdin, so that it can afterwards check the wire with
-keys it derives itself (README, "Key derivation"). Prints what happened;
-exits non-zero if any check fails.
+1. The lab: hosts A and B, appliances A and B, the management namespace.
+2. A VM boots on host A: QEMU (KVM when the CPU virtualises, TCG otherwise)
+   with the tiny guest of tests/vm/guest.asm, which fills its RAM with
+   pages that carry this run's marker and keeps rewriting them.
+3. scripts/migrate-vm.py migrates it to host B with QEMU's own migration
+   (QMP; TCP to 192.0.2.2) between `migsecctl start` (policy required) and
+   `migsecctl end`, with a rekey halfway; the demo captures the outer link.
+4. The report and the checks: memory of both ends identical (SHA-256 of a
+   dump; the destination was started with -S), the VM runs on B after
+   `cont`, only ESP on the outer link and all of it opens with keys derived
+   here, the marker never on the wire, no key left on either appliance.
+5. Unless --no-compare: the same VM migrated back and forth with plaintext
+   QEMU migration sealed by migsec, with QEMU's built-in TLS (the appliances
+   pass it through), and with no protection: time and CPU seconds.
+6. With --poll-compare: the same VM migrated through migsec there and back
+   once with the appliances polling busy and once adaptive (a fresh lab
+   each): time, QEMU CPU seconds and the data planes' CPU seconds.
 
-  tests/demo.py [--mbytes N]
+The demo plays the orchestrator: it makes the one-shot key itself
+(os.urandom) and hands it to migsecctl on stdin, so that it can check the
+wire with keys it derives independently (README, "Key derivation").
+Exits non-zero if any check fails.
 """
 import argparse
 import json
 import os
+import shutil
+import statistics
 import sys
+import tempfile
 import time
+import traceback
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from migsec_lab import (HOST, OUTER, Lab, appliance, ctl, derive, memory_hits,  # noqa: E402
-                        start_migration, verify_esp_capture)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
+from flow import OTHER, Flow  # noqa: E402
+from guest import choose_accel, new_marker  # noqa: E402
+from migsec_lab import BUILD, HOST, OUTER, Lab, appliance, ctl  # noqa: E402
+from qemu import make_tls_pki  # noqa: E402
 
 MIB = 1 << 20
+MODES = ("migsec", "tls", "plain")
+MODE_TEXT = {"migsec": "plaintext QEMU migration sealed by migsec (policy required)",
+             "tls": "QEMU TLS (tls-creds-x509), appliances pass it (policy disabled)",
+             "plain": "plaintext QEMU migration, no protection (policy disabled)"}
 
 
-def mib(n):
-    return f"{n / MIB:.1f} MiB"
+def say(msg=""):
+    print(msg, flush=True)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mbytes", type=int, default=256, help="MiB to transfer (default 256)")
-    a = p.parse_args()
-    failures = []
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mem", type=int, default=1024, metavar="MIB",
+                   help="VM memory (default 1024; 16..2048)")
+    p.add_argument("--dirty", type=int, default=32, metavar="PAGES",
+                   help="pages the guest rewrites per 10 ms tick (default 32: 12.5 MiB/s)")
+    p.add_argument("--multifd", type=int, default=0, metavar="N",
+                   help="QEMU multifd with N channels (default 0: one stream)")
+    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="comparison rounds, each a migration there and back per mode (default 1)")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help="comparison modes, a comma list of migsec, tls, plain (default all)")
+    p.add_argument("--no-compare", action="store_true", help="skip the comparison")
+    p.add_argument("--poll", choices=("busy", "adaptive"), default="busy",
+                   help="the appliances' poll.mode for the demo and the comparison (default busy)")
+    p.add_argument("--poll-compare", action="store_true",
+                   help="last, migrate the VM through migsec with the appliances polling busy and "
+                        "adaptive (--rounds times there and back each) and compare")
+    p.add_argument("--timeout", type=int, default=900, help="per migration, seconds (default 900)")
+    p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
+    a = p.parse_args(argv)
+    if not 16 <= a.mem <= 2048:
+        p.error("--mem must be 16..2048 MiB (the guest fills low RAM only)")
+    if not 0 <= a.dirty <= 4096 or not 0 <= a.multifd <= 16 or not 1 <= a.rounds <= 10:
+        p.error("--dirty 0..4096, --multifd 0..16, --rounds 1..10")
+    a.modes = [m for m in MODES if m in a.modes.split(",")]
+    if not a.modes:
+        p.error(f"--modes: one or more of {', '.join(MODES)}")
+    return a
 
-    def check(cond, what):
-        print(f"    [{'ok' if cond else 'FAILED'}] {what}")
-        if not cond:
-            failures.append(what)
 
-    print("migsec demo: a sealed migration transfer between two hypervisor hosts\n")
-    print(f"  host A {HOST['A'][4]} -- [appliance A | outer {OUTER['A'][4]}] == ESP-in-UDP, "
-          f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- host B {HOST['B'][4]}")
-    print("                 management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B\n")
-    print("1. Lab: 5 network namespaces, 5 veth links, 2 data planes (DPDK), 2 migsec-control")
-    with Lab("demo") as lab:
+def main(argv=None):
+    a = parse_args(argv)
+    guest = os.path.join(BUILD, "tests", "vm", "guest.bin")
+    if not os.path.exists(guest):
+        say(f"demo: {guest} missing: build with nasm installed (scripts/setup.sh build)")
+        return 2
+    if not shutil.which("qemu-system-x86_64"):
+        say("demo: qemu-system-x86_64 missing (scripts/setup.sh deps installs qemu-system-x86)")
+        return 2
+    accel, why = choose_accel(a.accel)
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "mem_mib": a.mem, "accel": accel,
+           "accel_why": why, "dirty_pages_per_tick": a.dirty, "multifd": a.multifd,
+           "poll": a.poll,
+           "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
+    checks = []
+    say("migsec demo: a running QEMU VM live-migrated between two hypervisor hosts\n")
+    say(f"  host A {HOST['A'][4]} [QEMU] -- [appliance A | outer {OUTER['A'][4]}] == ESP-in-UDP, "
+        f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- [QEMU] host B {HOST['B'][4]}")
+    say("           management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B\n")
+    workdir = tempfile.mkdtemp(prefix="migsec-vm-")
+    try:
+        marker = demo(a, guest, accel, why, workdir, out, checks)
+        if a.poll_compare:
+            out["poll_compare"] = poll_compare(a, guest, accel, marker, workdir)
+    except Exception as e:  # noqa: BLE001 - reported as a failed check, the lab is gone
+        traceback.print_exc()
+        checks.append((False, f"the demo stopped: {type(e).__name__}: {e}"))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    failed = [t for ok, t in checks if not ok]
+    out["checks"] = [{"ok": ok, "check": t} for ok, t in checks]
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1, default=str)
+    say(f"\nRESULT: {'PASS' if not failed else 'FAIL: ' + '; '.join(failed)}")
+    return 0 if not failed else 1
+
+
+def demo(a, guest, accel, why, workdir, out, checks):
+    say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
+        f"2 migsec-control, MTU 1500")
+    with Lab("vdemo", poll=a.poll) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
-            print(f"    {line}")
-        mig = f"vm42-{int(time.time()) % 100000}"
-        sel = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp,dport=5201"
-        secret = os.urandom(40)
-        print(f"\n2. migsecctl start {mig} (policy required), the one-shot 256-bit key and 64-bit "
-              f"nonce\n   over mutual TLS to both appliances; each derives its ESP keys with "
-              f"HKDF-SHA256")
-        r = start_migration(lab, mig, [sel], secret=secret, extra=("--lifetime", "600"))
-        for line in r.stdout.decode().splitlines():
-            print(f"    {line}")
-        check(r.returncode == 0, "both appliances accepted the migration")
-        if r.returncode != 0:
-            print(r.stderr.decode())
-            return 1
-        print(f"\n3. Host A sends {a.mbytes} MiB to host B over TCP port 5201; halfway, "
-              f"migsecctl rekey (make-before-break)")
-        marker = f"MIGSEC-DEMO-{os.urandom(4).hex()}"
-        with lab.capture("apB", count=1500, seconds=120, bpf="udp port 4500") as cap:
-            h = lab.start_transfer(a.mbytes * MIB, family=4, marker=marker, timeout=300)
-            time.sleep(1.0)
-            ctl(lab, "rekey", "--id", mig, appliance("apA"), appliance("apB"))
-            sent, got = lab.finish(h)
-        secs = sent.get("seconds", 0)
-        print(f"    sent     {sent.get('bytes', 0)} bytes, SHA-256 {sent.get('sha256', '-')}")
-        print(f"    received {got.get('bytes', 0)} bytes, SHA-256 {got.get('sha256', '-')}")
-        if secs:
-            print(f"    {secs:.1f} s, {a.mbytes * MIB * 8 / secs / 1e9:.2f} Gbit/s (2 cores shared by "
-                  f"both appliances and both hosts)")
-        check("error" not in got and got.get("sha256") == sent.get("sha256")
-              and got.get("bytes") == a.mbytes * MIB, "the data arrived intact across the rekey")
+            say(f"    {line}")
+        marker = new_marker()
+        tls = {}
+        if not a.no_compare and "tls" in a.modes:
+            tls = make_tls_pki(workdir, {h: HOST[h][4] for h in "AB"})
+        flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, tls,
+                    log=lambda m: say("  " + m), timeout=a.timeout)
+        try:
+            steps(a, flow, accel, why, marker, out, checks)
+        finally:
+            flow.stop_all()  # QEMU leaves the namespaces before they go
+        say("\n   Stopping the VM and the lab")
+    return marker
 
-        print("\n4. The migration network, captured and decrypted independently (scapy) with keys")
-        print("   derived here from the one-shot key")
-        sas = {}
-        for d in ("s2d", "d2s"):
-            for g in (0, 1):
-                k = derive(secret, mig, d, g)
-                sas[k["spi"]] = (k["key"] + k["salt"], 4)
-        pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
-        res = verify_esp_capture(cap.path, sas, pairs, marker)
-        cap.remove()
-        print(f"    {res['frames']} frames, {res['esp']} ESP-in-UDP, {res['decrypted']} decrypted, "
-              f"{len(res['bad'])} anything else")
-        check(not res["bad"] and res["esp"] > 0, "only ESP-in-UDP on the wire, all of it decrypts")
-        check(res["marker_on_wire"] == 0 and res["marker_in_plaintext"] > 0,
-              "the data's plaintext marker never appears on the wire, only after decryption")
 
-        print("\n5. migsecctl status")
-        time.sleep(2.5)
-        out = ctl(lab, "status", appliance("apA"), appliance("apB")).stdout.decode()
-        for line in out.splitlines():
-            print(f"    {line}")
-        st = json.loads(ctl(lab, "--json", "status", appliance("apA"), appliance("apB")).stdout)
-        for app in ("apA", "apB"):
-            m = st[app]["migrations"][0]
-            bad = {k: v for k, v in m["drops"].items() if v}
-            check(m["generation"] == 1 and not bad,
-                  f"{app}: generation 1 after the rekey, no drops ({bad or 'none'})")
+def steps(a, flow, accel, why, marker, out, checks):
+    say(f"\n2. The VM: QEMU q35, {a.mem} MiB, accelerator {accel} ({why});\n"
+        f"   guest tests/vm/guest.asm: every page from 4 MiB up carries the marker "
+        f"{marker.decode()!r}\n   and random data; {a.dirty} pages rewritten per 10 ms tick "
+        f"({a.dirty * 100 * 4096 / MIB:.1f} MiB/s)")
+    t = time.monotonic()
+    st = flow.boot("A", timeout=120 + a.mem // 4)
+    say(f"    booted on host A in {time.monotonic() - t:.1f} s: memory filled, "
+        f"heartbeat {st['ticks']}")
+    mig = f"vm-{int(time.time()) % 100000}"
+    say(f"\n3. Live migration A -> B: scripts/migrate-vm.py (migsecctl start {mig}, "
+        f"policy required;\n   QMP migrate tcp:{HOST['B'][4]}:4444; migsecctl rekey at 50 %; "
+        f"migsecctl end); outer link captured")
+    r, c = flow.checked(mig, os.urandom(40))
+    checks += c
+    out["checked"] = r
+    report(r)
+    say("\n5. Checks")
+    for ok, text in c:
+        say(f"    [{'ok' if ok else 'FAILED'}] {text}")
+    if not a.no_compare:
+        out["compare"] = compare(flow, a.modes, a.rounds)
 
-        print(f"\n6. migsecctl end {mig}: every key wiped on both appliances")
-        pids = {}
-        for n in ("apA", "apB", "apA-control", "apB-control"):
-            with open(os.path.join(lab.dir, f"{n}.pid")) as f:
-                pids[n] = int(f.read())
-        needles = [secret[:32]] + [derive(secret, mig, d, g)["key"] for d in ("s2d", "d2s")
-                                   for g in (0, 1, 2)]
-        ctl(lab, "end", "--id", mig, appliance("apA"), appliance("apB"))
-        for n, pid in pids.items():
-            check(memory_hits(pid, needles) == 0, f"no key of the migration left in {n}'s memory")
-        sa, sb = lab.stats("apA"), lab.stats("apB")
-        print(f"    appliance A: sealed {sa['sealed_pkts']} packets ({mib(sa['sealed_bytes'])}), "
-              f"opened {sa['opened_pkts']} ({mib(sa['opened_bytes'])})")
-        print(f"    appliance B: sealed {sb['sealed_pkts']} packets ({mib(sb['sealed_bytes'])}), "
-              f"opened {sb['opened_pkts']} ({mib(sb['opened_bytes'])})")
 
-        print("\n7. The audit trail of the migration on appliance A (JSON lines; no key in any)")
-        with open(os.path.join(lab.dir, "apA-audit.jsonl")) as f:
-            for line in f:
-                e = json.loads(line)
-                if e.get("migration") == mig:
-                    short = {k: e[k] for k in ("event", "by", "trigger", "from", "to", "generation",
-                                               "out_bytes", "in_bytes") if k in e}
-                    print(f"    {e['ts']} {json.dumps(short)}")
-        print("\n8. Stopping the lab")
-    print(f"\nRESULT: {'PASS' if not failures else 'FAIL: ' + '; '.join(failures)}")
-    return 0 if not failures else 1
+def report(r):
+    total, secs = r["ram_transferred"], r["total_ms"] / 1000
+    say("\n4. Report")
+    say(f"    VM memory {r['ram_total'] / MIB:.0f} MiB: {total / MIB:.1f} MiB sent in {secs:.2f} s "
+        f"({total * 8 / secs / 1e9:.2f} Gbit/s), downtime {r['downtime_ms']} ms, "
+        f"{r['passes']} dirty-page passes")
+    for app in ("apA", "apB"):
+        d = r["appliances"][app]
+        say(f"    appliance {app[-1]}: sealed {d['sealed_pkts']} packets "
+            f"({d['sealed_bytes'] / MIB:.1f} MiB), opened {d['opened_pkts']} "
+            f"({d['opened_bytes'] / MIB:.1f} MiB)")
+    for app in ("apA", "apB"):
+        drops = {k: v for k, v in r["appliances"][app]["drops"].items() if v}
+        lost = {f"{p} {k}": v for p, c in r["appliances"][app]["ports"].items()
+                for k, v in c.items() if v and k in ("rx_missed", "rx_errors", "rx_nombuf",
+                                                     "tx_errors")}
+        say(f"    drops at appliance {app[-1]}: "
+            f"{', '.join(f'{k} {v}' for k, v in drops.items()) or 'none'}"
+            + (f"; lost by its ports: {', '.join(f'{k} {v}' for k, v in lost.items())}"
+               if lost else ""))
+    a, b = r["appliances"]["apA"], r["appliances"]["apB"]
+    say(f"    sealed but not opened (lost between the appliances, in the receiving veth's "
+        f"af_packet ring;\n    TCP sent them again): A to B {a['sealed_pkts'] - b['opened_pkts']}, "
+        f"B to A {b['sealed_pkts'] - a['opened_pkts']}")
+    for app, w in r["wire"].items():
+        say(f"    capture at {app}'s outer port: {w['frames']} frames of "
+            f"{w['received_by_appliance']} the appliance received "
+            f"({r['captures'][app].splitlines()[-1] if r['captures'][app] else 'no summary'})")
+    say("    migsecctl status, just before end:")
+    for app, st in r["status"].items():
+        for m in st["migrations"]:
+            drops = {k: v for k, v in m["drops"].items() if v}
+            say(f"      {app}: {m['role']}, generation {m['generation']} ({m['rekeys']} rekey), "
+                f"{m['lanes']} lane(s), out {m['out_pkts']} packets, in {m['in_pkts']}, drops "
+                f"{drops or 'none'}, keys {m['keys']}")
+    say("    audit trail of the migration (both appliances, JSON lines; no key in any):")
+    for e in r["audit"]:
+        short = {k: e[k] for k in ("appliance", "event", "role", "by", "trigger", "from", "to",
+                                   "generation", "out_bytes", "in_bytes") if k in e}
+        say(f"      {e['ts']} {json.dumps(short)}")
+
+
+def compare(flow, modes, rounds):
+    say(f"\n6. Comparison, same VM, same machine, same run: {rounds} round(s) of a migration "
+        f"there and back per mode")
+    runs = {m: [] for m in modes}
+    for rnd in range(rounds):
+        for mode in modes:
+            for _ in range(2):
+                tag = f"{mode}-{rnd}-{flow.host}"
+                say(f"  {MODE_TEXT[mode]}: host {flow.host} -> {'B' if flow.host == 'A' else 'A'}")
+                r = flow.timed(mode, f"cmp-{tag}")
+                if not r["runs"]:
+                    raise RuntimeError(f"{tag}: the VM does not run after the migration")
+                runs[mode].append(r)
+    res = summarize(runs)
+    say("\n    Per migration, median of " + str(2 * rounds) + " (noisy machine: medians, not sums):")
+    say("    | mode | MiB sent | time s | Gbit/s | QEMU CPU s | appliance busy s "
+        "| QEMU + appliances s |")
+    say("    |---|---:|---:|---:|---:|---:|---:|")
+    for mode, w in res["rows"].items():
+        say(f"    | {mode} | {w['mib']:.0f} | {w['seconds']:.1f} | {w['gbps']:.2f} | "
+            f"{w['qemu_cpu']:.1f} | {w['appliance_busy']:.1f} | {w['total_cpu']:.1f} |")
+    q = res.get("ratios")
+    if q:
+        names = {"time": "time", "qemu_cpu": "QEMU CPU", "total_cpu": "QEMU + appliances CPU"}
+        say("\n    QEMU TLS / migsec: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in q.items()))
+    say("    (QEMU CPU: both QEMU processes without their vCPU threads. Appliance busy: each "
+        "worker's time on\n    a core times the share of its loop cycles that moved packets. "
+        f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
+    res["runs"] = runs
+    return res
+
+
+def poll_compare(a, guest, accel, marker, workdir):
+    """The same VM through migsec with the appliances polling busy, then
+    adaptive (the mode is set when a data plane starts: a fresh lab each),
+    --rounds migrations there and back per mode."""
+    say(f"\n7. Busy vs adaptive polling, same VM ({a.mem} MiB, {accel}), same run: {a.rounds} "
+        f"round(s) of a migration there and back through migsec per mode")
+    seed = int.from_bytes(os.urandom(4), "little") | 1
+    runs = {"busy": [], "adaptive": []}
+    for rnd in range(a.rounds):
+        for mode in (("busy", "adaptive") if rnd % 2 == 0 else ("adaptive", "busy")):
+            with Lab("vdemo", poll=mode) as lab:
+                flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
+                            log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
+                try:
+                    flow.boot("A", timeout=120 + a.mem // 4)
+                    for _ in range(2):
+                        say(f"  poll.mode {mode}: host {flow.host} -> {OTHER[flow.host]}")
+                        r = flow.timed("migsec", f"poll-{mode}-{rnd}-{flow.host}")
+                        if not r["runs"]:
+                            raise RuntimeError(f"poll {mode}: the VM does not run after the "
+                                               f"migration")
+                        runs[mode].append(r)
+                finally:
+                    flow.stop_all()
+    rows = {}
+    for mode, rs in runs.items():
+        per = [{"seconds": r["total_ms"] / 1000,
+                "gbps": r["ram_transferred"] * 8 / max(r["total_ms"] / 1000, 1e-3) / 1e9,
+                "qemu_cpu": r["cpu"]["qemu"], "vcpu": r["cpu"]["vcpu"], "dp_cpu": r["cpu"]["dp"],
+                "total_cpu": r["cpu"]["qemu"] + r["cpu"]["dp"]} for r in rs]
+        rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
+    say(f"\n    Per migration, median of {2 * a.rounds}:")
+    say("    | poll.mode | time s | Gbit/s | QEMU CPU s | guest vCPU s | data planes CPU s "
+        "| QEMU + data planes s |")
+    say("    |---|---:|---:|---:|---:|---:|---:|")
+    for mode, w in rows.items():
+        say(f"    | {mode} | {w['seconds']:.1f} | {w['gbps']:.2f} | {w['qemu_cpu']:.1f} | "
+            f"{w['vcpu']:.1f} | {w['dp_cpu']:.1f} | {w['total_cpu']:.1f} |")
+    b, d = rows["busy"], rows["adaptive"]
+    names = {"seconds": "time", "qemu_cpu": "QEMU CPU", "dp_cpu": "data planes CPU",
+             "total_cpu": "QEMU + data planes CPU"}
+    ratios = {k: d[k] / b[k] for k in names if b[k]}
+    say("\n    adaptive / busy: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in ratios.items()))
+    say("    (QEMU CPU: both QEMU processes without their vCPU threads; data planes: user + sys "
+        "of both\n    migsec-dataplane processes from /proc over the migration. "
+        f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
+    return {"rows": rows, "ratios": ratios, "runs": runs}
+
+
+def summarize(runs):
+    """Per mode, the median per migration of each figure; TLS / migsec ratios
+    of those medians."""
+    rows = {}
+    for mode, rs in runs.items():
+        per = [{"mib": r["ram_transferred"] / MIB, "seconds": r["total_ms"] / 1000,
+                "gbps": r["ram_transferred"] * 8 / max(r["total_ms"] / 1000, 1e-3) / 1e9,
+                "qemu_cpu": r["cpu"]["qemu"], "appliance_busy": r["cpu"]["appliances"],
+                "total_cpu": r["cpu"]["qemu"] + r["cpu"]["appliances"]} for r in rs]
+        rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
+        rows[mode]["migrations"] = len(rs)
+    out = {"rows": rows}
+    if "migsec" in rows and "tls" in rows:
+        m, t = rows["migsec"], rows["tls"]
+        out["ratios"] = {("time" if k == "seconds" else k): t[k] / m[k]
+                         for k in ("seconds", "qemu_cpu", "total_cpu") if m[k] > 0}
+    return out
 
 
 if __name__ == "__main__":

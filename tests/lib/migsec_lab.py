@@ -184,8 +184,8 @@ class Lab:
         """Host A sends nbytes to host B over TCP; returns (sent, received) dicts."""
         return self.finish(self.start_transfer(nbytes, **kw))
 
-    def capture(self, who, count, seconds=30, iface="outer", bpf=None):
-        return Capture(self, who, count, seconds, iface, bpf)
+    def capture(self, who, count, seconds=30, iface="outer", bpf=None, buffer_kib=0):
+        return Capture(self, who, count, seconds, iface, bpf, buffer_kib)
 
 
 class Capture:
@@ -194,15 +194,18 @@ class Capture:
     transmissions bypass the sender's qdisc, so each side sees what it
     receives)."""
 
-    def __init__(self, lab, who, count, seconds, iface, bpf):
+    def __init__(self, lab, who, count, seconds, iface, bpf, buffer_kib=0):
         self.lab, self.app, self.count, self.seconds = lab, who, count, seconds
-        self.iface, self.bpf = iface, bpf
+        self.iface, self.bpf, self.buffer_kib = iface, bpf, buffer_kib
+        self.summary = ""  # tcpdump's closing lines: captured, dropped by kernel
         fd, self.path = tempfile.mkstemp(prefix="migsec-", suffix=".pcap")
         os.close(fd)
 
     def __enter__(self):
         cmd = ["timeout", str(self.seconds), "tcpdump", "-i", self.iface, "--immediate-mode",
                "-U", "-s", "0", "-c", str(self.count), "-w", self.path]
+        if self.buffer_kib:
+            cmd[3:3] = ["-B", str(self.buffer_kib)]
         self.p = self.lab.popen(self.app, cmd + ([self.bpf] if self.bpf else []),
                                 start_new_session=True)
         # tcpdump says "listening on ..." once it captures; wait for that (bounded)
@@ -221,6 +224,7 @@ class Capture:
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait()
+        self.summary = self.p.stderr.read().strip()
         return False
 
     def remove(self):

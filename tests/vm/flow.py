@@ -1,0 +1,264 @@
+"""The VM demo's steps on a running lab: one VM that moves between the
+lab's two hypervisor hosts, each move done by scripts/migrate-vm.py.
+
+- checked(): a migration through the appliances under policy `required`,
+  with captures of the outer link, a rekey halfway, the memory of both
+  ends hashed, the destination resumed, the appliances scanned for keys.
+- timed(): a migration measured for the comparison: migsec (plaintext QEMU
+  migration sealed by the appliances), QEMU's TLS (the appliances pass it
+  through: policy `disabled`) or plain (no protection at all).
+
+Every result is a dict; nothing here prints except through `log`.
+"""
+import json
+import os
+import time
+
+from guest import params
+from qemu import CLK_TCK, Vm, mv
+
+import migsec_lab
+from espscan import scan_pcap
+from migsec_lab import HOST, OUTER, appliance, derive, memory_hits
+
+PORT = 4444
+OTHER = {"A": "B", "B": "A"}
+APP = {"A": "apA", "B": "apB"}
+
+
+class Flow:
+    def __init__(self, lab, workdir, guest, mem_mib, accel, marker, dirty, multifd, tls_dirs,
+                 log, timeout=600, seed=None):
+        self.lab, self.workdir, self.guest = lab, workdir, guest
+        self.mem_mib, self.accel, self.marker = mem_mib, accel, marker
+        self.multifd, self.tls_dirs, self.log, self.timeout = multifd, tls_dirs, log, timeout
+        self.params = os.path.join(workdir, "params.bin")
+        with open(self.params, "wb") as f:
+            f.write(params(marker, dirty, seed or int.from_bytes(os.urandom(4), "little") | 1))
+        self.vm, self.host, self.n = None, None, 0
+        self.vms = []
+
+    # ---- VMs
+    def _vm(self, host, incoming, paused=False):
+        self.n += 1
+        vm = Vm(self.lab, host, f"vm{self.n}-{host}", self.workdir, self.guest, self.params,
+                self.mem_mib, self.accel, incoming=incoming, paused=paused,
+                tls_dir=self.tls_dirs.get(host))
+        self.vms.append(vm)
+        return vm
+
+    def boot(self, host, timeout):
+        self.vm, self.host = self._vm(host, incoming=False), host
+        return self.vm.wait_ready(timeout)
+
+    def stop_all(self):
+        for vm in self.vms:
+            vm.stop()
+
+    # ---- one migration with scripts/migrate-vm.py
+    def _args(self, mig_id, policy, tls, rekey_at):
+        pki = os.path.join(self.lab.dir, "pki")
+        src, dst = self.host, OTHER[self.host]
+        ctl = (f"ip netns exec {self.lab.name}-mg {migsec_lab.MIGSECCTL} --ca {pki}/ca.pem "
+               f"--cert {pki}/mgmt.pem --key {pki}/mgmt.key")
+        argv = ["--src-qmp", self.vm.qmp_path, "--dst-qmp", self.dst.qmp_path,
+                "--src-host", HOST[src][4], "--dst-host", HOST[dst][4], "--port", str(PORT),
+                "--id", mig_id, "--vm", "demo-vm", "--policy", policy,
+                "--source", appliance(APP[src]), "--destination", appliance(APP[dst]),
+                "--source-outer", OUTER[src][4], "--destination-outer", OUTER[dst][4],
+                "--migsecctl", ctl, "--multifd", str(self.multifd),
+                "--timeout", str(self.timeout), "--rekey-at", str(rekey_at)]
+        if tls:
+            argv += ["--tls-creds-source", "tls-out", "--tls-creds-destination", "tls-in"]
+        return mv.parse_args(argv)
+
+    def _migrate(self, mig_id, policy, tls=False, rekey_at=0, paused=False, secret=None):
+        dst_host = OTHER[self.host]
+        self.dst = self._vm(dst_host, incoming=True, paused=paused)
+        before = {a: self.lab.stats(a) for a in ("apA", "apB")}
+        cpu = {}
+        hooks = {"started": lambda: cpu.update(t0=self._cpu()),
+                 "completed": lambda: cpu.update(t1=self._cpu())}
+        r = mv.run(self._args(mig_id, policy, tls, rekey_at), secret=secret, hooks=hooks,
+                   log=self.log)
+        after = {a: self.lab.stats(a) for a in ("apA", "apB")}
+        r["appliances"] = {a: delta(before[a], after[a]) for a in before}
+        r["cpu"] = cpu_delta(cpu["t0"], cpu["t1"])
+        r["from"], r["to"] = self.host, dst_host
+        self.src_vm, self.vm, self.host = self.vm, self.dst, dst_host
+        return r
+
+    def _cpu(self):
+        """A snapshot for cpu_delta(): QEMU CPU seconds of both ends, split
+        into vCPU threads (the guest's own work) and the rest, and per
+        appliance worker its time on a core and its busy/idle cycles."""
+        snap = {"qemu": 0.0, "vcpu": 0.0, "dp": 0.0, "workers": {}}
+        for vm in (self.vm, self.dst):
+            total, vcpu = vm.cpu()
+            snap["qemu"] += total - vcpu
+            snap["vcpu"] += vcpu
+        for a in ("apA", "apB"):
+            s = self.lab.stats(a)
+            pid = self.lab.pid(a)
+            snap["dp"] += proc_cpu_s(pid)
+            for w in s["workers"]:
+                snap["workers"][(a, w["lcore"])] = (thread_run_s(pid, f"rte-worker-{w['lcore']}"),
+                                                    w["busy_cycles"], w["idle_cycles"])
+        return snap
+
+    def _retire_source(self):
+        self.src_vm.stop()
+        self.vms.remove(self.src_vm)
+
+    # ---- the checked migration
+    def checked(self, mig_id, secret):
+        """Migrates the VM to the other host through the appliances (policy
+        required), with captures, a rekey at 50 %, memory hashes and the
+        key scan. Returns (result, checks) where checks is a list of
+        (ok, text)."""
+        src_app, dst_app = APP[self.host], APP[OTHER[self.host]]
+        # each side's capture sees what arrives on its outer port
+        c1 = self.lab.capture(dst_app, count=10 ** 9, seconds=self.timeout, buffer_kib=65536)
+        c2 = self.lab.capture(src_app, count=10 ** 9, seconds=self.timeout, buffer_kib=16384)
+        try:
+            return self._checked(mig_id, secret, c1, c2, src_app, dst_app)
+        finally:
+            for c in (c1, c2):  # a whole migration: up to gigabytes
+                if os.path.exists(c.path):
+                    os.unlink(c.path)
+
+    def _checked(self, mig_id, secret, c1, c2, src_app, dst_app):
+        checks = []
+        pids = {n: self.lab.pid(n) for n in ("apA", "apB", "apA-control", "apB-control")}
+        with c1, c2:
+            r = self._migrate(mig_id, "required", rekey_at=50, paused=True, secret=secret)
+        r["captures"] = {dst_app: c1.summary, src_app: c2.summary}
+
+        # (a) the destination holds the source's memory, and runs it
+        st = self.vm.status()
+        checks.append((st["runstate"] == "paused",
+                       f"destination VM paused after the migration (-S): {st['runstate']}"))
+        d_src = self.src_vm.memory_digest(self.workdir, self.marker)
+        d_dst = self.vm.memory_digest(self.workdir, self.marker)
+        r["memory"] = {"source": d_src, "destination": d_dst}
+        checks.append((d_src["sha256"] == d_dst["sha256"] and d_src["markers"] > 0,
+                       f"guest memory identical on both hosts: SHA-256 {d_dst['sha256'][:16]}... "
+                       f"of {self.mem_mib} MiB, marker in {d_dst['markers']} pages"))
+        self.vm.do("cont")
+        t0 = self.vm.status()
+        time.sleep(1.5)
+        t1 = self.vm.status()
+        r["resumed"] = {"ticks_before": t0["ticks"], "ticks_after": t1["ticks"]}
+        checks.append((t1["runstate"] == "running" and t1["ticks"] > t0["ticks"]
+                       and not t1["fault"],
+                       f"the VM runs on host {self.host} after `cont`: heartbeat {t0['ticks']} -> "
+                       f"{t1['ticks']} in 1.5 s"))
+        self._retire_source()
+
+        # (b) the outer link: ESP only, all of it opens, no marker
+        gens = range(0, 3)  # 0, 1 after the rekey, 2 announced as the next inbound
+        lanes = r["status"][src_app]["migrations"][0]["lanes"]
+        keys = {(d, g, lane): derive(secret, mig_id, d, g, lane)
+                for d in ("s2d", "d2s") for g in gens for lane in range(lanes)}
+        sas = {k["spi"]: k["key"] + k["salt"] for k in keys.values()}
+        pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
+        r["wire"] = {}
+        for app, cap in ((dst_app, c1), (src_app, c2)):
+            res = scan_pcap(cap.path, sas, pairs, self.marker)
+            os.unlink(cap.path)
+            res["received_by_appliance"] = r["appliances"][app]["ports"]["outer"]["rx_pkts"]
+            res["per_spi"] = {f"{k:#x}": v for k, v in res["per_spi"].items()}
+            r["wire"][app] = res
+        w = r["wire"][dst_app]
+        back = r["wire"][src_app]
+        checks.append((w["bad_count"] == 0 and back["bad_count"] == 0 and w["esp"] > 0
+                       and w["opened"] == w["esp"] and back["opened"] == back["esp"],
+                       f"outer link: {w['frames'] + back['frames']} frames captured, "
+                       f"{w['esp'] + back['esp']} ESP-in-UDP, all opened with keys derived here, "
+                       f"{w['control'] + back['control']} ARP, "
+                       f"{w['bad_count'] + back['bad_count']} anything else"))
+        checks.append((w["marker_on_wire"] == 0 and back["marker_on_wire"] == 0
+                       and w["marker_in_plaintext"] > 0,
+                       f"the guest's marker: {w['marker_on_wire'] + back['marker_on_wire']} times "
+                       f"on the wire, {w['marker_in_plaintext']} times in the opened packets"))
+        gens_used = sorted({g for (d, g, _), k in keys.items()
+                            if d == "s2d" and f"{k['spi']:#x}" in w["per_spi"]})
+        checks.append((gens_used == [0, 1],
+                       f"rekey halfway: source-to-destination packets under generations "
+                       f"{gens_used}"))
+
+        # (c) after `end`, no key of the migration on either appliance
+        needles = [secret[:32]] + [k["key"] for k in keys.values()]
+        r["key_hits"] = {n: memory_hits(pid, needles) for n, pid in pids.items()}
+        for n, hits in r["key_hits"].items():
+            checks.append((hits == 0, f"no key of the migration in {n}'s memory after end"))
+        checks.append(("end_error" not in r, "migsecctl end done on both appliances"))
+        r["audit"] = audit_lines(self.lab, mig_id)
+        return r, checks
+
+    # ---- the comparison
+    def timed(self, mode, mig_id):
+        """One measured migration to the other host; mode migsec, tls or plain."""
+        policy = "required" if mode == "migsec" else "disabled"
+        r = self._migrate(mig_id, policy, tls=(mode == "tls"))
+        st = self.vm.status()
+        r["mode"] = mode
+        r["runs"] = st["runstate"] == "running" and not st["fault"]
+        self._retire_source()
+        return r
+
+
+def thread_run_s(pid, name):
+    """Seconds the thread named `name` of process pid spent on a CPU."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != name:
+                continue
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    raise RuntimeError(f"process {pid} has no thread {name}")
+
+
+def proc_cpu_s(pid):
+    """user + sys CPU seconds of process pid so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_delta(t0, t1):
+    """CPU seconds between two snapshots. `dp`: user + sys of both data
+    plane processes, what they really took from the machine (a busy-polling
+    worker is always on its core). `appliances`: the part spent on packets,
+    each worker's time on a core times the share of its loop cycles that
+    moved packets (busy / (busy + idle))."""
+    out = {"qemu": t1["qemu"] - t0["qemu"], "vcpu": t1["vcpu"] - t0["vcpu"],
+           "dp": t1["dp"] - t0["dp"], "appliances": 0.0}
+    for k, (run1, busy1, idle1) in t1["workers"].items():
+        run0, busy0, idle0 = t0["workers"][k]
+        cycles = (busy1 - busy0) + (idle1 - idle0)
+        if cycles > 0:
+            out["appliances"] += (run1 - run0) * (busy1 - busy0) / cycles
+    return out
+
+
+def delta(a, b):
+    """Counter differences between two migsec-dpctl stats --json."""
+    out = {k: b[k] - a[k] for k in b if isinstance(b[k], int) and k != "tsc_hz"}
+    out["drops"] = {k: b["drops"][k] - a["drops"].get(k, 0) for k in b["drops"]}
+    out["ports"] = {p: {k: v - a["ports"][p][k] for k, v in b["ports"][p].items()
+                        if isinstance(v, int)} for p in b["ports"]}
+    out["tsc_hz"] = b["tsc_hz"]
+    return out
+
+
+def audit_lines(lab, mig_id):
+    lines = []
+    for app in ("apA", "apB"):
+        with open(os.path.join(lab.dir, f"{app}-audit.jsonl")) as f:
+            for line in f:
+                e = json.loads(line)
+                if e.get("migration") == mig_id:
+                    lines.append(e)
+    return sorted(lines, key=lambda e: e.get("ts", ""))
+
