@@ -687,6 +687,8 @@ op_health(struct mc_state *st)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "version", json_string(MS_VERSION));
 	json_object_set_new(o, "migrations", json_integer(n));
+	/* Locked key memory in use (keys, and OpenSSL's own private keys). */
+	json_object_set_new(o, "key_memory_bytes", json_integer((json_int_t)CRYPTO_secure_used()));
 	if (ping != NULL) {
 		json_object_set_new(o, "dataplane", json_string("up"));
 		json_object_set_new(o, "workers", json_incref(json_object_get(ping, "workers")));

@@ -162,6 +162,22 @@ workers_json(const struct ms_dp *dp)
 	return a;
 }
 
+static json_t *
+pool_json(const struct rte_mempool *mp)
+{
+	return json_pack("{s:I,s:I}", "size", (json_int_t)mp->size,
+			 "in_use", (json_int_t)rte_mempool_in_use_count(mp));
+}
+
+/* Buffers out of their pools: what a leak would show, and a soak checks. */
+static json_t *
+pools_json(const struct ms_dp *dp)
+{
+	return json_pack("{s:o,s:o,s:o}", "mbufs", pool_json(dp->mbuf_pool),
+			 "crypto_ops", pool_json(dp->cop_pool),
+			 "sessions", pool_json(dp->sess_pool));
+}
+
 json_t *
 ms_ops_stats_json(const struct ms_dp *dp)
 {
@@ -194,6 +210,7 @@ ms_ops_stats_json(const struct ms_dp *dp)
 	json_object_set_new(ports, "inner", port_json(dp, &s, MS_PORT_INNER));
 	json_object_set_new(ports, "outer", port_json(dp, &s, MS_PORT_OUTER));
 	json_object_set_new(j, "ports", ports);
+	json_object_set_new(j, "pools", pools_json(dp));
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
 	return j;
 }

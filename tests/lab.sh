@@ -245,9 +245,11 @@ up() {
 		203.0.113.2 2001:db8:ff::2 192.0.2.2 2001:db8:1::2 "$la" 0 198.51.100.2
 	write_conf apB 192.0.2.254 2001:db8:1::fe 203.0.113.2 2001:db8:ff::2 \
 		203.0.113.1 2001:db8:ff::1 192.0.2.1 2001:db8:1::1 "$lb" 0 198.51.100.6 "${MAX_SA_B:-1024}"
+	# One after the other: each decides on hugepages from what is free when
+	# it starts ("auto"), so B must see what A took.
 	start_dp apA "$NS_APA"
-	start_dp apB "$NS_APB"
 	wait_dp apA
+	start_dp apB "$NS_APB"
 	wait_dp apB
 	start_control apA "$NS_APA"
 	start_control apB "$NS_APB"
