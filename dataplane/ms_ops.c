@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <rte_cryptodev.h>
@@ -221,6 +223,7 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	const struct ms_dp *dp = o->dp;
 	struct rte_cryptodev_info ci;
 	json_t *j = json_object();
+	struct rlimit core;
 
 	rte_cryptodev_info_get(dp->cdev_id, &ci);
 	json_object_set_new(j, "name", json_string(dp->conf->name));
@@ -239,6 +242,10 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
 	json_object_set_new(j, "max_sa", json_integer(dp->sadb.max_sa));
 	json_object_set_new(j, "uptime_s", json_integer((json_int_t)(time(NULL) - o->started)));
+	/* What keeps keys out of core dumps, as the process is now (not as configured). */
+	json_object_set_new(j, "dumpable", json_boolean(prctl(PR_GET_DUMPABLE) == 1));
+	json_object_set_new(j, "core_limit", json_integer(getrlimit(RLIMIT_CORE, &core) == 0 ?
+							   (json_int_t)core.rlim_cur : -1));
 	return reply_json(j, reply, len);
 }
 
