@@ -121,7 +121,8 @@ check_profile(const struct ms_profile *p, const struct ms_conf *c)
 	CHECK(strcmp(p->name, "fz") == 0 && p->dev.driver[0] && p->dev.device[0]);
 	CHECK(n >= 1 && n <= 3);
 	for (unsigned int i = 0; i < n; i++)
-		CHECK(devs[i]->driver[0] && devs[i]->device[0] && strchr(devs[i]->device, '{') == NULL);
+		CHECK(devs[i]->driver[0] && devs[i]->device[0] &&	/* {pci} replaced */
+		      strstr(devs[i]->device, "{pci}") == NULL && strstr(devs[i]->pci, "{pci}") == NULL);
 	if (p->failover)
 		CHECK(p->member[MS_PRIMARY].device[0] && p->member[MS_SECONDARY].device[0]);
 	CHECK(eal != NULL);
