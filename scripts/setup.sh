@@ -115,10 +115,12 @@ run_tests() {
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --suite unit --suite control --print-errorlogs
-	step "Fuzzing under ASan+UBSan: each harness ${MIGSEC_FUZZ_SECONDS:-20} s, and its regression inputs"
+	step "Fuzzing under ASan+UBSan: each harness ${MIGSEC_FUZZ_SECONDS:-15} s, and its regression inputs"
 	meson test -C build-asan --suite fuzz --print-errorlogs
-	step "All test suites"
-	meson test -C build --print-errorlogs --num-processes 1
+	step "Soak under ASan+UBSan, LeakSanitizer at exit: ${MIGSEC_SOAK_SECONDS:-45} s of migration cycles"
+	meson test -C build-asan --suite soak --print-errorlogs
+	step "All other test suites"
+	meson test -C build --print-errorlogs --num-processes 1 --no-suite soak
 }
 
 cmd=${1:-}

@@ -5,7 +5,7 @@
 
 1. Replay: every input in tests/fuzz/regress/NAME/ (crashes found before,
    each fixed) and the seed corpus tests/fuzz/corpus/NAME/ runs once.
-2. Fuzz for MIGSEC_FUZZ_SECONDS (default 20) from the seeds plus the
+2. Fuzz for MIGSEC_FUZZ_SECONDS (default 15) from the seeds plus the
    corpus the previous runs grew in BUILD/fuzz/corpus/NAME/ (never written
    back into the source tree). MIGSEC_FUZZ_JOBS=N runs N fuzzers at once
    (longer campaigns; see README, "Hardening").
@@ -75,7 +75,7 @@ def main():
     print(f"ok: {len(regress)} regression and {len(inputs) - len(regress)} seed inputs replayed",
           flush=True)
 
-    seconds = int(os.environ.get("MIGSEC_FUZZ_SECONDS", "20"))
+    seconds = int(os.environ.get("MIGSEC_FUZZ_SECONDS", "15"))
     jobs = int(os.environ.get("MIGSEC_FUZZ_JOBS", "1"))
     cmd = [exe, *common, *EXTRA.get(name, []), f"-max_total_time={seconds}", "-print_final_stats=1",
            "-max_len=4096", work, seeds]

@@ -6,7 +6,7 @@ Migrations are started, rekeyed and ended over the management protocol
 (tests/lib/mgmt_soak.py: one TLS connection per appliance, fresh one-shot
 keys), MIGSEC_SOAK_MIGRATIONS (default 16) at a time, each covering one UDP
 flow from host A to host B that carries traffic all along: for
-MIGSEC_SOAK_SECONDS (default 100; the CI run), or exactly
+MIGSEC_SOAK_SECONDS (default 45; the CI run), or exactly
 MIGSEC_SOAK_CYCLES life cycles if that is set (the long run; README,
 "Hardening"). Then:
   - both data planes: no SA left, every mbuf, crypto op and crypto session
@@ -32,7 +32,7 @@ from migsec_lab import (HOST, MGMT, OUTER, PY, TOP, Lab, appliance, check, ctl, 
                         log)
 
 CYCLES = int(os.environ.get("MIGSEC_SOAK_CYCLES", "0"))
-SECONDS = 0 if CYCLES else float(os.environ.get("MIGSEC_SOAK_SECONDS", "100"))
+SECONDS = 0 if CYCLES else float(os.environ.get("MIGSEC_SOAK_SECONDS", "45"))
 SLOTS = int(os.environ.get("MIGSEC_SOAK_MIGRATIONS", "16"))
 # Resident memory is compared from here on (allocators and caches warm up).
 WARM = max(CYCLES // 5, 2 * SLOTS)
