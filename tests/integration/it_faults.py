@@ -17,9 +17,15 @@ it_control's; a crypto device refusing work is the unit suite "faults".)
    forwards the uncovered traffic in plaintext: appliance B must still
    drop every such packet (plaintext_for_sa) and deliver none (README,
    "Hardening", known weakness).
+   Right after the kill, no file in /dev/hugepages holds a key of the
+   migration: the data plane unlinks its hugepage files once mapped
+   (eal.huge_unlink, the default). The bypass lab keeps them
+   (huge_unlink = false) to show that the check can fail: there the
+   killed process's files still hold its keys.
 2. A port going down and up during a transfer (A's outer, then B's inner):
    traffic resumes and the transfer arrives intact.
 """
+import glob
 import json
 import os
 import signal
@@ -73,10 +79,29 @@ def status(lab, *apps, mig=None):
     return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else {})
 
 
+def hugepage_keys(lab, app, keys):
+    """Key copies in the hugepage files of the lab's appliance (its EAL
+    file prefix), and how many such files there are."""
+    files = [p for p in glob.glob(f"/dev/hugepages/{lab.name}-{app}map_*") if os.path.isfile(p)]
+    hits = 0
+    for p in files:
+        with open(p, "rb") as f:
+            data = f.read()
+        hits += sum(data.count(k) for k in keys)
+    return hits, len(files)
+
+
+def on_hugepages(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return any("/dev/hugepages/" in line for line in f)
+
+
 def kill_dataplane(policy, then=None):
     """Checks as it goes; then(lab) runs in the same lab afterwards."""
     secret = os.urandom(40)
-    with Lab("itF" if policy == "discard" else "itG", policy=policy) as lab:
+    unlink = policy == "discard"
+    env = {} if unlink else {"HUGE_UNLINK": "false"}
+    with Lab("itF" if policy == "discard" else "itG", policy=policy, env=env) as lab:
         r = start_migration(lab, "m1", [SEL], secret=secret)
         check(r.returncode == 0, f"[{policy}] a required migration started")
         g0 = derive(secret, "m1", "s2d", 0)
@@ -85,8 +110,21 @@ def kill_dataplane(policy, then=None):
         with lab.capture("apB", count=200000, seconds=60, bpf="not arp") as cap:
             xfer = lab.start_transfer(64 * MIB, rate_mbps=40, timeout=15, marker=MARKER)
             time.sleep(1.5)
+            huge = on_hugepages(lab.pid("apA"))
             os.kill(lab.pid("apA"), signal.SIGKILL)
             log(f"[{policy}] killed appliance A's data plane (SIGKILL) during the transfer")
+            keys = [derive(secret, "m1", d, 0)["key"] for d in ("s2d", "d2s")]
+            wait_for("apA gone", lambda: not os.path.exists(f"/proc/{lab.pid('apA')}"), 10)
+            hits, nfiles = hugepage_keys(lab, "apA", keys)
+            if not huge:
+                log(f"[{policy}] A ran without hugepages (too few free): no hugepage file check")
+            elif unlink:
+                check(hits == 0 and nfiles == 0, f"[{policy}] the killed data plane left no "
+                      f"hugepage file ({nfiles}) and no key in one ({hits}): eal.huge_unlink")
+            else:
+                check(hits > 0, f"[{policy}] with eal.huge_unlink = false the killed data "
+                      f"plane's {nfiles} hugepage files hold its keys ({hits} copies): the check "
+                      f"above can fail")
             rc, st = status(lab, "apA", "apB")
             check(st.get("apA", {}).get("dataplane") == "down",
                   f"[{policy}] migsecctl status: A's data plane down")
