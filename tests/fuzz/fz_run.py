@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.environ.get("BUILD", os.getcwd())
+BUILD = os.path.abspath(os.environ.get("BUILD", os.getcwd()))
 # libconfig leaks a string on most syntax errors (lsan.supp); a leak check
 # after every such input made the conf harness ten times slower. Its leaks
 # are looked for once, when the run ends (LeakSanitizer at exit).
@@ -41,9 +41,9 @@ def files_in(d):
     return sorted(os.path.join(d, f) for f in os.listdir(d) if not f.startswith("."))
 
 
-def run(cmd, what):
+def run(cmd, what, cwd=None):
     print(f"$ {' '.join(cmd)}", flush=True)
-    r = subprocess.run(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    r = subprocess.run(cmd, env=env(), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, errors="replace")
     tail = "\n".join(r.stdout.splitlines()[-60:])
     print(tail, flush=True)
@@ -57,7 +57,7 @@ def main():
     if len(sys.argv) != 3:
         print(__doc__, file=sys.stderr)
         return 2
-    exe, name = sys.argv[1], sys.argv[2]
+    exe, name = os.path.abspath(sys.argv[1]), sys.argv[2]
     seeds = os.path.join(HERE, "corpus", name)
     regress = files_in(os.path.join(HERE, "regress", name))
     if not files_in(seeds):
@@ -79,9 +79,18 @@ def main():
     jobs = int(os.environ.get("MIGSEC_FUZZ_JOBS", "1"))
     cmd = [exe, *common, *EXTRA.get(name, []), f"-max_total_time={seconds}", "-print_final_stats=1",
            "-max_len=4096", work, seeds]
-    if jobs > 1:
+    if jobs > 1:  # each job logs into fuzz-N.log in the working directory: out
         cmd[1:1] = [f"-jobs={jobs}", f"-workers={jobs}"]
-    log = run(cmd, f"{seconds} s of fuzzing; reproduce with: {exe} {artifacts}<file>")
+        for f in files_in(out):
+            if os.path.basename(f).startswith("fuzz-") and f.endswith(".log"):
+                os.unlink(f)
+    log = run(cmd, f"{seconds} s of fuzzing; reproduce with: {exe} {artifacts}<file> "
+              f"(job logs: {out}/fuzz-N.log)", cwd=out)
+    if jobs > 1:
+        for f in files_in(out):
+            if os.path.basename(f).startswith("fuzz-") and f.endswith(".log"):
+                with open(f, errors="replace") as j:
+                    log += j.read()
     execs = [ln for ln in log.splitlines() if "stat::number_of_executed_units" in ln]
     cov = [ln for ln in log.splitlines() if " cov: " in ln]
     print(f"ok: {name}: {seconds} s fuzzed, no finding; "
