@@ -250,6 +250,13 @@ test_conf(void)
 	close(fd);
 	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":7: setting 'mgmt.lisen': unknown setting"));
+	/* found by fuzz-conf: a required string that is empty, or starts with NUL */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dprintf(fd, "name = \"x\";\nmgmt: {\n  listen = \"\";\n  ca = \"a\";\n  cert = \"b\";\n"
+		"  key = \"c\";\n};\n");
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3: setting 'mgmt.listen': must not be empty"));
 	fd = open(path, O_WRONLY | O_TRUNC);
 	dprintf(fd, "name = \"x\";\n");
 	close(fd);

@@ -120,6 +120,7 @@ test_errors(void)
 	expect(10, "  mtu = \"big\";", NULL, "10: setting 'outer.mtu': must be an integer");
 	expect(10, "  mtux = 1500;", NULL, "10: setting 'outer.mtux': unknown setting");
 	expect(3, "  lcorez = \"0,1\";", NULL, "3: setting 'eal.lcorez': unknown setting");
+	expect(3, "  lcores = \"\";", NULL, "3: setting 'eal.lcores': must not be empty");
 	expect(3, "", NULL, "2: setting 'eal.lcores': required setting is missing");
 	expect(3, "  lcores = \"0;1\";", NULL, "3: setting 'eal.lcores': must be a core list");
 	expect(3, "  lcores = \"0,1\"; huge_unlink = 1;", NULL,
