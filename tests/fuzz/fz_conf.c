@@ -60,6 +60,20 @@ copy_profile(const char *name)
 		exit(1);
 }
 
+/* The directory and what is in it go when the run ends (not after a crash). */
+static void
+remove_dir(void)
+{
+	char p[160];
+
+	unlink(path);
+	for (int i = 0; real_profiles[i] != NULL; i++) {
+		snprintf(p, sizeof(p), "%s/%s.conf", dir, real_profiles[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -71,6 +85,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(path, sizeof(path), "%s/fz.conf", dir);
+	atexit(remove_dir);
 	for (int i = 0; real_profiles[i] != NULL; i++)
 		copy_profile(real_profiles[i]);
 	return 0;
