@@ -244,8 +244,12 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	json_object_set_new(j, "uptime_s", json_integer((json_int_t)(time(NULL) - o->started)));
 	/* What keeps keys out of core dumps, as the process is now (not as configured). */
 	json_object_set_new(j, "dumpable", json_boolean(prctl(PR_GET_DUMPABLE) == 1));
-	json_object_set_new(j, "core_limit", json_integer(getrlimit(RLIMIT_CORE, &core) == 0 ?
-							   (json_int_t)core.rlim_cur : -1));
+	if (getrlimit(RLIMIT_CORE, &core) != 0)
+		json_object_set_new(j, "core_limit", json_null());
+	else if (core.rlim_cur == RLIM_INFINITY)
+		json_object_set_new(j, "core_limit", json_string("unlimited"));
+	else
+		json_object_set_new(j, "core_limit", json_integer((json_int_t)core.rlim_cur));
 	return reply_json(j, reply, len);
 }
 
