@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -687,6 +688,9 @@ op_health(struct mc_state *st)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "version", json_string(MS_VERSION));
 	json_object_set_new(o, "migrations", json_integer(n));
+	/* Locked key memory in use (keys, and OpenSSL's own private keys). */
+	json_object_set_new(o, "key_memory_bytes", json_integer((json_int_t)CRYPTO_secure_used()));
+	json_object_set_new(o, "dumpable", json_boolean(prctl(PR_GET_DUMPABLE) == 1));
 	if (ping != NULL) {
 		json_object_set_new(o, "dataplane", json_string("up"));
 		json_object_set_new(o, "workers", json_incref(json_object_get(ping, "workers")));

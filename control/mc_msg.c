@@ -24,6 +24,16 @@ fail(struct mc_err *e, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * The message quotes the peer's bytes (jansson's "near '...'", field
+	 * names). It goes into the reply and the audit trail as a JSON string,
+	 * which must be UTF-8: one invalid byte and jansson refuses the string,
+	 * the reply loses its message and the audit line its peer and reason.
+	 * Printable ASCII only.
+	 */
+	for (char *c = e->msg; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 	return -1;
 }
 

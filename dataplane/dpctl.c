@@ -285,6 +285,14 @@ print_stats(const char *js)
 		       100 * (double)json_integer_value(json_object_get(v, "sleep_cycles")) / all,
 		       json_integer_value(json_object_get(v, "sleeps")));
 	}
+	v = json_object_get(j, "pools");
+	printf("in use  mbufs %lld/%lld, crypto ops %lld/%lld, sessions %lld/%lld\n",
+	       json_integer_value(json_object_get(json_object_get(v, "mbufs"), "in_use")),
+	       json_integer_value(json_object_get(json_object_get(v, "mbufs"), "size")),
+	       json_integer_value(json_object_get(json_object_get(v, "crypto_ops"), "in_use")),
+	       json_integer_value(json_object_get(json_object_get(v, "crypto_ops"), "size")),
+	       json_integer_value(json_object_get(json_object_get(v, "sessions"), "in_use")),
+	       json_integer_value(json_object_get(json_object_get(v, "sessions"), "size")));
 	printf("dropped %12lld pkts\n", json_integer_value(json_object_get(j, "dropped")));
 	drops = json_object_get(j, "drops");
 	json_object_foreach(drops, k, v)

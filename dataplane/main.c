@@ -221,7 +221,8 @@ main(int argc, char **argv)
 	if (rc == 0)
 		rc = ms_ctl_open(&ctl, conf.ctl_socket, conf.ctl_user, ms_ops_handle, &ops, err,
 				 sizeof(err));
-	if (rc == 0 && !eal.no_huge && rte_pdump_init() != 0)
+	/* dpdk-dumpcap is a secondary process: it needs the hugepage files. */
+	if (rc == 0 && !eal.no_huge && !conf.huge_unlink && rte_pdump_init() != 0)
 		MS_LOG(WARNING, "pdump unavailable: dpdk-dumpcap cannot capture");
 	if (rc == 0)
 		rc = launch(&dp, err, sizeof(err));

@@ -122,6 +122,9 @@ ms_cfg_str(struct ms_cfg_ctx *c, const config_setting_t *g, const char *gpath, c
 	v = config_setting_get_string(s);
 	if (strlen(v) >= outlen)
 		return ms_cfg_fail(c, s, path, "longer than %zu characters", outlen - 1);
+	/* a required setting says something ("" or a string that starts with NUL does not) */
+	if (required && v[0] == '\0')
+		return ms_cfg_fail(c, s, path, "must not be empty");
 	snprintf(out, outlen, "%s", v);
 	return 0;
 }

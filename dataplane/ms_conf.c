@@ -63,7 +63,7 @@ static int
 load_eal(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known[] = { "lcores", "main_lcore", "file_prefix",
-		"memory_mb", "hugepages", "log_level", "args", NULL };
+		"memory_mb", "hugepages", "huge_unlink", "log_level", "args", NULL };
 	static const char *const huge[] = { "auto", "yes", "no", NULL };
 	const config_setting_t *g, *args;
 	uint32_t main_lcore;
@@ -78,6 +78,7 @@ load_eal(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *con
 			  sizeof(conf->file_prefix), conf->name, false)) ||
 	    (rc = ms_cfg_uint(c, g, "eal", "memory_mb", &conf->memory_mb, 64, 1 << 20, 512, false)) ||
 	    (rc = ms_cfg_enum(c, g, "eal", "hugepages", huge, &h, MS_HUGE_AUTO)) ||
+	    (rc = ms_cfg_bool(c, g, "eal", "huge_unlink", &conf->huge_unlink, true)) ||
 	    (rc = ms_cfg_str(c, g, "eal", "log_level", conf->log_level, sizeof(conf->log_level),
 			  "info", false)))
 		return rc;

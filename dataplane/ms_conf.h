@@ -57,6 +57,7 @@ struct ms_conf {
 	char file_prefix[64];
 	uint32_t memory_mb;
 	enum ms_huge huge;
+	bool huge_unlink;		/* hugepage files unlinked once mapped (keys die with us) */
 	char log_level[16];
 	unsigned int nb_eal_args;
 	char eal_args[MS_EAL_ARGS_MAX][MS_DEV_MAX];

@@ -91,6 +91,8 @@ ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char 
 	rc |= add(a, "-m") | add(a, num);
 	if (a->no_huge)
 		rc |= add(a, "--no-huge");
+	else if (conf->huge_unlink)	/* a crashed process leaves no file with its keys */
+		rc |= add(a, "--huge-unlink=always");
 	snprintf(level, sizeof(level), "--log-level=%s", conf->log_level);
 	rc |= add(a, level);
 	rc |= add_device(a, conf->inner.device, &pci);

@@ -119,14 +119,17 @@ parse_outer(struct ms_worker *w, struct rte_mbuf *m, struct outer_info *oi, uint
 	if (type == RTE_ETHER_TYPE_IPV4) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 
-		hl = check_ip4(w, m, ip, avail, oi);
+		/* A failed check has freed m: nothing of it may be read after. */
+		if ((hl = check_ip4(w, m, ip, avail, oi)) == 0)
+			return O_CONSUMED;
 		proto = ip->next_proto_id;
 	} else if (type == RTE_ETHER_TYPE_IPV6) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 
-		hl = check_ip6(w, m, ip, avail, oi);
+		if ((hl = check_ip6(w, m, ip, avail, oi)) == 0)
+			return O_CONSUMED;
 		proto = ip->proto;
-		if (hl != 0 && proto == IPPROTO_ICMPV6 && m->pkt_len > RTE_ETHER_HDR_LEN + hl) {
+		if (proto == IPPROTO_ICMPV6 && m->pkt_len > RTE_ETHER_HDR_LEN + hl) {
 			uint8_t t = *rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN + hl);
 
 			if (t >= 133 && t <= 137) {
@@ -137,8 +140,6 @@ parse_outer(struct ms_worker *w, struct rte_mbuf *m, struct outer_info *oi, uint
 	} else {
 		return drop(w, m, MS_DROP_L2_UNSUPPORTED);
 	}
-	if (hl == 0)
-		return O_CONSUMED;
 	avail = m->pkt_len - RTE_ETHER_HDR_LEN - hl;	/* after the trim */
 	if (proto != IPPROTO_UDP || avail < sizeof(*udp))
 		return O_PLAIN;

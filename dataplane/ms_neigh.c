@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_hash_crc.h>
@@ -31,10 +32,13 @@ static uint32_t
 hash_of(uint8_t port, const struct ms_ip *ip)
 {
 	uint32_t h = rte_hash_crc_4byte(port, 0x9e3779b9);
+	uint64_t v6[2];
 
 	if (ip->af == MS_AF_INET)
 		return rte_hash_crc_4byte(ip->v4, h);
-	return rte_hash_crc(ip->v6, 16, h);
+	/* rte_hash_crc() loads 8 bytes at a time; ip->v6 is only 4-byte aligned. */
+	memcpy(v6, ip->v6, sizeof(v6));
+	return rte_hash_crc(v6, sizeof(v6), h);
 }
 
 static bool

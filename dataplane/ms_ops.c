@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <rte_cryptodev.h>
@@ -162,6 +164,22 @@ workers_json(const struct ms_dp *dp)
 	return a;
 }
 
+static json_t *
+pool_json(const struct rte_mempool *mp)
+{
+	return json_pack("{s:I,s:I}", "size", (json_int_t)mp->size,
+			 "in_use", (json_int_t)rte_mempool_in_use_count(mp));
+}
+
+/* Buffers out of their pools: what a leak would show, and a soak checks. */
+static json_t *
+pools_json(const struct ms_dp *dp)
+{
+	return json_pack("{s:o,s:o,s:o}", "mbufs", pool_json(dp->mbuf_pool),
+			 "crypto_ops", pool_json(dp->cop_pool),
+			 "sessions", pool_json(dp->sess_pool));
+}
+
 json_t *
 ms_ops_stats_json(const struct ms_dp *dp)
 {
@@ -194,6 +212,7 @@ ms_ops_stats_json(const struct ms_dp *dp)
 	json_object_set_new(ports, "inner", port_json(dp, &s, MS_PORT_INNER));
 	json_object_set_new(ports, "outer", port_json(dp, &s, MS_PORT_OUTER));
 	json_object_set_new(j, "ports", ports);
+	json_object_set_new(j, "pools", pools_json(dp));
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
 	return j;
 }
@@ -204,6 +223,7 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	const struct ms_dp *dp = o->dp;
 	struct rte_cryptodev_info ci;
 	json_t *j = json_object();
+	struct rlimit core;
 
 	rte_cryptodev_info_get(dp->cdev_id, &ci);
 	json_object_set_new(j, "name", json_string(dp->conf->name));
@@ -222,6 +242,14 @@ op_ping(struct ms_ops_ctx *o, char **reply, size_t *len)
 	json_object_set_new(j, "sa_count", json_integer(dp->sadb.count));
 	json_object_set_new(j, "max_sa", json_integer(dp->sadb.max_sa));
 	json_object_set_new(j, "uptime_s", json_integer((json_int_t)(time(NULL) - o->started)));
+	/* What keeps keys out of core dumps, as the process is now (not as configured). */
+	json_object_set_new(j, "dumpable", json_boolean(prctl(PR_GET_DUMPABLE) == 1));
+	if (getrlimit(RLIMIT_CORE, &core) != 0)
+		json_object_set_new(j, "core_limit", json_null());
+	else if (core.rlim_cur == RLIM_INFINITY)
+		json_object_set_new(j, "core_limit", json_string("unlimited"));
+	else
+		json_object_set_new(j, "core_limit", json_integer((json_int_t)core.rlim_cur));
 	return reply_json(j, reply, len);
 }
 

@@ -36,6 +36,9 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "udp_port", tdp->conf->udp_port);
 	U64(d, "replay_window", tdp->conf->replay_window);
 	U64(d, "sa_count", __atomic_load_n(&tdp->sadb.count, __ATOMIC_RELAXED));
+	U64(d, "mbufs_in_use", rte_mempool_in_use_count(tdp->mbuf_pool));
+	U64(d, "crypto_ops_in_use", rte_mempool_in_use_count(tdp->cop_pool));
+	U64(d, "sessions_in_use", rte_mempool_in_use_count(tdp->sess_pool));
 	return 0;
 }
 

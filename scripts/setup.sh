@@ -83,6 +83,12 @@ reserve_hugepages() {
 	fi
 }
 
+# build-asan/ has the fuzz harnesses (which tests/fuzz/meson.build allows with clang only)?
+asan_build_ok() {
+	meson introspect build-asan --buildoptions 2>/dev/null |
+		/usr/bin/python3 -c 'import json, sys; sys.exit(0 if any(o["name"] == "fuzz" and o["value"] is True for o in json.load(sys.stdin)) else 1)' 2>/dev/null
+}
+
 build() {
 	step "Building (build/)"
 	if [ ! -f build/build.ninja ]; then
@@ -92,10 +98,14 @@ build() {
 		meson setup --reconfigure build
 	fi
 	ninja -C build
-	step "Building with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+	step "Building with AddressSanitizer + UndefinedBehaviorSanitizer, clang, fuzz harnesses (build-asan/)"
+	if [ -f build-asan/build.ninja ] && ! asan_build_ok; then
+		echo "build-asan/ predates the fuzz harnesses (gcc, or -Dfuzz=false): configuring it again"
+		rm -rf build-asan
+	fi
 	if [ ! -f build-asan/build.ninja ]; then
-		meson setup build-asan --buildtype=debug \
-			-Db_sanitize=address,undefined -Db_lundef=false
+		CC=clang meson setup build-asan --buildtype=debug \
+			-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true
 	fi
 	ninja -C build-asan
 }
@@ -105,8 +115,12 @@ run_tests() {
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --suite unit --suite control --print-errorlogs
-	step "All test suites"
-	meson test -C build --print-errorlogs --num-processes 1
+	step "Fuzzing under ASan+UBSan: each harness ${MIGSEC_FUZZ_SECONDS:-15} s, and its regression inputs"
+	meson test -C build-asan --suite fuzz --print-errorlogs
+	step "Soak under ASan+UBSan, LeakSanitizer at exit: ${MIGSEC_SOAK_SECONDS:-45} s of migration cycles"
+	meson test -C build-asan --suite soak --print-errorlogs
+	step "All other test suites"
+	meson test -C build --print-errorlogs --num-processes 1 --no-suite soak
 }
 
 cmd=${1:-}

@@ -191,6 +191,39 @@ test_replies(void)
 	free(err);
 }
 
+/*
+ * The peer's bytes quoted in an error (invalid UTF-8, control characters)
+ * must not cost the reply its message nor the audit line its reason
+ * (found by the fuzzer: tests/fuzz/regress/mgmt_msg/).
+ */
+static void
+test_error_text(void)
+{
+	static const char *const bad[] = {
+		"{\"v\":1,\"op\":\"start\",\"id\":\"m\",\"vm\":\"\xc3\xa9\\ud83d\\ude\xc3\xa9\\ud00\"}",
+		"\xff\xfe{", "{\"v\":1,\x01\n\"op\"", "{\"v\":1,\"op\":\"end\",\"id\":\"\xc3\"}",
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mc_req r;
+		struct mc_err e = { 0 };
+		json_t *o;
+		char *reply;
+
+		CU_ASSERT_NOT_EQUAL_FATAL(mc_msg_parse(bad[i], strlen(bad[i]), &r, &e), 0);
+		for (const char *c = e.msg; *c; c++)
+			CU_ASSERT(*c >= 0x20 && *c <= 0x7e);
+		reply = mc_msg_error(e.code, e.msg);
+		o = json_loads(reply, 0, NULL);
+		CU_ASSERT(json_is_string(json_object_get(json_object_get(o, "error"), "message")));
+		json_decref(o);
+		free(reply);
+		o = json_pack("{s:s,s:s}", "code", e.code, "reason", e.msg);
+		CU_ASSERT_PTR_NOT_NULL(o);	/* the audit line keeps its reason */
+		json_decref(o);
+	}
+}
+
 /* migsec-control's settings: the shipped example, and errors naming file:line:setting. */
 static void
 test_conf(void)
@@ -217,6 +250,13 @@ test_conf(void)
 	close(fd);
 	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":7: setting 'mgmt.lisen': unknown setting"));
+	/* found by fuzz-conf: a required string that is empty, or starts with NUL */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	dprintf(fd, "name = \"x\";\nmgmt: {\n  listen = \"\";\n  ca = \"a\";\n  cert = \"b\";\n"
+		"  key = \"c\";\n};\n");
+	close(fd);
+	CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":3: setting 'mgmt.listen': must not be empty"));
 	fd = open(path, O_WRONLY | O_TRUNC);
 	dprintf(fd, "name = \"x\";\n");
 	close(fd);
@@ -233,5 +273,6 @@ ct_suite_msg(void)
 	CU_add_test(s, "valid requests and what they carry", test_valid);
 	CU_add_test(s, "every field, every error", test_errors);
 	CU_add_test(s, "reply format", test_replies);
+	CU_add_test(s, "quoted input in errors stays printable ASCII", test_error_text);
 	CU_add_test(s, "configuration: example, errors with file:line:setting", test_conf);
 }

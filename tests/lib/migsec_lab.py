@@ -77,7 +77,8 @@ class Lab:
 
     def ns(self, who):
         return {"A": f"{self.name}-hA", "B": f"{self.name}-hB",
-                "apA": f"{self.name}-apA", "apB": f"{self.name}-apB"}[who]
+                "apA": f"{self.name}-apA", "apB": f"{self.name}-apB",
+                "mg": f"{self.name}-mg"}[who]
 
     def sock(self, app):
         return os.path.join(self.dir, f"{app}.sock")

@@ -102,6 +102,7 @@ test_good(void)
 	CU_ASSERT_EQUAL(c.outer.addr4.len, 24);
 	CU_ASSERT_EQUAL(c.max_sa, 1024);
 	CU_ASSERT_EQUAL(c.huge, MS_HUGE_AUTO);
+	CU_ASSERT(c.huge_unlink);			/* default: keys die with the process */
 	CU_ASSERT_EQUAL(c.poll.mode, MS_POLL_BUSY);
 	CU_ASSERT_EQUAL(c.poll.spin_polls, 512);
 	CU_ASSERT_EQUAL(c.poll.sleep_after_us, 500);
@@ -119,8 +120,11 @@ test_errors(void)
 	expect(10, "  mtu = \"big\";", NULL, "10: setting 'outer.mtu': must be an integer");
 	expect(10, "  mtux = 1500;", NULL, "10: setting 'outer.mtux': unknown setting");
 	expect(3, "  lcorez = \"0,1\";", NULL, "3: setting 'eal.lcorez': unknown setting");
+	expect(3, "  lcores = \"\";", NULL, "3: setting 'eal.lcores': must not be empty");
 	expect(3, "", NULL, "2: setting 'eal.lcores': required setting is missing");
 	expect(3, "  lcores = \"0;1\";", NULL, "3: setting 'eal.lcores': must be a core list");
+	expect(3, "  lcores = \"0,1\"; huge_unlink = 1;", NULL,
+	       "3: setting 'eal.huge_unlink': must be true or false");
 	expect(9, "  ipv4 = \"203.0.113.300/24\";", NULL, "9: setting 'outer.ipv4': not a valid ADDRESS/PREFIXLEN");
 	expect(9, "  ipv4 = \"2001:db8::1/64\";", NULL, "9: setting 'outer.ipv4': must be an IPv4 address");
 	expect(9, "  ipv4 = \"203.0.113.1\";", NULL, "9: setting 'outer.ipv4': must be ADDRESS/PREFIXLEN");

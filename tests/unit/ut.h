@@ -100,5 +100,6 @@ void ut_suite_sel(void);
 void ut_suite_wipe(void);
 void ut_suite_crypto(void);
 void ut_suite_cost(void);
+void ut_suite_faults(void);
 
 #endif
