@@ -93,6 +93,27 @@ rand_rule(uint8_t af, struct ms_spd_rule *r, uint32_t i)
 }
 
 static void
+fill_key(uint8_t af, uint8_t proto, const struct ms_ip *s, const struct ms_ip *d, uint16_t sp,
+	 uint16_t dp, struct ms_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->af = af;
+	if (af == MS_AF_INET) {
+		k->v4.proto = proto;
+		k->v4.src = s->v4;
+		k->v4.dst = d->v4;
+		k->v4.sport = sp;
+		k->v4.dport = dp;
+	} else {
+		k->v6.proto = proto;
+		memcpy(k->v6.src, s->v6, 16);
+		memcpy(k->v6.dst, d->v6, 16);
+		k->v6.sport = sp;
+		k->v6.dport = dp;
+	}
+}
+
+static void
 rand_key(uint8_t af, struct ms_key *k)
 {
 	static const uint8_t protos[] = { 6, 17, 1, 47 };
@@ -100,27 +121,13 @@ rand_key(uint8_t af, struct ms_key *k)
 	uint8_t proto = protos[rnd(RTE_DIM(protos))];
 	uint16_t sp = 0, dp = 0;
 
-	memset(k, 0, sizeof(*k));
 	rand_ip(af, &s);
 	rand_ip(af, &d);
 	if (proto == 6 || proto == 17) {
 		sp = htons((uint16_t)(rnd(2) ? 4000 + rnd(12) : rnd(65536)));
 		dp = htons((uint16_t)(rnd(2) ? 4000 + rnd(12) : rnd(65536)));
 	}
-	k->af = af;
-	if (af == MS_AF_INET) {
-		k->v4.proto = proto;
-		k->v4.src = s.v4;
-		k->v4.dst = d.v4;
-		k->v4.sport = sp;
-		k->v4.dport = dp;
-	} else {
-		k->v6.proto = proto;
-		memcpy(k->v6.src, s.v6, 16);
-		memcpy(k->v6.dst, d.v6, 16);
-		k->v6.sport = sp;
-		k->v6.dport = dp;
-	}
+	fill_key(af, proto, &s, &d, sp, dp, k);
 }
 
 /* Random host bits below a prefix's length. */
@@ -164,21 +171,7 @@ key_in_rule(uint8_t af, const struct ms_spd_rule *r, struct ms_key *k)
 		sp = htons(in_range(r->sel.sport_lo, r->sel.sport_hi));
 		dp = htons(in_range(r->sel.dport_lo, r->sel.dport_hi));
 	}
-	memset(k, 0, sizeof(*k));
-	k->af = af;
-	if (af == MS_AF_INET) {
-		k->v4.proto = proto;
-		k->v4.src = s.v4;
-		k->v4.dst = d.v4;
-		k->v4.sport = sp;
-		k->v4.dport = dp;
-	} else {
-		k->v6.proto = proto;
-		memcpy(k->v6.src, s.v6, 16);
-		memcpy(k->v6.dst, d.v6, 16);
-		k->v6.sport = sp;
-		k->v6.dport = dp;
-	}
+	fill_key(af, proto, &s, &d, sp, dp, k);
 }
 
 /* The reference: scan every rule, keep the highest priority match. */
