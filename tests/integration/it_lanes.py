@@ -21,7 +21,7 @@ def main():
     with Lab("itL", workers=2) as lab:
         r = start_migration(lab, "lanes1", [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"])
         log(r.stdout.decode().strip())
-        check(r.returncode == 0, "migration started")
+        check(r.returncode == 0, f"migration started (exit {r.returncode}: {r.stderr.decode().strip()})")
         handles = [lab.start_transfer(16 * MIB, family=4, port=5300 + i, rate_mbps=150, timeout=90)
                    for i in range(8)]
         results = [lab.finish(h) for h in handles]
@@ -40,6 +40,8 @@ def main():
             spis = {ln["spi_out"] for ln in lanes} | {ln["spi_in"] for ln in lanes}
             check(len(spis) == 4, f"{app}: every lane has its own SPIs each way")
             dp = lab.stats(app)
+            log(f"{app}: non-zero drops {({k: v for k, v in dp['drops'].items() if v})}, "
+                f"handoffs {dp.get('handoff_pkts', dp.get('workers'))}")
             check(dp["drops"]["replay"] == 0 and dp["drops"]["outside_window"] == 0,
                   f"{app}: no replay drops")
         ctl(lab, "end", "--id", "lanes1", appliance("apA"), appliance("apB"))
