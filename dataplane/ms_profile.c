@@ -57,18 +57,32 @@ str(const config_setting_t *g, const char *file, const char *name, char *out, si
 	return 0;
 }
 
-/* Replace "{pci}" in s (at most once) by the appliance's crypto.pci. */
-static bool
+/*
+ * Replace every "{pci}" in s (len bytes, at most MS_DEV_MAX) by the
+ * appliance's crypto.pci. 0, or -1 if the result would not fit (s is then
+ * unchanged).
+ */
+static int
 subst_pci(char *s, size_t len, const char *pci)
 {
-	char *t = strstr(s, PCI_TOKEN);
-	char rest[MS_DEV_MAX];
+	char out[MS_DEV_MAX];
+	size_t o = 0, plen = strlen(pci), tlen = strlen(PCI_TOKEN);
+	const char *p = s, *t;
 
-	if (t == NULL)
-		return false;
-	snprintf(rest, sizeof(rest), "%s", t + strlen(PCI_TOKEN));
-	snprintf(t, len - (size_t)(t - s), "%s%s", pci, rest);
-	return true;
+	while ((t = strstr(p, PCI_TOKEN)) != NULL) {
+		if (o + (size_t)(t - p) + plen >= sizeof(out))
+			return -1;
+		memcpy(out + o, p, (size_t)(t - p));
+		o += (size_t)(t - p);
+		memcpy(out + o, pci, plen);
+		o += plen;
+		p = t + tlen;
+	}
+	if (o + strlen(p) >= sizeof(out) || o + strlen(p) >= len)
+		return -1;
+	memcpy(out + o, p, strlen(p) + 1);
+	memcpy(s, out, strlen(out) + 1);
+	return 0;
 }
 
 static int
@@ -127,8 +141,12 @@ parse_group(const config_setting_t *g, const char *file, const char *pci, struct
 	d->hugepages = hp != NULL && config_setting_get_bool(hp);
 	pf->uses_pci = strstr(d->pci, PCI_TOKEN) || strstr(d->device, PCI_TOKEN);
 	if (pf->uses_pci && pci[0] != '\0') {
-		subst_pci(d->pci, sizeof(d->pci), pci);
-		subst_pci(d->device, sizeof(d->device), pci);
+		if (subst_pci(d->pci, sizeof(d->pci), pci) != 0)
+			return fail(err, errlen, file, pf->line, "profile.pci",
+				    "too long once {pci} is replaced by crypto.pci");
+		if (subst_pci(d->device, sizeof(d->device), pci) != 0)
+			return fail(err, errlen, file, pf->line, "profile.device",
+				    "too long once {pci} is replaced by crypto.pci");
 	}
 	snprintf(d->profile, sizeof(d->profile), "%s", pf->name);
 	snprintf(d->file, sizeof(d->file), "%s", file);

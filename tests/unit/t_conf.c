@@ -279,6 +279,29 @@ test_profile_errors(void)
 	expect_profile("crypto: { profile = \"bad\"; };", pdir,
 		       "/prof/bad.conf:1: setting 'profile.device': a fail-over profile drives the "
 		       "crypto_scheduler PMD");
+	/* every {pci} is replaced; a device name that then would not fit is refused */
+	fp = fopen(f, "w");
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  driver = \"crypto_qat\";\n"
+		"  pci = \"{pci}\";\n  device = \"{pci}_qat_{pci}\";\n};\n");
+	fclose(fp);
+	{
+		static struct ms_profile p;
+		char err[1024];
+
+		CU_ASSERT_EQUAL(load_profile("crypto: { profile = \"bad\"; pci = \"3d:01.0\"; };",
+					     pdir, &p, err), 0);
+		CU_ASSERT_STRING_EQUAL(p.dev.device, "0000:3d:01.0_qat_0000:3d:01.0");
+		CU_ASSERT_STRING_EQUAL(p.dev.pci, "0000:3d:01.0");
+	}
+	fp = fopen(f, "w");
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  driver = \"crypto_qat\";\n  device = \"");
+	for (int i = 0; i < MS_DEV_MAX / 8; i++)
+		fprintf(fp, "{pci}");
+	fprintf(fp, "\";\n};\n");
+	fclose(fp);
+	expect_profile("crypto: { profile = \"bad\"; pci = \"3d:01.0\"; };", pdir,
+		       "/prof/bad.conf:1: setting 'profile.device': too long once {pci} is replaced "
+		       "by crypto.pci");
 	fp = fopen(f, "w");
 	fprintf(fp, "profile: {\n  name = \"bad\";\n  drivr = \"x\";\n};\n");
 	fclose(fp);
