@@ -53,6 +53,10 @@ str(const config_setting_t *g, const char *file, const char *name, char *out, si
 	    strlen(config_setting_get_string(s)) >= len)
 		return fail(err, errlen, file, config_setting_source_line(s), path,
 			    "must be a string of at most %zu characters", len - 1);
+	/* a required setting says something ("" or a string that starts with NUL does not) */
+	if (required && config_setting_get_string(s)[0] == '\0')
+		return fail(err, errlen, file, config_setting_source_line(s), path,
+			    "must not be empty");
 	snprintf(out, len, "%s", config_setting_get_string(s));
 	return 0;
 }

@@ -303,6 +303,12 @@ test_profile_errors(void)
 		       "/prof/bad.conf:1: setting 'profile.device': too long once {pci} is replaced "
 		       "by crypto.pci");
 	fp = fopen(f, "w");
+	fprintf(fp, "profile: {\n  name = \"bad\";\n  driver = \"\";\n"
+		"  device = \"crypto_openssl0\";\n};\n");
+	fclose(fp);
+	expect_profile("crypto: { profile = \"bad\"; };", pdir,
+		       "/prof/bad.conf:3: setting 'profile.driver': must not be empty");
+	fp = fopen(f, "w");
 	fprintf(fp, "profile: {\n  name = \"bad\";\n  drivr = \"x\";\n};\n");
 	fclose(fp);
 	expect_profile("crypto: { profile = \"bad\"; };", pdir,
