@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mempool.h>
@@ -198,11 +197,9 @@ open_independently(const uint8_t *f, size_t size, uint8_t *inner)
 {
 	static const uint8_t src[4] = { 203, 0, 113, 1 }, dst[4] = { 203, 0, 113, 2 };
 	const uint8_t *ip = f + 14, *esp = f + 42, *ks;
-	uint8_t nonce[12], aad[12], pt[4096];
-	uint32_t tot, spi, seq, ctlen, pad;
+	uint32_t tot, spi, seq, ctlen;
 	uint8_t nh;
-	EVP_CIPHER_CTX *c;
-	int outl = 0, fin = 0, ok;
+	int n;
 
 	if (size < 42 + 16 + 16 + 4 || be16(f + 12) != RTE_ETHER_TYPE_IPV4 || ip[0] != 0x45 ||
 	    ip[9] != IPPROTO_UDP || memcmp(ip + 12, src, 4) || memcmp(ip + 16, dst, 4) ||
@@ -223,31 +220,10 @@ open_independently(const uint8_t *f, size_t size, uint8_t *inner)
 		return 0;
 	}
 	ctlen = tot - 20 - 8 - 16 - 16;
-	if (ctlen > sizeof(pt) || seq == 0 || seq >= 1u << 31)
-		return 0;	/* with a fresh window, the sequence is seq itself */
-	memcpy(nonce, ks + 32, 4);
-	memcpy(nonce + 4, esp + 8, 8);
-	memcpy(aad, esp, 4);
-	memset(aad + 4, 0, 4);	/* ESN high half: 0 */
-	memcpy(aad + 8, esp + 4, 4);
-	c = EVP_CIPHER_CTX_new();
-	CHECK(c != NULL);
-	ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
-	     EVP_DecryptInit_ex(c, NULL, NULL, ks, nonce) &&
-	     EVP_DecryptUpdate(c, NULL, &outl, aad, 12) &&
-	     EVP_DecryptUpdate(c, pt, &outl, esp + 16, (int)ctlen) &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(uintptr_t)(esp + 16 + ctlen)) &&
-	     EVP_DecryptFinal_ex(c, pt + outl, &fin) > 0;
-	EVP_CIPHER_CTX_free(c);
-	if (!ok || ctlen < 2 || pt[ctlen - 1] != nh || pt[ctlen - 2] + 2u > ctlen)
-		return 0;
-	pad = pt[ctlen - 2];
-	for (uint32_t i = 0; i < pad; i++)	/* RFC 4303 2.4: 1, 2, 3, ... */
-		if (pt[ctlen - 2 - pad + i] != i + 1)
-			return 0;
-	memcpy(inner, pt, ctlen - 2 - pad);
-	return ctlen - 2 - pad;
+	if (ctlen > UT_ESP_CT_MAX || seq == 0 || seq >= 1u << 31)
+		return 0;	/* with a fresh window, the sequence is seq itself (ESN high half 0) */
+	n = ut_esp_decrypt(esp, ctlen, ks, 0, nh, inner);
+	return n < 0 ? 0 : (uint32_t)n;
 }
 
 /*

@@ -76,7 +76,16 @@ void ut_sa_del(struct ut_rig *r, uint32_t id);
 struct rte_mbuf *ut_frame_udp4(struct rte_mempool *mp, const char *src, const char *dst,
 			       uint16_t sport, uint16_t dport, const uint8_t *payload,
 			       uint16_t len);
-/* Independent ESP decryption (OpenSSL EVP): outer frame -> inner packet. */
+/*
+ * Independent ESP decryption (OpenSSL EVP): esp points at the SPI, ctlen
+ * bytes of ciphertext follow the IV, then the ICV. Checks the ICV, the
+ * trailer's next header and its padding (1, 2, 3, ...). Returns the inner
+ * packet's length (copied to inner), or -1.
+ */
+#define UT_ESP_CT_MAX 4096
+int ut_esp_decrypt(const uint8_t *esp, uint32_t ctlen, const uint8_t *ks, uint32_t seq_hi,
+		   uint8_t next_hdr, uint8_t *inner);
+/* The same for an outer IPv4/UDP frame (IPv4 inside): frame -> inner packet. */
 int ut_esp_open(const uint8_t *frame, uint32_t len, const uint8_t *ks, uint32_t seq_hi,
 		uint8_t *inner, uint32_t *inner_len, uint32_t *spi, uint32_t *seq);
 /*

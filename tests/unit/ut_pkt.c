@@ -73,28 +73,24 @@ aad_of(uint8_t *aad, uint32_t spi_be, uint32_t hi, uint32_t lo)
 }
 
 int
-ut_esp_open(const uint8_t *f, uint32_t len, const uint8_t *ks, uint32_t seq_hi, uint8_t *inner,
-	    uint32_t *inner_len, uint32_t *spi, uint32_t *seq)
+ut_esp_decrypt(const uint8_t *esp, uint32_t ctlen, const uint8_t *ks, uint32_t seq_hi,
+	       uint8_t next_hdr, uint8_t *inner)
 {
-	const uint8_t *esp = f + 14 + 20 + 8;
-	uint8_t nonce[12], aad[12], pt[2048];
-	uint32_t spi_be, seq_be, ctlen;
+	uint8_t nonce[12], aad[12], pt[UT_ESP_CT_MAX];
+	uint32_t spi_be, seq_be, pad;
 	EVP_CIPHER_CTX *c;
 	int outl = 0, fin = 0, ok;
 
-	if (len < 14 + 20 + 8 + 16 + 16 + 4)
+	if (ctlen > sizeof(pt))
 		return -1;
 	memcpy(&spi_be, esp, 4);
 	memcpy(&seq_be, esp + 4, 4);
-	*spi = ntohl(spi_be);
-	*seq = ntohl(seq_be);
-	ctlen = len - (14 + 20 + 8 + 16 + 16);
-	if (ctlen > sizeof(pt))
-		return -1;
 	memcpy(nonce, ks + 32, 4);
 	memcpy(nonce + 4, esp + 8, 8);
-	aad_of(aad, spi_be, seq_hi, *seq);
+	aad_of(aad, spi_be, seq_hi, ntohl(seq_be));
 	c = EVP_CIPHER_CTX_new();
+	if (c == NULL)
+		abort();
 	ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
 	     EVP_DecryptInit_ex(c, NULL, NULL, ks, nonce) &&
@@ -103,13 +99,35 @@ ut_esp_open(const uint8_t *f, uint32_t len, const uint8_t *ks, uint32_t seq_hi, 
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(uintptr_t)(esp + 16 + ctlen)) &&
 	     EVP_DecryptFinal_ex(c, pt + outl, &fin) > 0;
 	EVP_CIPHER_CTX_free(c);
-	if (!ok || ctlen < 2 || pt[ctlen - 1] != IPPROTO_IPIP || pt[ctlen - 2] + 2u > ctlen)
+	if (!ok || ctlen < 2 || pt[ctlen - 1] != next_hdr || pt[ctlen - 2] + 2u > ctlen)
 		return -1;
-	for (uint32_t i = 0; i < pt[ctlen - 2]; i++)	/* RFC 4303 2.4: pad 1, 2, 3, ... */
-		if (pt[ctlen - 2 - pt[ctlen - 2] + i] != i + 1)
+	pad = pt[ctlen - 2];
+	for (uint32_t i = 0; i < pad; i++)	/* RFC 4303 2.4: pad 1, 2, 3, ... */
+		if (pt[ctlen - 2 - pad + i] != i + 1)
 			return -1;
-	*inner_len = ctlen - 2 - pt[ctlen - 2];
-	memcpy(inner, pt, *inner_len);
+	memcpy(inner, pt, ctlen - 2 - pad);
+	return (int)(ctlen - 2 - pad);
+}
+
+int
+ut_esp_open(const uint8_t *f, uint32_t len, const uint8_t *ks, uint32_t seq_hi, uint8_t *inner,
+	    uint32_t *inner_len, uint32_t *spi, uint32_t *seq)
+{
+	const uint8_t *esp = f + 14 + 20 + 8;
+	uint32_t ctlen;
+	int n;
+
+	if (len < 14 + 20 + 8 + 16 + 16 + 4)
+		return -1;
+	*spi = (uint32_t)esp[0] << 24 | (uint32_t)esp[1] << 16 | (uint32_t)esp[2] << 8 | esp[3];
+	*seq = (uint32_t)esp[4] << 24 | (uint32_t)esp[5] << 16 | (uint32_t)esp[6] << 8 | esp[7];
+	ctlen = len - (14 + 20 + 8 + 16 + 16);
+	if (ctlen > 2048)	/* the callers' inner buffers */
+		return -1;
+	n = ut_esp_decrypt(esp, ctlen, ks, seq_hi, IPPROTO_IPIP, inner);
+	if (n < 0)
+		return -1;
+	*inner_len = (uint32_t)n;
 	return 0;
 }
 
