@@ -14,26 +14,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import BUILD, Lab, check, log  # noqa: E402
+from migsec_lab import BUILD, Lab, check, log, memory_hits  # noqa: E402
 
 DP = os.path.join(BUILD, "dataplane", "migsec-dataplane")
-
-
-def key_hits(pid, keys):
-    """How often any of the keys (32 bytes each) occurs in the process's memory."""
-    hits = 0
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
-            if line.split()[1][0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
-                continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
-                continue
-            hits += sum(data.count(k) for k in keys)
-    return hits
 
 
 def bad_config():
@@ -59,11 +42,11 @@ def main():
         keys = [ks[:32] for ks, _ in sas.values()]
         check(lab.ping("A", "192.0.2.2"), "traffic flows over the SAs")
         pid = lab.pid("apA")
-        before = key_hits(pid, keys)
+        before = memory_hits(pid, keys)
         check(before >= 2, f"both keys are in apA's memory while its SAs exist ({before} copies)")
         lab.del_sa("apA", 1)
         lab.del_sa("apA", 2)
-        after = key_hits(pid, keys)
+        after = memory_hits(pid, keys)
         check(after == 0, f"no key byte pattern left in apA's memory after delete ({after})")
         # SIGTERM: run apA ourselves to see its exit status.
         os.kill(pid, signal.SIGTERM)
@@ -80,7 +63,7 @@ def main():
             time.sleep(0.2)
         sas = lab.install_pair(inner=4, outer=4, spi_ab=0x7001, spi_ba=0x7002, id_base=10)
         keys = [ks[:32] for ks, _ in sas.values()]
-        check(key_hits(p.pid, keys) >= 2, "the restarted appliance holds its new keys")
+        check(memory_hits(p.pid, keys) >= 2, "the restarted appliance holds its new keys")
         p.send_signal(signal.SIGTERM)
         out, _ = p.communicate(timeout=30)
         check(p.returncode == 0, f"SIGTERM: exit status 0 ({p.returncode})")
