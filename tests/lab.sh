@@ -93,6 +93,7 @@ write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4
 	local name=$1 f=$LAB_DIR/$1.conf
 	# AFP_FRAMES: frames in each af_packet ring (a deeper ring rides out
 	# longer preemptions of the polling core; the hostile test uses it)
+	# REPLAY_WINDOW: policy.replay_window (default 1024).
 	# HUGE_UNLINK: eal.huge_unlink (default true; it_faults keeps the files
 	# in one lab to show what the default prevents)
 	local q="qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-512}"
@@ -115,7 +116,7 @@ remote = (
   { prefix = "$8/32"; via = "$6"; },
   { prefix = "$9/128"; via = "$7"; }
 );
-policy: { default = "$POLICY"; replay_window = 1024; };
+policy: { default = "$POLICY"; replay_window = ${REPLAY_WINDOW:-1024}; };
 poll: { mode = "$POLL";${SLEEP_MAX_US:+ sleep_max_us = $SLEEP_MAX_US;} };
 limits: { mbufs = 16384; mbuf_size = $MBUF; max_sa = ${13:-1024}; };
 control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
