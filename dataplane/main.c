@@ -25,10 +25,11 @@
 #include <rte_pdump.h>
 
 #include "ms_cdev.h"
-#include "ms_ctl.h"
+#include "ms_ctl_server.h"
 #include "ms_eal.h"
 #include "ms_failover.h"
 #include "ms_idle.h"
+#include "ms_power.h"
 #include "ms_log.h"
 #include "ms_ops.h"
 #include "ms_port.h"
@@ -113,7 +114,7 @@ launch(struct ms_dp *dp, char *err, unsigned int errlen)
 	RTE_LCORE_FOREACH_WORKER(lcore)
 		dp->workers[i++].lcore = lcore;
 	/* lib/power attaches to RX queues before their ports start. */
-	if ((rc = ms_idle_pmgmt_enable(dp, err, errlen)) ||
+	if ((rc = ms_power_enable(dp, err, errlen)) ||
 	    (rc = ms_port_start(&dp->port[MS_PORT_INNER], err, errlen)) ||
 	    (rc = ms_port_start(&dp->port[MS_PORT_OUTER], err, errlen)))
 		return rc;

@@ -18,7 +18,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 DP = os.path.join(BUILD, "dataplane", "migsec-dataplane")
-DPCTL = os.path.join(BUILD, "dataplane", "migsec-dpctl")
+DPCTL = os.path.join(BUILD, "tools", "migsec-dpctl")
 PKTGEN = os.path.join(BUILD, "perf", "migsec-pktgen")
 
 INNER_A, INNER_B = "192.0.2.1", "192.0.2.2"

@@ -16,7 +16,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "ms_eal.h"
+#include "ms_huge.h"
 #include "pg_opts.h"
 #include "pg_report.h"
 
@@ -55,7 +55,7 @@ static void
 build_eal(const struct pg_opts *o, const char *prog, struct eal_argv *a)
 {
 	bool mounted;
-	unsigned long free_mb = ms_eal_free_huge_mb(&mounted);
+	unsigned long free_mb = ms_huge_free_mb(&mounted);
 	bool huge = o->huge == 1 || (o->huge == -1 && mounted && free_mb >= o->mem_mb);
 	char v[64];
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ms_sa.h"
+#include "ms_sa_spec.h"
 
 #define FAKE_MAX 64
 

@@ -290,7 +290,7 @@ test_no_key_left(void)
 		    strstr(line, "[vvar]") || hi - lo >= (4UL << 30))
 			continue;
 		for (unsigned long a = lo; a < hi; a += sizeof(buf) - 15) {
-			ssize_t got = pread(mem, buf, RTE_MIN(sizeof(buf), hi - a), (off_t)a);
+			ssize_t got = pread(mem, buf, sizeof(buf) < hi - a ? sizeof(buf) : hi - a, (off_t)a);
 			uint8_t *p = buf, *end;
 
 			if (got < 16)

@@ -2,8 +2,8 @@
 /*
  * Fuzz harness: the configuration parsers. The input is one file's text,
  * read by all three parsers that read such files: the data plane's
- * (dataplane/ms_conf.c), migsec-control's "mgmt" group (control/mc_conf.c)
- * and a crypto profile (dataplane/ms_profile.c; the real profiles of
+ * (dataplane/setup/ms_conf.c), migsec-control's "mgmt" group (control/daemon/mc_conf.c)
+ * and a crypto profile (dataplane/setup/ms_profile.c; the real profiles of
  * pmd-profiles/ lie next to it, so that a fail-over profile finds its
  * members); an accepted data plane file or profile then goes through the
  * EAL command line builder (ms_eal.c).

@@ -14,7 +14,7 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
-DPCTL = os.path.join(BUILD, "dataplane", "migsec-dpctl")
+DPCTL = os.path.join(BUILD, "tools", "migsec-dpctl")
 XFER = os.path.join(TOP, "tests", "lib", "xfer.py")
 PY = "/usr/bin/python3"
 

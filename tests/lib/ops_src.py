@@ -18,8 +18,8 @@ def strip_comments(c):
 
 
 def drop_reasons():
-    """The names of dataplane/ms_stats.h's MS_DROP_REASONS X-macro, in order."""
-    h = read("dataplane/ms_stats.h")
+    """The names of dataplane/core/ms_stats.h's MS_DROP_REASONS X-macro, in order."""
+    h = read("dataplane/core/ms_stats.h")
     block = h[h.index("#define MS_DROP_REASONS"):]
     block = block[:block.index("\n\n")]
     names = re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9_]+)"', block)
@@ -66,7 +66,8 @@ def audit_events():
     whose event is neither literals nor such a forwarded parameter fails:
     this reader would otherwise miss events."""
     events, where = set(), {}
-    for fn in sorted(os.listdir(os.path.join(TOP, "control"))):
+    for fn in sorted(os.path.relpath(os.path.join(d, f), os.path.join(TOP, "control"))
+                     for d, _, fs in os.walk(os.path.join(TOP, "control")) for f in fs):
         if not fn.endswith(".c"):
             continue
         code = strip_comments(read(os.path.join("control", fn)))
@@ -114,7 +115,7 @@ def known_settings():
     groups = {"load_eal": "eal", "load_remote": "remote", "load_policy": "policy",
               "load_poll": "poll", "load_crypto": "crypto", "known_limits": "limits",
               "known_ctl": "control", "known_inner": "inner", "known_outer": "outer"}
-    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_conf.c"))):
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/ms_conf.c"))):
         if fn == "ms_conf_load":
             out.update(n for n in names if n == "name")  # the rest are groups
             continue
@@ -122,9 +123,9 @@ def known_settings():
         if grp is None:
             raise AssertionError(f"ms_conf.c: {fn}() {arr}[]: which group is that?")
         out.update(f"{grp}.{n}" for n in names)
-    for fn, arr, names in _known_arrays(strip_comments(read("control/mc_conf.c"))):
+    for fn, arr, names in _known_arrays(strip_comments(read("control/daemon/mc_conf.c"))):
         out.update(f"mgmt.{n}" for n in names)
-    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/ms_profile.c"))):
+    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/ms_profile.c"))):
         out.update(f"profile.{n}" for n in names)
     if "name" not in out or len(out) < 50:
         raise AssertionError(f"cannot read the settings ({len(out)})")
@@ -132,8 +133,8 @@ def known_settings():
 
 
 def telemetry_endpoints():
-    """The commands dataplane/ms_telemetry.c registers."""
-    c = read("dataplane/ms_telemetry.c")
+    """The commands dataplane/ctl/ms_telemetry.c registers."""
+    c = read("dataplane/ctl/ms_telemetry.c")
     eps = re.findall(r'rte_telemetry_register_cmd\("(/migsec/[a-z/_]+)"', c)
     if len(eps) < 5:
         raise AssertionError(f"cannot read the telemetry endpoints ({eps})")

@@ -2,7 +2,7 @@
 """ops: the documentation matches the code.
 
 - docs/troubleshooting.md has a row (cause and fix) for every drop reason of
-  dataplane/ms_stats.h and every audit event control/ can emit, and none for
+  dataplane/core/ms_stats.h and every audit event control/ can emit, and none for
   a reason or event that does not exist; the README's Counters table and
   audit event list name them all too.
 - Each man page documents every long option of its binary's --help and the
@@ -24,7 +24,7 @@ BUILD = os.environ.get("BUILD", os.path.join(os.path.dirname(__file__), "..", ".
 BINS = {"migsec-dataplane": ("dataplane/migsec-dataplane", "man/migsec-dataplane.8.in"),
         "migsec-control": ("control/migsec-control", "man/migsec-control.8.in"),
         "migsecctl": ("control/migsecctl", "man/migsecctl.8.in"),
-        "migsec-dpctl": ("dataplane/migsec-dpctl", "man/migsec-dpctl.8.in")}
+        "migsec-dpctl": ("tools/migsec-dpctl", "man/migsec-dpctl.8.in")}
 failures = []
 
 

@@ -18,7 +18,7 @@
 #include <rte_cycles.h>
 
 #include "ms_failover.h"
-#include "ms_fwd.h"
+#include "ms_tx.h"
 #include "ms_path.h"
 #include "ms_sadb.h"
 #include "ut.h"

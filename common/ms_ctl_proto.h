@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_CTL_PROTO_H
+#define MS_CTL_PROTO_H
+
+/*
+ * The data plane's local control socket (Unix stream socket, mode 0600).
+ *
+ * Every message is a 16-byte header followed by len bytes of body; both
+ * ends are built from this header and run on one host, so fields are in
+ * host byte order. Requests carry fixed binary bodies; replies carry JSON
+ * text (status 0) or a one-line error message (status -errno).
+ * One request, one reply, in order; a client may send many on a connection.
+ */
+#include <stdint.h>
+
+#include "ms_sa_spec.h"
+
+#define MS_CTL_MAGIC 0x4d534350u	/* "MSCP" */
+#define MS_CTL_VERSION 1
+#define MS_CTL_MAX_REQ 4096		/* largest request body */
+#define MS_CTL_MAX_REPLY (8u << 20)	/* largest reply body */
+
+enum ms_ctl_op {
+	MS_CTL_PING = 1,	/* body: none. reply: appliance summary */
+	MS_CTL_SA_ADD = 2,	/* body: struct ms_ctl_sa_add. reply: {"id": N} */
+	MS_CTL_SA_DEL = 3,	/* body: struct ms_ctl_sa_id. reply: {"id": N} */
+	MS_CTL_SA_LIST = 4,	/* body: none. reply: every SA with its counters */
+	MS_CTL_STATS = 5,	/* body: none. reply: appliance, port and drop counters */
+	MS_CTL_CRYPTO = 6,	/* body: none. reply: crypto profile and devices, with counters */
+	MS_CTL_FAILOVER = 7,	/* body: none. reply: as CRYPTO, after taking the fail-over
+				 * profile's primary out of service */
+	MS_CTL_PAUSE = 8,	/* body: none. reply: {"paused": true} once no worker polls the
+				 * ports (packets wait in the RX queues) */
+	MS_CTL_RESUME = 9,	/* body: none. reply: {"paused": false} */
+	MS_CTL_OP_MAX
+};
+
+struct ms_ctl_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t op;
+	uint32_t len;		/* body bytes that follow */
+	int32_t status;		/* replies: 0 or -errno; requests: 0 */
+};
+
+/* Carries a key: both ends wipe it as soon as it is consumed. */
+struct ms_ctl_sa_add {
+	struct ms_sa_spec spec;
+};
+
+struct ms_ctl_sa_id {
+	uint32_t id;
+};
+
+_Static_assert(sizeof(struct ms_ctl_hdr) == 16, "wire header is 16 bytes");
+_Static_assert(sizeof(struct ms_ctl_sa_add) <= MS_CTL_MAX_REQ, "request fits");
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mc_conf.h"
+#include "ms_libconfig.h"
+
+static int
+outer_addr(struct ms_cfg_ctx *cx, const config_setting_t *outer, const char *name,
+	   struct ms_ip *ip)
+{
+	char buf[80], *slash;
+
+	if (outer == NULL || config_setting_get_member(outer, name) == NULL)
+		return 0;
+	if (ms_cfg_str(cx, outer, "outer", name, buf, sizeof(buf), NULL, true))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (ms_ip_parse(buf, ip) != 0)
+		return ms_cfg_fail(cx, config_setting_get_member(outer, name), name,
+				   "not a valid address");
+	return 0;
+}
+
+static int
+load_allowed(struct ms_cfg_ctx *cx, const config_setting_t *g, struct mc_conf *c)
+{
+	const config_setting_t *a = config_setting_get_member(g, "allowed_clients");
+
+	if (a == NULL)
+		return 0;
+	if (!config_setting_is_array(a) && !config_setting_is_list(a))
+		return ms_cfg_fail(cx, a, "mgmt.allowed_clients", "must be a list of names");
+	if (config_setting_length(a) > MC_ALLOWED_MAX)
+		return ms_cfg_fail(cx, a, "mgmt.allowed_clients", "at most %d names", MC_ALLOWED_MAX);
+	for (int i = 0; i < config_setting_length(a); i++) {
+		const char *v = config_setting_get_string_elem(a, i);
+
+		if (v == NULL || *v == '\0' || strlen(v) >= sizeof(c->allowed[0]))
+			return ms_cfg_fail(cx, a, "mgmt.allowed_clients",
+					   "element %d must be a non-empty name", i);
+		snprintf(c->allowed[c->nb_allowed++], sizeof(c->allowed[0]), "%s", v);
+	}
+	return 0;
+}
+
+int
+mc_conf_load(const char *path, struct mc_conf *c, char *err, unsigned int errlen)
+{
+	static const char *const known[] = { "listen", "ca", "cert", "key", "allowed_clients",
+		"user", "max_connections", "timeout_s", "audit_file", "rekey_s", "rekey_mbytes",
+		"drain_s", "drop_report_s", NULL };
+	struct ms_cfg_ctx cx = { .file = path, .err = err, .errlen = errlen };
+	const config_setting_t *root, *g, *ctl = NULL;
+	config_t cfg;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->file, sizeof(c->file), "%s", path);
+	config_init(&cfg);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read file: %s", path, strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: syntax error: %s", path,
+				 config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
+		return -EINVAL;
+	}
+	root = config_root_setting(&cfg);
+	g = ms_cfg_group(&cx, root, "mgmt", true, &rc);
+	if (rc == 0)
+		ctl = ms_cfg_group(&cx, root, "control", false, &rc);
+	if (rc == 0)
+		rc = ms_cfg_members(&cx, g, "mgmt", known);
+	if (rc == 0)
+		rc = ms_cfg_str(&cx, root, "", "name", c->name, sizeof(c->name), "migsec", false) ||
+		     ms_cfg_str(&cx, ctl, "control", "socket", c->dp_socket, sizeof(c->dp_socket),
+				"/run/migsec/dataplane.sock", false) ||
+		     ms_cfg_str(&cx, g, "mgmt", "listen", c->listen, sizeof(c->listen), NULL, true) ||
+		     ms_cfg_str(&cx, g, "mgmt", "ca", c->ca, sizeof(c->ca), NULL, true) ||
+		     ms_cfg_str(&cx, g, "mgmt", "cert", c->cert, sizeof(c->cert), NULL, true) ||
+		     ms_cfg_str(&cx, g, "mgmt", "key", c->key, sizeof(c->key), NULL, true) ||
+		     ms_cfg_str(&cx, g, "mgmt", "user", c->user, sizeof(c->user), "", false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "max_connections", &c->max_conns, 1, 256, 16, false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "timeout_s", &c->timeout_s, 1, 600, 10, false) ||
+		     ms_cfg_str(&cx, g, "mgmt", "audit_file", c->audit_file, sizeof(c->audit_file),
+				"", false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "rekey_s", &c->rekey_s, 0, 86400, 3600, false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "rekey_mbytes", &c->rekey_mbytes, 0, 1 << 30,
+				 1 << 20, false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "drain_s", &c->drain_s, 1, 600, 5, false) ||
+		     ms_cfg_uint(&cx, g, "mgmt", "drop_report_s", &c->drop_report_s, 1, 3600, 10,
+				 false) ||
+		     load_allowed(&cx, g, c) ||
+		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv4", &c->outer4) ||
+		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv6", &c->outer6);
+	if (rc == 0 && c->dp_socket[0] != '/')
+		rc = ms_cfg_fail(&cx, ctl, "control.socket", "must be an absolute path");
+	if (rc == 0 && c->rekey_s != 0 && c->rekey_s < 10)
+		rc = ms_cfg_fail(&cx, config_setting_get_member(g, "rekey_s"), "mgmt.rekey_s",
+				 "0 (off) or at least 10 seconds");
+	config_destroy(&cfg);
+	return rc ? -EINVAL : 0;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MC_DPC_H
+#define MC_DPC_H
+
+/* migsec-control's requests to its data plane (the local control socket). */
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ms_sa_spec.h"
+
+/* Install an SA; the caller wipes spec. 0, or -errno with a message. */
+int mc_dp_add(const char *sock, const struct ms_sa_spec *spec, char *err, size_t errlen);
+int mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen);
+/* SA_LIST / PING / STATS / CRYPTO replies as JSON; NULL with a message if the data plane is down. */
+json_t *mc_dp_list(const char *sock, char *err, size_t errlen);
+json_t *mc_dp_ping(const char *sock, char *err, size_t errlen);
+json_t *mc_dp_stats(const char *sock, char *err, size_t errlen);
+json_t *mc_dp_crypto(const char *sock, char *err, size_t errlen);
+
+#endif
