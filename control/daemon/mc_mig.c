@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ms_json.h"
 #include "mc_audit.h"
 #include "mc_dpc.h"
 #include "mc_kdf.h"
@@ -117,14 +118,6 @@ find(struct mc_state *st, const char *id)
 		if (st->m[i].used && strcmp(st->m[i].id, id) == 0)
 			return &st->m[i];
 	return NULL;
-}
-
-static json_t *
-ip_json(const struct ms_ip *ip)
-{
-	char b[MS_IPSTRLEN];
-
-	return json_string(ms_ip_str(ip, b, sizeof(b)));
 }
 
 static json_t *
@@ -436,7 +429,7 @@ mig_json(const struct mc_state *st, const struct mc_mig *m)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "policy", json_string(mc_policy_name(m->policy)));
 	json_object_set_new(o, "role", json_string(mc_role_name(m->role)));
-	json_object_set_new(o, "peer", ip_json(&m->peer));
+	json_object_set_new(o, "peer", ms_ip_json(&m->peer));
 	json_object_set_new(o, "selectors", sels);
 	json_object_set_new(o, "sealed", json_boolean(m->policy != MC_POL_DISABLED));
 	json_object_set_new(o, "generation", json_integer(m->out.gen));

@@ -14,6 +14,7 @@
 #include <rte_cryptodev.h>
 #include <rte_ethdev.h>
 
+#include "ms_json.h"
 #include "ms_cdev.h"
 #include "ms_ctl_proto.h"
 #include "ms_failover.h"
@@ -40,14 +41,6 @@ reply_err(int32_t st, const char *msg, char **reply, size_t *len)
 	*reply = strdup(msg);
 	*len = *reply ? strlen(*reply) : 0;
 	return st;
-}
-
-static json_t *
-ip_json(const struct ms_ip *ip)
-{
-	char b[MS_IPSTRLEN];
-
-	return json_string(ms_ip_str(ip, b, sizeof(b)));
 }
 
 static json_t *
@@ -83,8 +76,8 @@ sa_json(const struct ms_ops_ctx *o, const struct ms_sa *sa)
 	}
 	json_object_set_new(j, "tag", json_string(s->tag));
 	json_object_set_new(j, "inner", json_string(s->inner_af == MS_AF_INET ? "ipv4" : "ipv6"));
-	json_object_set_new(j, "local", ip_json(&s->local));
-	json_object_set_new(j, "peer", ip_json(&s->peer));
+	json_object_set_new(j, "local", ms_ip_json(&s->local));
+	json_object_set_new(j, "peer", ms_ip_json(&s->peer));
 	json_object_set_new(j, "sport", json_integer(s->sport));
 	json_object_set_new(j, "dport", json_integer(s->dport));
 	json_object_set_new(j, "selectors", sels);
