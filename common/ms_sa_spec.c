@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The wire SA spec (ms_sa_spec.h): direction names, and the checks the data
+ * plane makes on a spec before it builds an SA from it.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,8 +20,9 @@ ms_dir_name(uint8_t dir)
 	}
 }
 
-int
-ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
+/* Id, direction and SPI. */
+static int
+check_kind(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 {
 	if (s->id == 0) {
 		snprintf(err, errlen, "SA id must not be 0");
@@ -32,6 +37,13 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 				      : "SPI %u is reserved (must be >= 256)", s->spi);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The inner family, the outer addresses and UDP ports. */
+static int
+check_addrs(const struct ms_sa_spec *s, char *err, unsigned int errlen)
+{
 	if (s->inner_af != MS_AF_INET && s->inner_af != MS_AF_INET6) {
 		snprintf(err, errlen, "inner address family must be IPv4 or IPv6");
 		return -EINVAL;
@@ -45,14 +57,13 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 		snprintf(err, errlen, "outer UDP ports must not be 0");
 		return -EINVAL;
 	}
-	if (s->replay_window != 0 && (s->replay_window < 64 || s->replay_window > 4096)) {
-		snprintf(err, errlen, "replay window must be 64..4096 (or 0 for the default)");
-		return -EINVAL;
-	}
-	if (s->seq_start == 0) {
-		snprintf(err, errlen, "first sequence number must be at least 1");
-		return -EINVAL;
-	}
+	return 0;
+}
+
+/* 1 to MS_SA_MAX_SEL valid selectors, all of the inner family. */
+static int
+check_sels(const struct ms_sa_spec *s, char *err, unsigned int errlen)
+{
 	if (s->nb_sel == 0 || s->nb_sel > MS_SA_MAX_SEL) {
 		snprintf(err, errlen, "an SA needs 1 to %d selectors", MS_SA_MAX_SEL);
 		return -EINVAL;
@@ -69,6 +80,26 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+int
+ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
+{
+	int rc;
+
+	if ((rc = check_kind(s, err, errlen)) != 0 || (rc = check_addrs(s, err, errlen)) != 0)
+		return rc;
+	if (s->replay_window != 0 && (s->replay_window < 64 || s->replay_window > 4096)) {
+		snprintf(err, errlen, "replay window must be 64..4096 (or 0 for the default)");
+		return -EINVAL;
+	}
+	if (s->seq_start == 0) {
+		snprintf(err, errlen, "first sequence number must be at least 1");
+		return -EINVAL;
+	}
+	if ((rc = check_sels(s, err, errlen)) != 0)
+		return rc;
 	if (s->group != 0 && (s->nb_lanes == 0 || s->nb_lanes > MS_LANES_MAX ||
 			      s->lane >= s->nb_lanes)) {
 		snprintf(err, errlen, "lane %u of %u: a group has 1 to %d lanes", s->lane, s->nb_lanes,

@@ -37,7 +37,6 @@
 #include "ms_telemetry.h"
 #include "ms_worker.h"
 
-
 #define TICK_MS 100
 
 static volatile sig_atomic_t quit;
@@ -180,20 +179,70 @@ parse_args(int argc, char **argv, const char **conf, bool *check)
 	return 0;
 }
 
+/* Every key wiped, the EAL released; workers stop first. */
+static void
+stop(struct ms_dp *dp, struct ms_ctl *ctl, struct ms_cdev *cd, const struct ms_eal_args *eal)
+{
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	if (!eal->no_huge)
+		rte_pdump_uninit();
+	ms_ctl_close(ctl);
+	ms_dp_teardown(dp, cd);
+	rte_eal_cleanup();
+}
+
+/* EAL, context, control socket, workers; then the control loop until SIGINT/SIGTERM. */
+static int
+serve(const struct ms_conf *conf, const struct ms_profile *prof, struct ms_eal_args *eal)
+{
+	static struct ms_dp dp;
+	struct ms_cdev cd = { 0 };
+	struct ms_ops_ctx ops = { .dp = &dp, .cd = &cd, .prof = prof, .started = time(NULL) };
+	struct ms_ctl *ctl = NULL;
+	char err[1024] = "", cs[4 * MS_DEV_MAX];
+	int rc;
+
+	/* As in migsec-pktgen's main(): six DPDK lines; common/ has no DPDK to share. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (rte_eal_init(eal->argc, eal->argv) < 0) {
+		fprintf(stderr, "migsec-dataplane: EAL initialisation failed: %s\n",
+			rte_strerror(rte_errno));
+		return 3;
+	}
+	harden_process();
+	rc = ms_dp_setup(&dp, conf, prof, &cd, err, sizeof(err));
+	if (rc == 0)
+		rc = ms_ctl_open(&ctl, conf->ctl_socket, conf->ctl_user, ms_ops_handle, &ops, err,
+				 sizeof(err));
+	/* dpdk-dumpcap is a secondary process: it needs the hugepage files. */
+	if (rc == 0 && !eal->no_huge && !conf->huge_unlink && rte_pdump_init() != 0)
+		MS_LOG(WARNING, "pdump unavailable: dpdk-dumpcap cannot capture");
+	if (rc == 0)
+		rc = launch(&dp, err, sizeof(err));
+	if (rc == 0) {
+		MS_LOG(INFO, "appliance %s running: %u worker(s), crypto %s, policy %s, control %s",
+		       conf->name, dp.nb_workers, crypto_str(prof, cs, sizeof(cs)),
+		       ms_policy_name(conf->policy), conf->ctl_socket);
+		control_loop(&dp, ctl, &cd);
+		MS_LOG(INFO, "stopping: workers, then every key");
+	} else {
+		fprintf(stderr, "migsec-dataplane: %s\n", err);
+	}
+	stop(&dp, ctl, &cd, eal);
+	return rc == 0 ? 0 : 3;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct ms_conf conf;
 	static struct ms_profile prof;
 	static struct ms_eal_args eal;
-	static struct ms_dp dp;
-	struct ms_cdev cd = { 0 };
-	struct ms_ops_ctx ops = { .dp = &dp, .cd = &cd, .prof = &prof, .started = time(NULL) };
-	struct ms_ctl *ctl = NULL;
 	const char *path = NULL;
 	bool check = false;
 	char err[1024] = "", cs[4 * MS_DEV_MAX];
-	int rc;
 
 	if (parse_args(argc, argv, &path, &check) != 0)
 		return 2;
@@ -210,38 +259,5 @@ main(int argc, char **argv)
 	}
 	if (eal.note[0])
 		fprintf(stderr, "migsec-dataplane: %s\n", eal.note);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	if (rte_eal_init(eal.argc, eal.argv) < 0) {
-		fprintf(stderr, "migsec-dataplane: EAL initialisation failed: %s\n",
-			rte_strerror(rte_errno));
-		return 3;
-	}
-	harden_process();
-	rc = ms_dp_setup(&dp, &conf, &prof, &cd, err, sizeof(err));
-	if (rc == 0)
-		rc = ms_ctl_open(&ctl, conf.ctl_socket, conf.ctl_user, ms_ops_handle, &ops, err,
-				 sizeof(err));
-	/* dpdk-dumpcap is a secondary process: it needs the hugepage files. */
-	if (rc == 0 && !eal.no_huge && !conf.huge_unlink && rte_pdump_init() != 0)
-		MS_LOG(WARNING, "pdump unavailable: dpdk-dumpcap cannot capture");
-	if (rc == 0)
-		rc = launch(&dp, err, sizeof(err));
-	if (rc == 0) {
-		MS_LOG(INFO, "appliance %s running: %u worker(s), crypto %s, policy %s, control %s",
-		       conf.name, dp.nb_workers, crypto_str(&prof, cs, sizeof(cs)),
-		       ms_policy_name(conf.policy), conf.ctl_socket);
-		control_loop(&dp, ctl, &cd);
-		MS_LOG(INFO, "stopping: workers, then every key");
-	} else {
-		fprintf(stderr, "migsec-dataplane: %s\n", err);
-	}
-	__atomic_store_n(&dp.stop, 1, __ATOMIC_RELAXED);
-	rte_eal_mp_wait_lcore();
-	if (!eal.no_huge)
-		rte_pdump_uninit();
-	ms_ctl_close(ctl);
-	ms_dp_teardown(&dp, &cd);
-	rte_eal_cleanup();
-	return rc == 0 ? 0 : 3;
+	return serve(&conf, &prof, &eal);
 }

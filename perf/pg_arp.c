@@ -4,14 +4,18 @@
  * MAC), the mirror (send ESP back with addresses swapped, so one appliance
  * seals and opens its own traffic) and counted transmission.
  */
-#include <string.h>
 
 #include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "ms_arp.h"
 #include "pg.h"
+
+/* common/ms_arp writes the frame byte by byte: it must be DPDK's layout. */
+_Static_assert(MS_ARP_FRAME_LEN == sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr),
+	       "ARP frame length");
 
 void
 pg_tx_all(struct pg_port *pt, uint16_t q, struct rte_mbuf **m, uint16_t n)
@@ -63,29 +67,16 @@ void
 pg_arp_request(struct pg *pg, struct pg_port *pt, uint32_t sip, uint32_t tip)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pg->pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	uint8_t *frame;
 
 	if (m == NULL)
 		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
-	if (eth == NULL) {
+	frame = (uint8_t *)rte_pktmbuf_append(m, MS_ARP_FRAME_LEN);
+	if (frame == NULL) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	memset(eth, 0, sizeof(*eth) + sizeof(*arp));
-	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
-	rte_ether_addr_copy(&pt->mac, &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	rte_ether_addr_copy(&pt->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = sip;
-	arp->arp_data.arp_tip = tip;
+	ms_arp_request(frame, MS_ARP_FRAME_LEN, pt->mac.addr_bytes, sip, tip);
 	pg_ctl_send(pt, m);
 }
 
@@ -116,12 +107,8 @@ pg_arp_input(struct pg *pg, struct pg_port *pt, struct rte_mbuf *m,
 		rte_pktmbuf_free(m);
 		return true;
 	}
-	/* Turn the request into the reply, in place. */
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
-	arp->arp_data.arp_tip = sip;
-	arp->arp_data.arp_sip = tip;
-	rte_ether_addr_copy(&pt->mac, &arp->arp_data.arp_sha);
+	/* Turn the request into the reply, in place, back to the frame's source. */
+	ms_arp_to_reply((uint8_t *)arp, pt->mac.addr_bytes);
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&pt->mac, &eth->src_addr);
 	pg_ctl_send(pt, m);

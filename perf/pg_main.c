@@ -286,6 +286,7 @@ main(int argc, char **argv)
 	if (pg_opts_parse(argc, argv, &o, &pg) != 0)
 		return 2;
 	build_eal(&o, argv[0], &eal);
+	/* As in migsec-dataplane's serve(): six DPDK lines; common/ has no DPDK to share. */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (rte_eal_init(eal.argc, eal.argv) < 0) {

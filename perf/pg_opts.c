@@ -133,6 +133,7 @@ rate(const char *opt, const char *v, uint32_t *per_million)
 	return 0;
 }
 
+/* Each role's options stay together: one() picks their parser by range. */
 enum {
 	O_PORT = 256, O_QUEUES, O_CPU, O_PREFIX, O_MEM, O_HUGE, O_MBUFS, O_ADDR, O_RUN, O_IDLE,
 	O_DRAIN, O_INTERVAL, O_QUIET, O_JSON, O_CSV, O_GEN, O_SIZE, O_PAGE, O_FLOWS, O_PAGES,
@@ -212,10 +213,10 @@ name_of(int c)
 	return "?";
 }
 
+/* The process's options: ports, EAL, how long to run, reports. */
 static int
-one(int c, const char *v, struct pg_opts *o, struct pg *pg)
+opt_process(int c, const char *name, const char *v, struct pg_opts *o, struct pg *pg)
 {
-	const char *name = name_of(c);
 	double d = 0;
 	int rc = 0;
 
@@ -243,49 +244,86 @@ one(int c, const char *v, struct pg_opts *o, struct pg *pg)
 	case O_LINGER: o->linger = true; break;
 	case O_JSON: o->json = true; break;
 	case O_CSV: snprintf(o->csv, sizeof(o->csv), "%s", v); break;
-	case O_GEN: rc = port_arg(name, v, &pg->gen.port); break;
-	case O_SIZE: rc = num(name, v, PG_SIZE_MIN, PG_SIZE_MAX, &d); pg->gen.size = (uint32_t)d; break;
-	case O_PAGE:
-		rc = num(name, v, 0, PG_SIZE_MAX - PG_SIZE_MIN, &d);
-		pg->gen.size = (uint32_t)d + PG_SIZE_MIN;
-		break;
-	case O_FLOWS: rc = num(name, v, 1, PG_FLOWS_MAX, &d); pg->gen.flows = (uint32_t)d; break;
-	case O_PAGES: rc = num(name, v, 1, 1e15, &d); pg->gen.pages = (uint64_t)d; break;
-	case O_PPS: rc = num(name, v, 0, 1e9, &pg->gen.pps); break;
-	case O_GBPS: rc = num(name, v, 0, 1e4, &d); pg->gen.pps = -d; break;	/* resolved later */
-	case O_COUNT: rc = num(name, v, 0, 1e15, &d); pg->gen.count = (uint64_t)d; break;
-	case O_DURATION: rc = num(name, v, 0, 86400, &pg->gen.duration); break;
-	case O_SRC: rc = ip4(name, v, &pg->gen.src); break;
-	case O_DST: rc = ip4(name, v, &pg->gen.dst); break;
-	case O_NH: rc = ip4(name, v, &pg->gen.nexthop); break;
-	case O_DMAC:
-		rc = rte_ether_unformat_addr(v, &pg->gen.dmac) ? bad(name, v) : 0;
-		pg->gen.have_dmac = true;
-		break;
-	case O_DPORT: rc = num(name, v, 1, 65535 - 40000, &d); pg->gen.dport_base = (uint16_t)d; break;
-	case O_SINK: rc = port_arg(name, v, &pg->sink_port); break;
-	case O_SINKFLOWS: rc = num(name, v, 1, PG_FLOWS_MAX, &d); pg->sink_flows = (uint32_t)d; break;
-	case O_IMPAIR:
-		if (sscanf(v, "%d,%d", &pg->imp.a, &pg->imp.b) != 2 || pg->imp.a < 0 ||
-		    pg->imp.b < 0 || pg->imp.a >= PG_PORTS_MAX || pg->imp.b >= PG_PORTS_MAX ||
-		    pg->imp.a == pg->imp.b)
-			return bad(name, v);
-		break;
-	case O_DROP: rc = rate(name, v, &pg->imp.drop); break;
-	case O_CORRUPT: rc = rate(name, v, &pg->imp.corrupt); break;
-	case O_DUP: rc = rate(name, v, &pg->imp.dup); break;
-	case O_REORDER: rc = rate(name, v, &pg->imp.reorder); break;
-	case O_REPLAY: rc = rate(name, v, &pg->imp.replay); break;
-	case O_RGAP: rc = num(name, v, 1, 100000, &d); pg->imp.reorder_gap = (uint32_t)d; break;
-	case O_PGAP: rc = num(name, v, 1, 1e9, &d); pg->imp.replay_gap = (uint32_t)d; break;
-	case O_DELAY: rc = num(name, v, 0, 1e6, &d); pg->imp.delay_us = (uint32_t)d; break;
-	case O_SEED: rc = num(name, v, 0, 1.8e19, &d); pg->imp.seed = (uint64_t)d; break;
-	case O_MIRROR: rc = port_arg(name, v, &pg->mirror_port); break;
 	case O_LOG: snprintf(o->log_level, sizeof(o->log_level), "%s", v); break;
 	case O_HELP: usage(stdout); exit(0);
 	default: usage(stderr); return -EINVAL;
 	}
 	return rc;
+}
+
+/* The generator's options (--gen .. --dport-base). */
+static int
+opt_gen(int c, const char *name, const char *v, struct pg_gen_conf *g)
+{
+	double d = 0;
+	int rc = 0;
+
+	switch (c) {
+	case O_GEN: rc = port_arg(name, v, &g->port); break;
+	case O_SIZE: rc = num(name, v, PG_SIZE_MIN, PG_SIZE_MAX, &d); g->size = (uint32_t)d; break;
+	case O_PAGE:
+		rc = num(name, v, 0, PG_SIZE_MAX - PG_SIZE_MIN, &d);
+		g->size = (uint32_t)d + PG_SIZE_MIN;
+		break;
+	case O_FLOWS: rc = num(name, v, 1, PG_FLOWS_MAX, &d); g->flows = (uint32_t)d; break;
+	case O_PAGES: rc = num(name, v, 1, 1e15, &d); g->pages = (uint64_t)d; break;
+	case O_PPS: rc = num(name, v, 0, 1e9, &g->pps); break;
+	case O_GBPS: rc = num(name, v, 0, 1e4, &d); g->pps = -d; break;	/* resolved later */
+	case O_COUNT: rc = num(name, v, 0, 1e15, &d); g->count = (uint64_t)d; break;
+	case O_DURATION: rc = num(name, v, 0, 86400, &g->duration); break;
+	case O_SRC: rc = ip4(name, v, &g->src); break;
+	case O_DST: rc = ip4(name, v, &g->dst); break;
+	case O_NH: rc = ip4(name, v, &g->nexthop); break;
+	case O_DMAC:
+		rc = rte_ether_unformat_addr(v, &g->dmac) ? bad(name, v) : 0;
+		g->have_dmac = true;
+		break;
+	case O_DPORT: rc = num(name, v, 1, 65535 - 40000, &d); g->dport_base = (uint16_t)d; break;
+	}
+	return rc;
+}
+
+/* The other roles' options: sink, impairer, mirror (--sink .. --mirror). */
+static int
+opt_roles(int c, const char *name, const char *v, struct pg *pg)
+{
+	struct pg_impair_conf *imp = &pg->imp;
+	double d = 0;
+	int rc = 0;
+
+	switch (c) {
+	case O_SINK: rc = port_arg(name, v, &pg->sink_port); break;
+	case O_SINKFLOWS: rc = num(name, v, 1, PG_FLOWS_MAX, &d); pg->sink_flows = (uint32_t)d; break;
+	case O_IMPAIR:
+		if (sscanf(v, "%d,%d", &imp->a, &imp->b) != 2 || imp->a < 0 || imp->b < 0 ||
+		    imp->a >= PG_PORTS_MAX || imp->b >= PG_PORTS_MAX || imp->a == imp->b)
+			return bad(name, v);
+		break;
+	case O_DROP: rc = rate(name, v, &imp->drop); break;
+	case O_CORRUPT: rc = rate(name, v, &imp->corrupt); break;
+	case O_DUP: rc = rate(name, v, &imp->dup); break;
+	case O_REORDER: rc = rate(name, v, &imp->reorder); break;
+	case O_REPLAY: rc = rate(name, v, &imp->replay); break;
+	case O_RGAP: rc = num(name, v, 1, 100000, &d); imp->reorder_gap = (uint32_t)d; break;
+	case O_PGAP: rc = num(name, v, 1, 1e9, &d); imp->replay_gap = (uint32_t)d; break;
+	case O_DELAY: rc = num(name, v, 0, 1e6, &d); imp->delay_us = (uint32_t)d; break;
+	case O_SEED: rc = num(name, v, 0, 1.8e19, &d); imp->seed = (uint64_t)d; break;
+	case O_MIRROR: rc = port_arg(name, v, &pg->mirror_port); break;
+	}
+	return rc;
+}
+
+/* One option; the enum keeps each role's options together. */
+static int
+one(int c, const char *v, struct pg_opts *o, struct pg *pg)
+{
+	const char *name = name_of(c);
+
+	if (c >= O_GEN && c <= O_DPORT)
+		return opt_gen(c, name, v, &pg->gen);
+	if (c >= O_SINK && c <= O_MIRROR)
+		return opt_roles(c, name, v, pg);
+	return opt_process(c, name, v, o, pg);
 }
 
 static int

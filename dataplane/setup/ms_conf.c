@@ -1,61 +1,57 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The configuration file: reading it, the top level and the appliance's own
+ * groups (eal, policy, crypto, limits, control, poll); the network groups
+ * are in ms_conf_net.c. Main lcore, before the EAL starts; errors name file,
+ * line and setting.
+ */
 #include <errno.h>
-#include <libconfig.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
 #include <rte_pci.h>
 
-#include "ms_libconfig.h"
-#include "ms_conf.h"
+#include "ms_conf_priv.h"
 
 #ifndef MS_PROFILE_DIR
 #define MS_PROFILE_DIR "/usr/share/migsec/pmd-profiles"
 #endif
 
-/* Address settings: "prefix" keeps the length, "ip" wants a bare address. */
-static int
-get_addr(struct ms_cfg_ctx *c, const config_setting_t *g, const char *gpath, const char *name,
-	 struct ms_prefix *pfx, struct ms_ip *ip, int want_af)
+/* An optional group: NULL if absent. *rc is set if it is no group or has unknown members. */
+static const config_setting_t *
+opt_group(struct ms_cfg_ctx *c, const config_setting_t *root, const char *name,
+	  const char *const known[], int *rc)
 {
-	const config_setting_t *s = g ? config_setting_get_member(g, name) : NULL;
-	char buf[MS_IPSTRLEN], path[128];
-	struct ms_prefix p;
-	int rc;
+	const config_setting_t *g = ms_cfg_group(c, root, name, false, rc);
 
-	if (s == NULL)
-		return 0;
-	ms_cfg_join(path, sizeof(path), gpath, name);
-	if (ms_cfg_str(c, g, gpath, name, buf, sizeof(buf), NULL, true) != 0)
-		return -EINVAL;
-	if (pfx != NULL) {
-		/* own address with its on-link prefix: host bits are allowed */
-		char *slash = strchr(buf, '/');
-		unsigned long len = 0;
-		char *end;
+	if (*rc == 0 && g != NULL)
+		*rc = ms_cfg_members(c, g, name, known);
+	return g;
+}
 
-		if (slash == NULL)
-			return ms_cfg_fail(c, s, path, "must be ADDRESS/PREFIXLEN (got \"%s\")", buf);
-		*slash = '\0';
-		rc = ms_ip_parse(buf, &p.ip);
-		len = strtoul(slash + 1, &end, 10);
-		if (rc != 0 || *end != '\0' || slash[1] == '\0' ||
-		    len > (p.ip.af == MS_AF_INET ? 32u : 128u))
-			return ms_cfg_fail(c, s, path, "not a valid ADDRESS/PREFIXLEN");
-		p.len = (uint8_t)len;
-		if (p.ip.af != want_af)
-			return ms_cfg_fail(c, s, path, "must be an IPv%d address", want_af);
-		*pfx = p;
+/* eal.args: more EAL arguments, passed on as they are. */
+static int
+get_eal_args(struct ms_cfg_ctx *c, const config_setting_t *g, struct ms_conf *conf)
+{
+	const config_setting_t *args = config_setting_get_member(g, "args");
+
+	if (args == NULL)
 		return 0;
+	if (!config_setting_is_array(args) && !config_setting_is_list(args))
+		return ms_cfg_fail(c, args, "eal.args", "must be a list of strings [ \"...\" ]");
+	if (config_setting_length(args) > MS_EAL_ARGS_MAX)
+		return ms_cfg_fail(c, args, "eal.args", "at most %d arguments", MS_EAL_ARGS_MAX);
+	for (int i = 0; i < config_setting_length(args); i++) {
+		const config_setting_t *a = config_setting_get_elem(args, (unsigned int)i);
+		const char *v = config_setting_get_string(a);
+
+		if (v == NULL)
+			return ms_cfg_fail(c, a, "eal.args", "element %d is not a string", i);
+		if (strlen(v) >= MS_DEV_MAX)
+			return ms_cfg_fail(c, a, "eal.args", "element %d is too long", i);
+		snprintf(conf->eal_args[conf->nb_eal_args++], MS_DEV_MAX, "%s", v);
 	}
-	if (ms_ip_parse(buf, ip) != 0)
-		return ms_cfg_fail(c, s, path, "not a valid IP address (got \"%s\")", buf);
-	if (want_af && ip->af != want_af)
-		return ms_cfg_fail(c, s, path, "must be an IPv%d address", want_af);
 	return 0;
 }
 
@@ -65,7 +61,7 @@ load_eal(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *con
 	static const char *const known[] = { "lcores", "main_lcore", "file_prefix",
 		"memory_mb", "hugepages", "huge_unlink", "log_level", "args", NULL };
 	static const char *const huge[] = { "auto", "yes", "no", NULL };
-	const config_setting_t *g, *args;
+	const config_setting_t *g;
 	uint32_t main_lcore;
 	int rc, h;
 
@@ -94,109 +90,7 @@ load_eal(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *con
 			return rc;
 		conf->main_lcore = (int)main_lcore;
 	}
-	args = config_setting_get_member(g, "args");
-	if (args != NULL) {
-		if (!config_setting_is_array(args) && !config_setting_is_list(args))
-			return ms_cfg_fail(c, args, "eal.args", "must be a list of strings [ \"...\" ]");
-		if (config_setting_length(args) > MS_EAL_ARGS_MAX)
-			return ms_cfg_fail(c, args, "eal.args", "at most %d arguments", MS_EAL_ARGS_MAX);
-		for (int i = 0; i < config_setting_length(args); i++) {
-			const config_setting_t *a = config_setting_get_elem(args, (unsigned int)i);
-			const char *v = config_setting_get_string(a);
-
-			if (v == NULL)
-				return ms_cfg_fail(c, a, "eal.args", "element %d is not a string", i);
-			if (strlen(v) >= MS_DEV_MAX)
-				return ms_cfg_fail(c, a, "eal.args", "element %d is too long", i);
-			snprintf(conf->eal_args[conf->nb_eal_args++], MS_DEV_MAX, "%s", v);
-		}
-	}
-	return 0;
-}
-
-static int
-load_port(struct ms_cfg_ctx *c, const config_setting_t *root, const char *name,
-	  struct ms_port_conf *pc, uint16_t *udp_port)
-{
-	static const char *const known_inner[] = { "device", "ipv4", "ipv6", "gateway4",
-		"gateway6", "mtu", "rx_desc", "tx_desc", NULL };
-	static const char *const known_outer[] = { "device", "ipv4", "ipv6", "gateway4",
-		"gateway6", "mtu", "rx_desc", "tx_desc", "udp_port", NULL };
-	const config_setting_t *g;
-	uint32_t port;
-	int rc;
-
-	g = ms_cfg_group(c, root, name, true, &rc);
-	if (rc)
-		return rc;
-	if ((rc = ms_cfg_members(c, g, name, udp_port ? known_outer : known_inner)) ||
-	    (rc = ms_cfg_str(c, g, name, "device", pc->device, sizeof(pc->device), NULL, true)) ||
-	    (rc = get_addr(c, g, name, "ipv4", &pc->addr4, NULL, MS_AF_INET)) ||
-	    (rc = get_addr(c, g, name, "ipv6", &pc->addr6, NULL, MS_AF_INET6)) ||
-	    (rc = get_addr(c, g, name, "gateway4", NULL, &pc->gw4, MS_AF_INET)) ||
-	    (rc = get_addr(c, g, name, "gateway6", NULL, &pc->gw6, MS_AF_INET6)) ||
-	    (rc = ms_cfg_uint(c, g, name, "mtu", &pc->mtu, 1280, 9600, 1500, false)) ||
-	    (rc = ms_cfg_uint(c, g, name, "rx_desc", &pc->rx_desc, 64, 16384, 1024, false)) ||
-	    (rc = ms_cfg_uint(c, g, name, "tx_desc", &pc->tx_desc, 64, 16384, 1024, false)))
-		return rc;
-	if (pc->device[0] == '\0')
-		return ms_cfg_fail(c, config_setting_get_member(g, "device"), name, "device is empty");
-	if (pc->addr4.ip.af == MS_AF_NONE && pc->addr6.ip.af == MS_AF_NONE)
-		return ms_cfg_fail(c, g, name, "needs an ipv4 or ipv6 address");
-	if (pc->gw4.af && (pc->addr4.ip.af == MS_AF_NONE || !ms_prefix_has(&pc->addr4, &pc->gw4)))
-		return ms_cfg_fail(c, config_setting_get_member(g, "gateway4"), name,
-			    "gateway4 must be inside the ipv4 prefix");
-	if (pc->gw6.af && (pc->addr6.ip.af == MS_AF_NONE || !ms_prefix_has(&pc->addr6, &pc->gw6)))
-		return ms_cfg_fail(c, config_setting_get_member(g, "gateway6"), name,
-			    "gateway6 must be inside the ipv6 prefix");
-	if (udp_port != NULL) {
-		if ((rc = ms_cfg_uint(c, g, name, "udp_port", &port, 1, 65535, 4500, false)))
-			return rc;
-		*udp_port = (uint16_t)port;
-	}
-	return 0;
-}
-
-static int
-load_remote(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
-{
-	static const char *const known[] = { "prefix", "via", "proxy", NULL };
-	const config_setting_t *l = config_setting_get_member(root, "remote");
-	int rc;
-
-	if (l == NULL)
-		return 0;
-	if (!config_setting_is_list(l))
-		return ms_cfg_fail(c, l, "remote", "must be a list ( { ... }, ... )");
-	if (config_setting_length(l) > MS_REMOTE_MAX)
-		return ms_cfg_fail(c, l, "remote", "at most %d entries", MS_REMOTE_MAX);
-	for (int i = 0; i < config_setting_length(l); i++) {
-		const config_setting_t *e = config_setting_get_elem(l, (unsigned int)i);
-		struct ms_remote_conf *r = &conf->remote[conf->nb_remote];
-		char path[32], buf[MS_IPSTRLEN + 8];
-		const struct ms_prefix *own;
-
-		snprintf(path, sizeof(path), "remote[%d]", i);
-		if (!config_setting_is_group(e))
-			return ms_cfg_fail(c, e, path, "must be a group { prefix = ...; via = ...; }");
-		if ((rc = ms_cfg_members(c, e, path, known)) ||
-		    (rc = ms_cfg_str(c, e, path, "prefix", buf, sizeof(buf), NULL, true)))
-			return rc;
-		if (ms_prefix_parse(buf, &r->prefix) != 0)
-			return ms_cfg_fail(c, config_setting_get_member(e, "prefix"), path,
-				    "prefix \"%s\" is not a valid network (host bits must be zero)", buf);
-		if (!config_setting_get_member(e, "via"))
-			return ms_cfg_fail(c, e, path, "via (the peer appliance's outer address) is missing");
-		if ((rc = get_addr(c, e, path, "via", NULL, &r->via, 0)) ||
-		    (rc = ms_cfg_bool(c, e, path, "proxy", &r->proxy, true)))
-			return rc;
-		own = r->via.af == MS_AF_INET ? &conf->outer.addr4 : &conf->outer.addr6;
-		if (own->ip.af == MS_AF_NONE)
-			return ms_cfg_fail(c, config_setting_get_member(e, "via"), path,
-				    "via is IPv%d but outer has no IPv%d address", r->via.af, r->via.af);
-		conf->nb_remote++;
-	}
-	return 0;
+	return get_eal_args(c, g, conf);
 }
 
 static int
@@ -207,12 +101,8 @@ load_policy(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *
 	const config_setting_t *g;
 	int rc, p;
 
-	g = ms_cfg_group(c, root, "policy", false, &rc);
-	if (rc)
-		return rc;
-	if (g && (rc = ms_cfg_members(c, g, "policy", known)))
-		return rc;
-	if ((rc = ms_cfg_enum(c, g, "policy", "default", pol, &p, MS_POLICY_DISCARD)) ||
+	g = opt_group(c, root, "policy", known, &rc);
+	if (rc || (rc = ms_cfg_enum(c, g, "policy", "default", pol, &p, MS_POLICY_DISCARD)) ||
 	    (rc = ms_cfg_uint(c, g, "policy", "replay_window", &conf->replay_window, 64, 4096,
 			   1024, false)) ||
 	    (rc = ms_cfg_bool(c, g, "policy", "mss_clamp", &conf->mss_clamp, true)))
@@ -230,10 +120,8 @@ load_poll(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_poll_con
 	const config_setting_t *g;
 	int rc, m;
 
-	g = ms_cfg_group(c, root, "poll", false, &rc);
-	if (rc || (g && (rc = ms_cfg_members(c, g, "poll", known))))
-		return rc;
-	if ((rc = ms_cfg_enum(c, g, "poll", "mode", modes, &m, MS_POLL_BUSY)) ||
+	g = opt_group(c, root, "poll", known, &rc);
+	if (rc || (rc = ms_cfg_enum(c, g, "poll", "mode", modes, &m, MS_POLL_BUSY)) ||
 	    (rc = ms_cfg_uint(c, g, "poll", "spin_polls", &pc->spin_polls, 1, 1u << 30, 512,
 			   false)) ||
 	    (rc = ms_cfg_uint(c, g, "poll", "sleep_after_us", &pc->sleep_after_us, 0, 10000000,
@@ -281,10 +169,8 @@ load_crypto(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *
 	const config_setting_t *g;
 	int rc;
 
-	g = ms_cfg_group(c, root, "crypto", false, &rc);
-	if (rc || (g && (rc = ms_cfg_members(c, g, "crypto", known))))
-		return rc;
-	if ((rc = ms_cfg_str(c, g, "crypto", "profile", conf->profile, sizeof(conf->profile),
+	g = opt_group(c, root, "crypto", known, &rc);
+	if (rc || (rc = ms_cfg_str(c, g, "crypto", "profile", conf->profile, sizeof(conf->profile),
 			  "aesni_gcm", false)) ||
 	    (rc = ms_cfg_str(c, g, "crypto", "profile_dir", conf->profile_dir,
 			  sizeof(conf->profile_dir), MS_PROFILE_DIR, false)) ||
@@ -312,31 +198,33 @@ load_crypto(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *
 }
 
 static int
-load_rest(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+load_limits(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
 	static const char *const known_limits[] = { "max_sa", "mbufs", "mbuf_size", "burst", NULL };
-	static const char *const known_ctl[] = { "socket", "user", NULL };
 	const config_setting_t *g;
 	int rc;
 
-	rc = load_crypto(c, root, conf);
-	if (rc)
-		return rc;
-
-	g = ms_cfg_group(c, root, "limits", false, &rc);
-	if (rc || (g && (rc = ms_cfg_members(c, g, "limits", known_limits))))
-		return rc;
-	if ((rc = ms_cfg_uint(c, g, "limits", "max_sa", &conf->max_sa, 2, 65536, 1024, false)) ||
+	g = opt_group(c, root, "limits", known_limits, &rc);
+	if (rc ||
+	    (rc = ms_cfg_uint(c, g, "limits", "max_sa", &conf->max_sa, 2, 65536, 1024, false)) ||
 	    (rc = ms_cfg_uint(c, g, "limits", "mbufs", &conf->mbufs, 1024, 1 << 22, 16384, false)) ||
 	    (rc = ms_cfg_uint(c, g, "limits", "mbuf_size", &conf->mbuf_size, 1024, 65000, 2176,
 			   false)) ||
 	    (rc = ms_cfg_uint(c, g, "limits", "burst", &conf->burst, 1, 128, 32, false)))
 		return rc;
+	return 0;
+}
 
-	g = ms_cfg_group(c, root, "control", false, &rc);
-	if (rc || (g && (rc = ms_cfg_members(c, g, "control", known_ctl))))
-		return rc;
-	if ((rc = ms_cfg_str(c, g, "control", "socket", conf->ctl_socket, sizeof(conf->ctl_socket),
+static int
+load_control(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+{
+	static const char *const known_ctl[] = { "socket", "user", NULL };
+	const config_setting_t *g;
+	int rc;
+
+	g = opt_group(c, root, "control", known_ctl, &rc);
+	if (rc ||
+	    (rc = ms_cfg_str(c, g, "control", "socket", conf->ctl_socket, sizeof(conf->ctl_socket),
 			  "/run/migsec/dataplane.sock", false)) ||
 	    (rc = ms_cfg_str(c, g, "control", "user", conf->ctl_user, sizeof(conf->ctl_user),
 			  "", false)))
@@ -367,6 +255,40 @@ check_frames(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf 
 	return 0;
 }
 
+/* cfg holds path once this returns 0; on an error it is destroyed and err says why. */
+static int
+read_file(config_t *cfg, const char *path, char *err, unsigned int errlen)
+{
+	config_init(cfg);
+	if (config_read_file(cfg, path) == CONFIG_TRUE)
+		return 0;
+	if (config_error_type(cfg) == CONFIG_ERR_FILE_IO)
+		snprintf(err, errlen, "%s: cannot read file: %s", path, strerror(errno));
+	else
+		snprintf(err, errlen, "%s:%d: syntax error: %s",
+			 config_error_file(cfg) ? config_error_file(cfg) : path,
+			 config_error_line(cfg), config_error_text(cfg));
+	config_destroy(cfg);
+	return -EINVAL;
+}
+
+/* Each group in turn: the first error found is the one reported. */
+static int
+load_groups(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+{
+	int rc;
+
+	if ((rc = load_eal(c, root, conf)) ||
+	    (rc = ms_conf_load_net(c, root, conf)) ||
+	    (rc = load_policy(c, root, conf)) ||
+	    (rc = load_crypto(c, root, conf)) ||
+	    (rc = load_limits(c, root, conf)) ||
+	    (rc = load_control(c, root, conf)) ||
+	    (rc = load_poll(c, root, &conf->poll)))
+		return rc;
+	return check_frames(c, root, conf);
+}
+
 int
 ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int errlen)
 {
@@ -380,17 +302,8 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 
 	memset(conf, 0, sizeof(*conf));
 	snprintf(conf->file, sizeof(conf->file), "%s", path);
-	config_init(&cfg);
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
-		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read file: %s", path, strerror(errno));
-		else
-			snprintf(err, errlen, "%s:%d: syntax error: %s",
-				 config_error_file(&cfg) ? config_error_file(&cfg) : path,
-				 config_error_line(&cfg), config_error_text(&cfg));
-		config_destroy(&cfg);
-		return -EINVAL;
-	}
+	if ((rc = read_file(&cfg, path, err, errlen)) != 0)
+		return rc;
 	root = config_root_setting(&cfg);
 	rc = ms_cfg_members(&c, root, "", known);
 	if (rc == 0)
@@ -400,21 +313,7 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 		rc = ms_cfg_fail(&c, config_setting_get_member(root, "name"), "name",
 			  "only letters, digits, '_' and '-'");
 	if (rc == 0)
-		rc = load_eal(&c, root, conf);
-	if (rc == 0)
-		rc = load_port(&c, root, "inner", &conf->inner, NULL);
-	if (rc == 0)
-		rc = load_port(&c, root, "outer", &conf->outer, &conf->udp_port);
-	if (rc == 0)
-		rc = load_remote(&c, root, conf);
-	if (rc == 0)
-		rc = load_policy(&c, root, conf);
-	if (rc == 0)
-		rc = load_rest(&c, root, conf);
-	if (rc == 0)
-		rc = load_poll(&c, root, &conf->poll);
-	if (rc == 0)
-		rc = check_frames(&c, root, conf);
+		rc = load_groups(&c, root, conf);
 	config_destroy(&cfg);
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The EAL's command line from the configuration and the crypto profile (main, before the EAL). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,19 +28,13 @@ add_device(struct ms_eal_args *a, const char *dev, bool *pci)
 	return add(a, "-a") || add(a, dev);
 }
 
-int
-ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char *prog,
-	     struct ms_eal_args *a, char *err, unsigned int errlen)
+/* Hugepages: "yes" wants enough of them free; "auto" runs without (and says why) if not. */
+static int
+choose_huge(const struct ms_conf *conf, struct ms_eal_args *a, char *err, unsigned int errlen)
 {
-	const struct ms_cdev_desc *d[3];
-	char num[32], level[48];
-	bool pci = false, mounted;
-	unsigned int nd;
-	unsigned long free_mb;
-	int rc = 0;
+	bool mounted;
+	unsigned long free_mb = ms_huge_free_mb(&mounted);
 
-	memset(a, 0, sizeof(*a));
-	free_mb = ms_huge_free_mb(&mounted);
 	a->no_huge = conf->huge == MS_HUGE_NO ||
 		(conf->huge == MS_HUGE_AUTO && (!mounted || free_mb < conf->memory_mb));
 	if (conf->huge == MS_HUGE_YES && (!mounted || free_mb < conf->memory_mb)) {
@@ -53,6 +48,39 @@ ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char 
 			 "running with --no-huge; dpdk-dumpcap cannot attach. Reserve them with: "
 			 "dpdk-hugepages.py --setup 1G", free_mb, mounted ? "" : ", none mounted",
 			 conf->memory_mb);
+	return 0;
+}
+
+/* The crypto profile's devices. The EAL probes PCI devices first, then vdevs in this order. */
+static int
+add_crypto(struct ms_eal_args *a, const struct ms_profile *p, bool *pci)
+{
+	const struct ms_cdev_desc *d[3];
+	unsigned int nd = ms_profile_devices(p, d);
+	int rc = 0;
+
+	for (unsigned int i = 0; i < nd; i++) {
+		if (d[i]->vdev[0])
+			rc |= add(a, "--vdev") | add(a, d[i]->vdev);
+		if (d[i]->pci[0]) {
+			rc |= add(a, "-a") | add(a, d[i]->pci);
+			*pci = true;
+		}
+	}
+	return rc;
+}
+
+int
+ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char *prog,
+	     struct ms_eal_args *a, char *err, unsigned int errlen)
+{
+	char num[32], level[48];
+	bool pci = false;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	if ((rc = choose_huge(conf, a, err, errlen)) != 0)
+		return rc;
 	snprintf(num, sizeof(num), "%u", conf->memory_mb);
 	rc |= add(a, prog);
 	/* A plain core list goes to -l, an lcore-to-CPU map to --lcores. */
@@ -73,16 +101,7 @@ ms_eal_build(const struct ms_conf *conf, const struct ms_profile *p, const char 
 	rc |= add(a, level);
 	rc |= add_device(a, conf->inner.device, &pci);
 	rc |= add_device(a, conf->outer.device, &pci);
-	/* The EAL probes PCI devices first, then vdevs in this order. */
-	nd = ms_profile_devices(p, d);
-	for (unsigned int i = 0; i < nd; i++) {
-		if (d[i]->vdev[0])
-			rc |= add(a, "--vdev") | add(a, d[i]->vdev);
-		if (d[i]->pci[0]) {
-			rc |= add(a, "-a") | add(a, d[i]->pci);
-			pci = true;
-		}
-	}
+	rc |= add_crypto(a, p, &pci);
 	if (!pci)
 		rc |= add(a, "--no-pci");
 	for (unsigned int i = 0; i < conf->nb_eal_args; i++)

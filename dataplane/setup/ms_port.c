@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The inner and outer ports: set-up, start and close, on the main lcore. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,45 @@ ms_port_devname(const char *device, char *name, size_t len)
 		n = len - 1;
 	memcpy(name, device, n);
 	name[n] = '\0';
+}
+
+/* RSS over the workers' queues, UDP checksum and fast free where the device offers them. */
+static void
+choose_offloads(struct ms_port *port, const struct rte_eth_dev_info *info, uint16_t nq,
+		struct rte_eth_conf *conf)
+{
+	if (nq > 1 && info->flow_type_rss_offloads != 0) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP |
+						     RTE_ETH_RSS_TCP) & info->flow_type_rss_offloads;
+	}
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		port->tx_udp_cksum = true;
+	}
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+}
+
+/* Virtual ports may report a smaller MTU than the link really carries. */
+static int
+set_mtu(const struct ms_port *port, const struct ms_port_conf *pc, uint16_t max_mtu, char *err,
+	unsigned int errlen)
+{
+	int rc;
+
+	if (pc->mtu > max_mtu) {
+		MS_LOG(WARNING, "port %s reports max MTU %u; using %u as configured", port->name,
+		       max_mtu, pc->mtu);
+		return 0;
+	}
+	rc = rte_eth_dev_set_mtu(port->port_id, (uint16_t)pc->mtu);
+	if (rc != 0 && rc != -ENOTSUP) {
+		snprintf(err, errlen, "port %s: cannot set MTU %u: %s", port->name, pc->mtu,
+			 strerror(-rc));
+		return rc;
+	}
+	return 0;
 }
 
 int
@@ -54,34 +94,14 @@ ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq,
 			 info.max_rx_queues, info.max_tx_queues, nq, nq);
 		return -ENOSPC;
 	}
-	if (nq > 1 && info.flow_type_rss_offloads != 0) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP |
-						    RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
-	}
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-		port->tx_udp_cksum = true;
-	}
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	choose_offloads(port, &info, nq, &conf);
 	rc = rte_eth_dev_configure(port->port_id, nq, nq, &conf);
 	if (rc != 0) {
 		snprintf(err, errlen, "port %s: configure failed: %s", port->name, strerror(-rc));
 		return rc;
 	}
-	/* Virtual ports may report a smaller MTU than the link really carries. */
-	if (pc->mtu <= info.max_mtu) {
-		rc = rte_eth_dev_set_mtu(port->port_id, (uint16_t)pc->mtu);
-		if (rc != 0 && rc != -ENOTSUP) {
-			snprintf(err, errlen, "port %s: cannot set MTU %u: %s", port->name, pc->mtu,
-				 strerror(-rc));
-			return rc;
-		}
-	} else {
-		MS_LOG(WARNING, "port %s reports max MTU %u; using %u as configured", port->name,
-		       info.max_mtu, pc->mtu);
-	}
+	if ((rc = set_mtu(port, pc, info.max_mtu, err, errlen)) != 0)
+		return rc;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port->port_id, &rxd, &txd);
 	for (uint16_t q = 0; rc == 0 && q < nq; q++) {
 		rc = rte_eth_rx_queue_setup(port->port_id, q, rxd, (unsigned int)socket, NULL, pool);

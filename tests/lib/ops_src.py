@@ -115,14 +115,18 @@ def known_settings():
     groups = {"load_eal": "eal", "load_remote": "remote", "load_policy": "policy",
               "load_poll": "poll", "load_crypto": "crypto", "known_limits": "limits",
               "known_ctl": "control", "known_inner": "inner", "known_outer": "outer"}
-    for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/ms_conf.c"))):
-        if fn == "ms_conf_load":
-            out.update(n for n in names if n == "name")  # the rest are groups
-            continue
-        grp = groups.get(arr) or groups.get(fn)
-        if grp is None:
-            raise AssertionError(f"ms_conf.c: {fn}() {arr}[]: which group is that?")
-        out.update(f"{grp}.{n}" for n in names)
+    # The schema is split by group: ms_conf.c, ms_conf_net.c, ... (every ms_conf*.c).
+    schema = sorted(f for f in os.listdir(os.path.join(TOP, "dataplane/setup"))
+                    if re.fullmatch(r"ms_conf\w*\.c", f))
+    for src in schema:
+        for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/" + src))):
+            if fn == "ms_conf_load":
+                out.update(n for n in names if n == "name")  # the rest are groups
+                continue
+            grp = groups.get(arr) or groups.get(fn)
+            if grp is None:
+                raise AssertionError(f"{src}: {fn}() {arr}[]: which group is that?")
+            out.update(f"{grp}.{n}" for n in names)
     for fn, arr, names in _known_arrays(strip_comments(read("control/daemon/mc_conf.c"))):
         out.update(f"mgmt.{n}" for n in names)
     for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/ms_profile.c"))):

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_SLOW_PRIV_H
+#define MS_SLOW_PRIV_H
+
+/*
+ * Between the slow path's own files: the loop (ms_slow.c), ARP/ND
+ * (ms_arp_nd.c) and ICMP errors (ms_icmp.c). Control thread only, like all
+ * of the slow path; nothing here is for the workers.
+ */
+#include "ms_slow.h"
+
+/* ms_slow.c: count the drop of m (against SA slot, or -1) and free it. */
+void ms_slow_drop(struct ms_dp *dp, struct rte_mbuf *m, int32_t slot, enum ms_drop r);
+/* Send m out of port p through worker 0 (ring slow_tx): ports need no extra queue. */
+void ms_slow_tx(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p);
+/* A zeroed frame of len bytes, or NULL (counted as no_mbuf). */
+struct rte_mbuf *ms_slow_alloc(struct ms_dp *dp, uint16_t len);
+/* Our own address of family af on port p, with its prefix (ip.af 0: none). */
+const struct ms_prefix *ms_slow_own(const struct ms_dp *dp, enum ms_port_idx p, uint8_t af);
+/* e resolved: send the packets held for it. */
+void ms_slow_release(struct ms_dp *dp, struct ms_neigh_entry *e);
+
+/* ms_arp_nd.c: answer, learn from, and consume an ARP or ND packet. */
+void ms_slow_arp(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p);
+void ms_slow_nd(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p);
+/* Ask for e's MAC (ARP request or neighbour solicitation). */
+void ms_slow_solicit(struct ms_dp *dp, struct ms_neigh_entry *e);
+
+/* ms_icmp.c: a full bucket of ICMP tokens. */
+void ms_slow_icmp_init(struct ms_slow *s);
+/* Send the ICMP error about m, a packet too big for the tunnel, or free it. */
+void ms_slow_too_big(struct ms_slow *s, struct rte_mbuf *m);
+
+#endif
