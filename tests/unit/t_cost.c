@@ -30,20 +30,6 @@
 static struct ut_rig rig;
 static uint8_t ks[36];
 
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
-
 static uint64_t
 cpu_ns(void)
 {
@@ -144,7 +130,7 @@ test_cost(void)
 void
 ut_suite_cost(void)
 {
-	CU_pSuite s = CU_add_suite("cost", suite_init, suite_fini);
+	CU_pSuite s = ut_rig_suite("cost", &rig, ks);
 
 	CU_add_test(s, "CPU time per sealed and per opened packet", test_cost);
 }

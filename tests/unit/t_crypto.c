@@ -28,20 +28,6 @@
 static struct ut_rig rig;
 static uint8_t ks[36];
 
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
-
 static void
 add_sa(uint32_t id, uint8_t dir)
 {
@@ -440,7 +426,7 @@ test_lost(void)
 void
 ut_suite_crypto(void)
 {
-	CU_pSuite s = CU_add_suite("crypto", suite_init, suite_fini);
+	CU_pSuite s = ut_rig_suite("crypto", &rig, ks);
 
 	CU_add_test(s, "qat without its VF: fails at set-up, says what to do", test_qat_absent);
 	CU_add_test(s, "too few queue pairs, no AES-GCM: says which device and what to do",

@@ -20,20 +20,6 @@ static uint8_t ks[36];	/* key || salt of the A->B SA pair */
 
 #define SPI 0x1001
 
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
-
 static void
 add_sa(uint32_t id, uint8_t dir, uint32_t spi)
 {
@@ -506,7 +492,7 @@ test_lanes(void)
 void
 ut_suite_esp(void)
 {
-	CU_pSuite s = CU_add_suite("esp", suite_init, suite_fini);
+	CU_pSuite s = ut_rig_suite("esp", &rig, ks);
 
 	CU_add_test(s, "sealed bytes: headers, SPI, sequence, IV, padding, ICV (OpenSSL)",
 		    test_seal_layout);

@@ -39,20 +39,6 @@ naive_verdict(struct naive *nv, unsigned int idx)
 	return MS_DROP_MAX;	/* accepted */
 }
 
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
-
 static uint32_t
 rnd(uint32_t n)
 {
@@ -296,7 +282,7 @@ test_window_struct(void)
 void
 ut_suite_replay(void)
 {
-	CU_pSuite s = CU_add_suite("replay", suite_init, suite_fini);
+	CU_pSuite s = ut_rig_suite("replay", &rig, ks);
 
 	CU_add_test(s, "ESN reconstruction and window edges", test_esn_reconstruct);
 	CU_add_test(s, "window vs naive: sizes 64..4096, jumps past the bitmap",
