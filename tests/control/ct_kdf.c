@@ -91,11 +91,14 @@ test_migsec_vectors(void)
 	CU_ASSERT_NOT_EQUAL(memcmp(k.key, want, 32), 0);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "RFC 5869 test cases 1-3 (SHA-256)", test_rfc5869 },
+	{ "migsec key derivation vectors", test_migsec_vectors },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ct_suite_kdf(void)
 {
-	CU_pSuite s = CU_add_suite("kdf", NULL, NULL);
-
-	CU_add_test(s, "RFC 5869 test cases 1-3 (SHA-256)", test_rfc5869);
-	CU_add_test(s, "migsec key derivation vectors", test_migsec_vectors);
+	tl_add_tests(CU_add_suite("kdf", NULL, NULL), tests);
 }

@@ -320,19 +320,21 @@ test_lanes(void)
 	CU_ASSERT_EQUAL(dp[0].nb, 0);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "start: keys match across appliances, never across directions",
+	  test_start_keys_and_selectors },
+	{ "rekey: make-before-break, inbound advance, drain", test_rekey_machine },
+	{ "end removes every SA", test_end_and_wipe },
+	{ "a refused SA rolls the whole start back", test_rollback },
+	{ "policy disabled: a bypass rule; lifetime ends it", test_disabled_and_lifetime },
+	{ "recovery after a restart: status and end work, rekey does not", test_recovery },
+	{ "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes },
+	{ "no copy of the one-shot key left in memory", test_no_key_left },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ct_suite_mig(void)
 {
-	CU_pSuite s = CU_add_suite("mig", suite_init, suite_fini);
-
-	CU_add_test(s, "start: keys match across appliances, never across directions",
-		    test_start_keys_and_selectors);
-	CU_add_test(s, "rekey: make-before-break, inbound advance, drain", test_rekey_machine);
-	CU_add_test(s, "end removes every SA", test_end_and_wipe);
-	CU_add_test(s, "a refused SA rolls the whole start back", test_rollback);
-	CU_add_test(s, "policy disabled: a bypass rule; lifetime ends it", test_disabled_and_lifetime);
-	CU_add_test(s, "recovery after a restart: status and end work, rekey does not",
-		    test_recovery);
-	CU_add_test(s, "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes);
-	CU_add_test(s, "no copy of the one-shot key left in memory", test_no_key_left);
+	tl_add_tests(CU_add_suite("mig", suite_init, suite_fini), tests);
 }

@@ -10,13 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <CUnit/CUnit.h>
+
 /*
- * Registers one suite (add() calls CU_add_suite and CU_add_test), runs it
+ * Registers one suite (add() calls CU_add_suite and tl_add_tests), runs it
  * verbosely and returns the process's exit status: 0 only if every test it
  * registered ran, no assertion failed and the suite's set-up and clean-up
  * succeeded; otherwise 1, with the reason on stderr.
  */
 int tl_run_suite(void (*add)(void));
+
+/*
+ * Adds the tests of the table to the suite s (CU_add_suite's, may be NULL),
+ * in order up to the entry without a name; an entry without a function is
+ * left out (a test this run's crypto profile has no use for). Returns s, or
+ * NULL on an error (CU_get_error() says which, and tl_run_suite() fails).
+ */
+CU_pSuite tl_add_tests(CU_pSuite s, const CU_TestInfo *tests);
 
 /* Decodes the even-length hex string h into out (strlen(h) / 2 bytes, which it returns). */
 size_t tl_unhex(const char *h, uint8_t *out);

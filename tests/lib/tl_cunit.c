@@ -12,6 +12,15 @@
 
 #include "tl.h"
 
+CU_pSuite
+tl_add_tests(CU_pSuite s, const CU_TestInfo *tests)
+{
+	for (; s != NULL && tests->pName != NULL; tests++)
+		if (tests->pTestFunc != NULL && CU_add_test(s, tests->pName, tests->pTestFunc) == NULL)
+			return NULL;
+	return s;
+}
+
 /* What the run of the registry's one suite says about it; 0 if all is well. */
 static int
 verdict(unsigned int registered)

@@ -21,6 +21,7 @@
 #include "ms_tx.h"
 #include "ms_path.h"
 #include "ms_sadb.h"
+#include "tl.h"
 #include "ut.h"
 
 #define ROUND 256
@@ -127,10 +128,13 @@ test_cost(void)
 	printf("\n");
 }
 
+static const CU_TestInfo tests[] = {
+	{ "CPU time per sealed and per opened packet", test_cost },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_cost(void)
 {
-	CU_pSuite s = ut_rig_suite("cost", &rig, ks);
-
-	CU_add_test(s, "CPU time per sealed and per opened packet", test_cost);
+	tl_add_tests(ut_rig_suite("cost", &rig, ks), tests);
 }

@@ -180,11 +180,14 @@ test_kats_failover(void)
 void
 ut_suite_gcm(void)
 {
-	CU_pSuite s = CU_add_suite("gcm", suite_init, suite_fini);
+	/* not static: which tests run depends on the profile */
+	const CU_TestInfo tests[] = {
+		{ "device offers AES-256-GCM as ESP needs", test_caps },
+		{ "McGrew-Viega test cases 13-16, encrypt, decrypt, bad tag", test_kats },
+		{ "fail-over: primary answers, then (stopped) the secondary",
+		  ut_profile.failover ? test_kats_failover : NULL },
+		CU_TEST_INFO_NULL,
+	};
 
-	CU_add_test(s, "device offers AES-256-GCM as ESP needs", test_caps);
-	CU_add_test(s, "McGrew-Viega test cases 13-16, encrypt, decrypt, bad tag", test_kats);
-	if (ut_profile.failover)
-		CU_add_test(s, "fail-over: primary answers, then (stopped) the secondary",
-			    test_kats_failover);
+	tl_add_tests(CU_add_suite("gcm", suite_init, suite_fini), tests);
 }

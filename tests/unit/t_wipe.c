@@ -102,12 +102,15 @@ test_teardown(void)
 	CU_ASSERT_EQUAL(ms_sadb_publish_empty(&rig.dp.sadb, err, sizeof(err)), 0);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "deleted SAs leave no key bytes", test_sadb_delete },
+	{ "a control request's key is gone after delete", test_control_request },
+	{ "tear-down wipes every SA", test_teardown },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_wipe(void)
 {
-	CU_pSuite s = CU_add_suite("wipe", suite_init, suite_fini);
-
-	CU_add_test(s, "deleted SAs leave no key bytes", test_sadb_delete);
-	CU_add_test(s, "a control request's key is gone after delete", test_control_request);
-	CU_add_test(s, "tear-down wipes every SA", test_teardown);
+	tl_add_tests(CU_add_suite("wipe", suite_init, suite_fini), tests);
 }
