@@ -1,25 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* HKDF-SHA256: RFC 5869 test cases 1-3, then migsec's own derivation pinned
  * with vectors computed independently (Python cryptography, README recipe). */
-#include <stdio.h>
 #include <string.h>
 
 #include "ct.h"
 #include "mc_kdf.h"
-
-static size_t
-unhex(const char *h, uint8_t *out)
-{
-	size_t n = strlen(h) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned int v;
-
-		sscanf(h + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "tl.h"
 
 static void
 seq_bytes(uint8_t *b, unsigned int from, unsigned int n)
@@ -33,12 +19,12 @@ check(const uint8_t *salt, size_t sl, const uint8_t *ikm, size_t il, const uint8
       const char *prk_hex, const char *okm_hex)
 {
 	uint8_t prk[32], okm[82], want[82];
-	size_t n = unhex(okm_hex, want);
+	size_t n = tl_unhex(okm_hex, want);
 
 	CU_ASSERT_EQUAL_FATAL(mc_hkdf_extract(salt, sl, ikm, il, prk), 0);
-	unhex(prk_hex, want + 0);
+	tl_unhex(prk_hex, want + 0);
 	CU_ASSERT_EQUAL(memcmp(prk, want, 32), 0);
-	n = unhex(okm_hex, want);
+	n = tl_unhex(okm_hex, want);
 	CU_ASSERT_EQUAL_FATAL(mc_hkdf_expand(prk, info, fl, okm, n), 0);
 	CU_ASSERT_EQUAL(memcmp(okm, want, n), 0);
 }
@@ -87,29 +73,32 @@ test_migsec_vectors(void)
 	seq_bytes(key, 0, 32);
 	seq_bytes(nonce, 0xa0, 8);
 	CU_ASSERT_EQUAL_FATAL(mc_kdf_prk(key, nonce, prk), 0);
-	unhex("085a1b03d08b200ab811afad2dff96c1f2755ff47af7d85d94a53c5fec052d8c", want);
+	tl_unhex("085a1b03d08b200ab811afad2dff96c1f2755ff47af7d85d94a53c5fec052d8c", want);
 	CU_ASSERT_EQUAL(memcmp(prk, want, 32), 0);
 	for (unsigned int i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		CU_ASSERT_EQUAL_FATAL(mc_kdf_esp(prk, "mig-1", v[i].dir, v[i].gen, 0, &k), 0);
-		unhex(v[i].key, want);
+		tl_unhex(v[i].key, want);
 		CU_ASSERT_EQUAL(memcmp(k.key, want, 32), 0);
-		unhex(v[i].salt, want);
+		tl_unhex(v[i].salt, want);
 		CU_ASSERT_EQUAL(memcmp(k.salt, want, 4), 0);
 		CU_ASSERT_EQUAL(k.spi, v[i].spi);
 	}
 	/* Another migration id, lane or nonce: other keys. */
 	CU_ASSERT_EQUAL(mc_kdf_esp(prk, "mig-2", MC_S2D, 0, 0, &k), 0);
-	unhex(v[0].key, want);
+	tl_unhex(v[0].key, want);
 	CU_ASSERT_NOT_EQUAL(memcmp(k.key, want, 32), 0);
 	CU_ASSERT_EQUAL(mc_kdf_esp(prk, "mig-1", MC_S2D, 0, 1, &k), 0);
 	CU_ASSERT_NOT_EQUAL(memcmp(k.key, want, 32), 0);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "RFC 5869 test cases 1-3 (SHA-256)", test_rfc5869 },
+	{ "migsec key derivation vectors", test_migsec_vectors },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ct_suite_kdf(void)
 {
-	CU_pSuite s = CU_add_suite("kdf", NULL, NULL);
-
-	CU_add_test(s, "RFC 5869 test cases 1-3 (SHA-256)", test_rfc5869);
-	CU_add_test(s, "migsec key derivation vectors", test_migsec_vectors);
+	tl_add_tests(CU_add_suite("kdf", NULL, NULL), tests);
 }

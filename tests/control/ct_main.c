@@ -3,10 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
-
 #include "ct.h"
 #include "mc_secmem.h"
+#include "tl.h"
 
 int
 main(int argc, char **argv)
@@ -14,7 +13,6 @@ main(int argc, char **argv)
 	static const struct { const char *name; void (*add)(void); } suites[] = {
 		{ "msg", ct_suite_msg }, { "kdf", ct_suite_kdf }, { "mig", ct_suite_mig },
 	};
-	unsigned int failed;
 	int s = -1;
 
 	for (int i = 0; argc == 2 && i < (int)(sizeof(suites) / sizeof(suites[0])); i++)
@@ -28,12 +26,5 @@ main(int argc, char **argv)
 		fprintf(stderr, "cannot set up the secure heap\n");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suites[s].add();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return tl_run_suite(suites[s].add);
 }

@@ -9,6 +9,7 @@
 #include "ct.h"
 #include "mc_conf.h"
 #include "mc_msg.h"
+#include "tl.h"
 
 #define KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define NONCE "a0a1a2a3a4a5a6a7"
@@ -265,14 +266,17 @@ test_conf(void)
 	unlink(path);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "valid requests and what they carry", test_valid },
+	{ "every field, every error", test_errors },
+	{ "reply format", test_replies },
+	{ "quoted input in errors stays printable ASCII", test_error_text },
+	{ "configuration: example, errors with file:line:setting", test_conf },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ct_suite_msg(void)
 {
-	CU_pSuite s = CU_add_suite("msg", NULL, NULL);
-
-	CU_add_test(s, "valid requests and what they carry", test_valid);
-	CU_add_test(s, "every field, every error", test_errors);
-	CU_add_test(s, "reply format", test_replies);
-	CU_add_test(s, "quoted input in errors stays printable ASCII", test_error_text);
-	CU_add_test(s, "configuration: example, errors with file:line:setting", test_conf);
+	tl_add_tests(CU_add_suite("msg", NULL, NULL), tests);
 }

@@ -339,19 +339,33 @@ def derive(secret, mig_id, direction, gen, lane=0):
             "spi": 256 + int.from_bytes(okm[36:40], "big") % (2 ** 32 - 256)}
 
 
-def memory_hits(pid, needles):
-    """How many times any needle occurs in the process's readable memory."""
-    hits = 0
+def memory_scan(pid, needles):
+    """A key scan of the process's readable memory: copies of any needle
+    ("hits"), the bytes read ("bytes") and the positive control ("control"),
+    copies of the process's command line, which the kernel keeps in its
+    stack: a scan that found no control or read nothing has seen nothing."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        control = f.read()
+    if not control:
+        raise RuntimeError(f"pid {pid}: no command line, no positive control for a key scan")
+    res = {"hits": 0, "control": 0, "bytes": 0}
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
             f = line.split()
             lo, hi = (int(x, 16) for x in f[0].split("-"))
-            if f[1][0] != "r" or "[vvar]" in line or "[vsyscall]" in line or hi - lo >= 4 << 30:
+            if f[1][0] != "r" or "[vvar" in line or "[vsyscall]" in line or hi - lo >= 4 << 30:
                 continue
             try:
                 mem.seek(lo)
                 data = mem.read(hi - lo)
             except OSError:
                 continue
-            hits += sum(data.count(n) for n in needles)
-    return hits
+            res["hits"] += sum(data.count(n) for n in needles)
+            res["control"] += data.count(control)
+            res["bytes"] += len(data)
+    return res
+
+
+def memory_hits(pid, needles):
+    """How many times any needle occurs in the process's readable memory."""
+    return memory_scan(pid, needles)["hits"]

@@ -9,6 +9,7 @@
 #include "ms_conf.h"
 #include "ms_profile.h"
 #include "ms_stats.h"
+#include "tl.h"
 #include "ut.h"
 
 #ifndef UT_SRCDIR
@@ -343,16 +344,19 @@ test_readme(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, endpoints[e]));
 }
 
+static const CU_TestInfo tests[] = {
+	{ "a valid file and its defaults", test_good },
+	{ "each error names file:line:setting", test_errors },
+	{ "missing file", test_missing_file },
+	{ "the shipped example and profile load", test_example_and_profiles },
+	{ "every shipped crypto profile loads", test_profiles },
+	{ "crypto profile errors name file:line:setting", test_profile_errors },
+	{ "README documents every drop reason and endpoint", test_readme },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_conf(void)
 {
-	CU_pSuite s = CU_add_suite("conf", suite_init, suite_fini);
-
-	CU_add_test(s, "a valid file and its defaults", test_good);
-	CU_add_test(s, "each error names file:line:setting", test_errors);
-	CU_add_test(s, "missing file", test_missing_file);
-	CU_add_test(s, "the shipped example and profile load", test_example_and_profiles);
-	CU_add_test(s, "every shipped crypto profile loads", test_profiles);
-	CU_add_test(s, "crypto profile errors name file:line:setting", test_profile_errors);
-	CU_add_test(s, "README documents every drop reason and endpoint", test_readme);
+	tl_add_tests(CU_add_suite("conf", suite_init, suite_fini), tests);
 }

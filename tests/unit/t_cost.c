@@ -21,6 +21,7 @@
 #include "ms_tx.h"
 #include "ms_path.h"
 #include "ms_sadb.h"
+#include "tl.h"
 #include "ut.h"
 
 #define ROUND 256
@@ -29,20 +30,6 @@
 
 static struct ut_rig rig;
 static uint8_t ks[36];
-
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
 
 static uint64_t
 cpu_ns(void)
@@ -141,10 +128,13 @@ test_cost(void)
 	printf("\n");
 }
 
+static const CU_TestInfo tests[] = {
+	{ "CPU time per sealed and per opened packet", test_cost },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_cost(void)
 {
-	CU_pSuite s = CU_add_suite("cost", suite_init, suite_fini);
-
-	CU_add_test(s, "CPU time per sealed and per opened packet", test_cost);
+	tl_add_tests(ut_rig_suite("cost", &rig, ks), tests);
 }

@@ -18,6 +18,7 @@
 #include "ms_path.h"
 #include "ms_sadb.h"
 #include "ms_worker.h"
+#include "tl.h"
 #include "ut.h"
 
 #define SPI 0x3001
@@ -27,20 +28,6 @@
 
 static struct ut_rig rig;
 static uint8_t ks[36];
-
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
 
 static void
 add_sa(uint32_t id, uint8_t dir)
@@ -440,18 +427,18 @@ test_lost(void)
 void
 ut_suite_crypto(void)
 {
-	CU_pSuite s = CU_add_suite("crypto", suite_init, suite_fini);
+	/* not static: which tests run depends on the profile */
+	const CU_TestInfo tests[] = {
+		{ "qat without its VF: fails at set-up, says what to do", test_qat_absent },
+		{ "too few queue pairs, no AES-GCM: says which device and what to do", test_unfit },
+		{ "queue pairs full: refused counted, freed, never plaintext", test_refused_full },
+		{ "device stopped: refused counted, freed, nothing sent", test_refused_stopped },
+		{ "fail-over with a worker running: secondary takes over, nothing lost",
+		  ut_profile.failover ? test_failover_live : NULL },
+		{ "device never returns ops: written off, device or primary out of service",
+		  test_lost },
+		CU_TEST_INFO_NULL,
+	};
 
-	CU_add_test(s, "qat without its VF: fails at set-up, says what to do", test_qat_absent);
-	CU_add_test(s, "too few queue pairs, no AES-GCM: says which device and what to do",
-		    test_unfit);
-	CU_add_test(s, "queue pairs full: refused counted, freed, never plaintext",
-		    test_refused_full);
-	CU_add_test(s, "device stopped: refused counted, freed, nothing sent",
-		    test_refused_stopped);
-	if (ut_profile.failover)
-		CU_add_test(s, "fail-over with a worker running: secondary takes over, "
-			    "nothing lost", test_failover_live);
-	CU_add_test(s, "device never returns ops: written off, device or primary out of service",
-		    test_lost);
+	tl_add_tests(ut_rig_suite("crypto", &rig, ks), tests);
 }

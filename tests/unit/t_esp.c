@@ -13,26 +13,13 @@
 #include <rte_udp.h>
 
 #include "ms_sadb.h"
+#include "tl.h"
 #include "ut.h"
 
 static struct ut_rig rig;
 static uint8_t ks[36];	/* key || salt of the A->B SA pair */
 
 #define SPI 0x1001
-
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
-}
 
 static void
 add_sa(uint32_t id, uint8_t dir, uint32_t spi)
@@ -503,20 +490,22 @@ test_lanes(void)
 	explicit_bzero(&sp, sizeof(sp));
 }
 
+static const CU_TestInfo tests[] = {
+	{ "sealed bytes: headers, SPI, sequence, IV, padding, ICV (OpenSSL)", test_seal_layout },
+	{ "seal then open: delivered intact", test_roundtrip },
+	{ "tampered at any offset: icv_fail; wrong SPI", test_tampered },
+	{ "truncated at every length", test_truncated },
+	{ "wrong peer, fragment, IP options; replayed", test_peer_and_window },
+	{ "authentic but bad trailer, selector, inner", test_crafted_inner },
+	{ "discard, bypass, plaintext an SA covers", test_policy },
+	{ "too big: ICMP fragmentation needed", test_too_big },
+	{ "bypass rule both ways; SA expiry", test_bypass_rule_and_expiry },
+	{ "lanes: worker w seals with lane w, own sequence and port", test_lanes },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_esp(void)
 {
-	CU_pSuite s = CU_add_suite("esp", suite_init, suite_fini);
-
-	CU_add_test(s, "sealed bytes: headers, SPI, sequence, IV, padding, ICV (OpenSSL)",
-		    test_seal_layout);
-	CU_add_test(s, "seal then open: delivered intact", test_roundtrip);
-	CU_add_test(s, "tampered at any offset: icv_fail; wrong SPI", test_tampered);
-	CU_add_test(s, "truncated at every length", test_truncated);
-	CU_add_test(s, "wrong peer, fragment, IP options; replayed", test_peer_and_window);
-	CU_add_test(s, "authentic but bad trailer, selector, inner", test_crafted_inner);
-	CU_add_test(s, "discard, bypass, plaintext an SA covers", test_policy);
-	CU_add_test(s, "too big: ICMP fragmentation needed", test_too_big);
-	CU_add_test(s, "bypass rule both ways; SA expiry", test_bypass_rule_and_expiry);
-	CU_add_test(s, "lanes: worker w seals with lane w, own sequence and port", test_lanes);
+	tl_add_tests(ut_rig_suite("esp", &rig, ks), tests);
 }

@@ -14,6 +14,7 @@
 
 #include "ms_sadb.h"
 #include "ms_worker.h"
+#include "tl.h"
 #include "ut.h"
 
 static struct ut_rig rig;
@@ -174,13 +175,14 @@ test_refused_inbound(void)
 	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 2, (char[128]){ 0 }, 128), 0);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "crypto queue pair refusing work: outbound counted, no leak", test_refused_outbound },
+	{ "crypto queue pair refusing work: inbound counted, no leak", test_refused_inbound },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_faults(void)
 {
-	CU_pSuite s = CU_add_suite("faults", suite_init, suite_fini);
-
-	CU_add_test(s, "crypto queue pair refusing work: outbound counted, no leak",
-		    test_refused_outbound);
-	CU_add_test(s, "crypto queue pair refusing work: inbound counted, no leak",
-		    test_refused_inbound);
+	tl_add_tests(CU_add_suite("faults", suite_init, suite_fini), tests);
 }

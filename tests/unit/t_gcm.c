@@ -12,6 +12,7 @@
 
 #include "ms_failover.h"
 #include "ms_sa.h"
+#include "tl.h"
 #include "ut.h"
 
 struct kat {
@@ -44,20 +45,6 @@ static const struct kat kats[] = {
 static struct ms_cdev cd;
 static struct rte_mempool *mp;
 
-static size_t
-unhex(const char *h, uint8_t *out)
-{
-	size_t n = strlen(h) / 2;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned int v;
-
-		sscanf(h + 2 * i, "%2x", &v);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
 static int
 suite_init(void)
 {
@@ -89,13 +76,13 @@ run(const struct kat *k, bool encrypt, const uint8_t *in, size_t len, const uint
 	struct rte_crypto_op *op, *done = NULL;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	uint8_t *aad = rte_malloc(NULL, 64, 0);
-	size_t alen = unhex(k->aad, aad_buf);
+	size_t alen = tl_unhex(k->aad, aad_buf);
 	uint8_t *data;
 	void *sess;
 	int st;
 
-	unhex(k->key, key);
-	unhex(k->iv, iv);
+	tl_unhex(k->key, key);
+	tl_unhex(k->iv, iv);
 	memcpy(aad, aad_buf, alen);
 	xf.aead.op = encrypt ? RTE_CRYPTO_AEAD_OP_ENCRYPT : RTE_CRYPTO_AEAD_OP_DECRYPT;
 	xf.aead.algo = RTE_CRYPTO_AEAD_AES_GCM;
@@ -150,10 +137,10 @@ test_kats(void)
 	for (unsigned int i = 0; i < RTE_DIM(kats); i++) {
 		const struct kat *k = &kats[i];
 		uint8_t pt[128], ct[128], tag[16], out[160];
-		size_t plen = unhex(k->pt, pt);
+		size_t plen = tl_unhex(k->pt, pt);
 
-		unhex(k->ct, ct);
-		unhex(k->tag, tag);
+		tl_unhex(k->ct, ct);
+		tl_unhex(k->tag, tag);
 		CU_ASSERT_EQUAL(run(k, true, pt, plen, NULL, out), RTE_CRYPTO_OP_STATUS_SUCCESS);
 		CU_ASSERT_EQUAL(memcmp(out, ct, plen), 0);
 		CU_ASSERT_EQUAL(memcmp(out + plen, tag, 16), 0);
@@ -193,11 +180,14 @@ test_kats_failover(void)
 void
 ut_suite_gcm(void)
 {
-	CU_pSuite s = CU_add_suite("gcm", suite_init, suite_fini);
+	/* not static: which tests run depends on the profile */
+	const CU_TestInfo tests[] = {
+		{ "device offers AES-256-GCM as ESP needs", test_caps },
+		{ "McGrew-Viega test cases 13-16, encrypt, decrypt, bad tag", test_kats },
+		{ "fail-over: primary answers, then (stopped) the secondary",
+		  ut_profile.failover ? test_kats_failover : NULL },
+		CU_TEST_INFO_NULL,
+	};
 
-	CU_add_test(s, "device offers AES-256-GCM as ESP needs", test_caps);
-	CU_add_test(s, "McGrew-Viega test cases 13-16, encrypt, decrypt, bad tag", test_kats);
-	if (ut_profile.failover)
-		CU_add_test(s, "fail-over: primary answers, then (stopped) the secondary",
-			    test_kats_failover);
+	tl_add_tests(CU_add_suite("gcm", suite_init, suite_fini), tests);
 }

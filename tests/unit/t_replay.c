@@ -8,6 +8,7 @@
 
 #include "ms_replay.h"
 #include "ms_sadb.h"
+#include "tl.h"
 #include "ut.h"
 
 #define NPKT 2500
@@ -37,20 +38,6 @@ naive_verdict(struct naive *nv, unsigned int idx)
 	if (sqn > nv->top)
 		nv->top = sqn;
 	return MS_DROP_MAX;	/* accepted */
-}
-
-static int
-suite_init(void)
-{
-	ut_random(ks, sizeof(ks));
-	return ut_rig_init(&rig);
-}
-
-static int
-suite_fini(void)
-{
-	ut_rig_fini(&rig);
-	return 0;
 }
 
 static uint32_t
@@ -293,15 +280,17 @@ test_window_struct(void)
 	}
 }
 
+static const CU_TestInfo tests[] = {
+	{ "ESN reconstruction and window edges", test_esn_reconstruct },
+	{ "window vs naive: sizes 64..4096, jumps past the bitmap", test_window_struct },
+	{ "old authentic packet behind a newer one in one burst", test_burst_jump },
+	{ "random arrivals vs naive reference", test_naive },
+	{ "random arrivals across the 2^32 ESN wrap vs naive", test_naive_esn_wrap },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_replay(void)
 {
-	CU_pSuite s = CU_add_suite("replay", suite_init, suite_fini);
-
-	CU_add_test(s, "ESN reconstruction and window edges", test_esn_reconstruct);
-	CU_add_test(s, "window vs naive: sizes 64..4096, jumps past the bitmap",
-		    test_window_struct);
-	CU_add_test(s, "old authentic packet behind a newer one in one burst", test_burst_jump);
-	CU_add_test(s, "random arrivals vs naive reference", test_naive);
-	CU_add_test(s, "random arrivals across the 2^32 ESN wrap vs naive", test_naive_esn_wrap);
+	tl_add_tests(ut_rig_suite("replay", &rig, ks), tests);
 }

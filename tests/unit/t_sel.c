@@ -6,6 +6,7 @@
 
 #include "ms_path.h"
 #include "ms_sel.h"
+#include "tl.h"
 #include "ut.h"
 
 static void
@@ -205,13 +206,16 @@ test_mss(void)
 	CU_ASSERT(!ms_mss_clamp(p, len, 20, 1000));
 }
 
+static const CU_TestInfo tests[] = {
+	{ "prefixes", test_prefix },
+	{ "selector text", test_sel_parse },
+	{ "flow keys from IPv4/IPv6 packets", test_key_extract },
+	{ "TCP MSS clamping keeps the checksum right", test_mss },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_sel(void)
 {
-	CU_pSuite s = CU_add_suite("sel", NULL, NULL);
-
-	CU_add_test(s, "prefixes", test_prefix);
-	CU_add_test(s, "selector text", test_sel_parse);
-	CU_add_test(s, "flow keys from IPv4/IPv6 packets", test_key_extract);
-	CU_add_test(s, "TCP MSS clamping keeps the checksum right", test_mss);
+	tl_add_tests(CU_add_suite("sel", NULL, NULL), tests);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ms_spd.h"
+#include "tl.h"
 #include "ut.h"
 
 #define NRULES 80
@@ -281,12 +282,15 @@ test_empty_and_inbound(void)
 	CU_ASSERT_EQUAL(ms_spd_build(&spd, "tz", &r, 1, 0, err, sizeof(err)), -EINVAL);
 }
 
+static const CU_TestInfo tests[] = {
+	{ "rte_acl vs naive list, IPv4", test_v4 },
+	{ "rte_acl vs naive list, IPv6", test_v6 },
+	{ "empty table, inbound table, invalid rule", test_empty_and_inbound },
+	CU_TEST_INFO_NULL,
+};
+
 void
 ut_suite_spd(void)
 {
-	CU_pSuite s = CU_add_suite("spd", NULL, NULL);
-
-	CU_add_test(s, "rte_acl vs naive list, IPv4", test_v4);
-	CU_add_test(s, "rte_acl vs naive list, IPv6", test_v6);
-	CU_add_test(s, "empty table, inbound table, invalid rule", test_empty_and_inbound);
+	tl_add_tests(CU_add_suite("spd", NULL, NULL), tests);
 }

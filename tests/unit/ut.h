@@ -49,6 +49,12 @@ int ut_eal_init(const char *prog);
 
 int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
+/*
+ * A suite that runs on one rig with one random key||salt (36 bytes), both
+ * kept by the suite's file: its set-up draws ks and builds r, its clean-up
+ * tears r down. One such suite per process (the runner's).
+ */
+CU_pSuite ut_rig_suite(const char *name, struct ut_rig *r, uint8_t *ks);
 /* Poll the worker and the slow path until nothing moves (bounded). */
 void ut_rig_run(struct ut_rig *r);
 /* Frames a port sent (any queue); returns how many (at most max), caller frees. */

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
 #include <rte_eal.h>
 
+#include "tl.h"
 #include "ut.h"
 
 static const struct {
@@ -41,8 +41,7 @@ remove_rundir(void)
 int
 main(int argc, char **argv)
 {
-	unsigned int failed;
-	int s = -1;
+	int s = -1, rc;
 
 	for (int i = 0; argc >= 2 && i < (int)RTE_DIM(suites); i++)
 		if (strcmp(argv[1], suites[i].name) == 0)
@@ -65,14 +64,8 @@ main(int argc, char **argv)
 	}
 	if (suites[s].eal)
 		snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suites[s].add();
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = tl_run_suite(suites[s].add);
 	if (suites[s].eal)
 		rte_eal_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

@@ -164,6 +164,32 @@ ut_rig_fini(struct ut_rig *r)
 		}
 }
 
+/* The rig and key of this process's ut_rig_suite(). */
+static struct ut_rig *suite_rig;
+static uint8_t *suite_ks;
+
+static int
+rig_suite_init(void)
+{
+	ut_random(suite_ks, 36);
+	return ut_rig_init(suite_rig);
+}
+
+static int
+rig_suite_fini(void)
+{
+	ut_rig_fini(suite_rig);
+	return 0;
+}
+
+CU_pSuite
+ut_rig_suite(const char *name, struct ut_rig *r, uint8_t *ks)
+{
+	suite_rig = r;
+	suite_ks = ks;
+	return CU_add_suite(name, rig_suite_init, rig_suite_fini);
+}
+
 static bool
 busy(struct ut_rig *r)
 {

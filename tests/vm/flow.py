@@ -19,9 +19,10 @@ from qemu import CLK_TCK, Vm, mv
 
 import migsec_lab
 from espscan import scan_pcap
-from migsec_lab import HOST, OUTER, appliance, derive, memory_hits
+from migsec_lab import HOST, OUTER, appliance, derive, memory_scan
 
 PORT = 4444
+SCAN_MIN_BYTES = 1 << 20  # a key scan that read less than this read nothing
 OTHER = {"A": "B", "B": "A"}
 APP = {"A": "apA", "B": "apB"}
 
@@ -188,10 +189,17 @@ class Flow:
                        f"{gens_used}"))
 
         # (c) after `end`, no key of the migration on either appliance
+        # each scan must find its positive control and have read something
         needles = [secret[:32]] + [k["key"] for k in keys.values()]
-        r["key_hits"] = {n: memory_hits(pid, needles) for n, pid in pids.items()}
-        for n, hits in r["key_hits"].items():
-            checks.append((hits == 0, f"no key of the migration in {n}'s memory after end"))
+        scans = {n: memory_scan(pid, needles) for n, pid in pids.items()}
+        r["key_hits"] = {n: sc["hits"] for n, sc in scans.items()}
+        r["key_scan"] = {n: {"bytes": sc["bytes"], "control": sc["control"]}
+                         for n, sc in scans.items()}
+        for n, sc in scans.items():
+            checks.append((sc["control"] >= 1 and sc["bytes"] >= SCAN_MIN_BYTES,
+                           f"key scan of {n}: {sc['bytes'] >> 20} MiB read, its command line "
+                           f"found {sc['control']} times"))
+            checks.append((sc["hits"] == 0, f"no key of the migration in {n}'s memory after end"))
         checks.append(("end_error" not in r, "migsecctl end done on both appliances"))
         r["audit"] = audit_lines(self.lab, mig_id)
         return r, checks
