@@ -44,16 +44,34 @@ choose_offloads(struct ms_port *port, const struct rte_eth_dev_info *info, uint1
 		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 }
 
-/* Virtual ports may report a smaller MTU than the link really carries. */
+/*
+ * The ethdev refuses an MTU whose frame exceeds the driver's max_rx_pktlen.
+ * A NIC then truly cannot take the frames: refuse to start. A virtual port
+ * over a kernel interface may report less than it carries (net_af_packet
+ * says 1518 bytes yet moves 9000-byte frames when its blocksz/framesz hold
+ * them): the kernel side of the link sets the real limit there, so leave
+ * the driver's MTU alone, say what was set, and carry pc->mtu.
+ */
 static int
-set_mtu(const struct ms_port *port, const struct ms_port_conf *pc, uint16_t max_mtu, char *err,
-	unsigned int errlen)
+set_mtu(const struct ms_port *port, const struct ms_port_conf *pc,
+	const struct rte_eth_dev_info *info, char *err, unsigned int errlen)
 {
+	uint32_t frame = pc->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	uint16_t now = 0;
 	int rc;
 
-	if (pc->mtu > max_mtu) {
-		MS_LOG(WARNING, "port %s reports max MTU %u; using %u as configured", port->name,
-		       max_mtu, pc->mtu);
+	if (pc->mtu > info->max_mtu || frame > info->max_rx_pktlen) {
+		if (!ms_port_is_vdev(pc->device)) {
+			snprintf(err, errlen, "port %s takes frames of at most %u bytes (MTU %u): "
+				 "mtu = %u does not fit; lower it or use a NIC that takes jumbo "
+				 "frames", port->name, info->max_rx_pktlen, info->max_mtu, pc->mtu);
+			return -EINVAL;
+		}
+		(void)rte_eth_dev_get_mtu(port->port_id, &now);
+		MS_LOG(NOTICE, "port %s: its driver takes frames of at most %u bytes, so its "
+		       "ethdev MTU stays %u; migsec carries packets up to MTU %u as configured "
+		       "(the kernel side of the link sets the real limit)", port->name,
+		       info->max_rx_pktlen, now, pc->mtu);
 		return 0;
 	}
 	rc = rte_eth_dev_set_mtu(port->port_id, (uint16_t)pc->mtu);
@@ -100,7 +118,7 @@ ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq,
 		snprintf(err, errlen, "port %s: configure failed: %s", port->name, strerror(-rc));
 		return rc;
 	}
-	if ((rc = set_mtu(port, pc, info.max_mtu, err, errlen)) != 0)
+	if ((rc = set_mtu(port, pc, &info, err, errlen)) != 0)
 		return rc;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port->port_id, &rxd, &txd);
 	for (uint16_t q = 0; rc == 0 && q < nq; q++) {
