@@ -157,6 +157,7 @@ def md_outside_code(md):
 
 
 def md_anchors(md):
+    """The anchors of md's headings; a repeated heading gets -1, -2, ... as on GitHub."""
     anchors, seen = set(), {}
     for line in md_outside_code(md):
         m = re.match(r"^#{1,6} (.*)$", line)
@@ -172,7 +173,7 @@ def links():
     """Every relative link of README.md and docs/*.md resolves, anchor included."""
     pages = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(
         os.path.join(TOP, "docs")) if f.endswith(".md"))
-    bad, n = [], 0
+    bad, n, anchors = [], 0, {}
     for page in pages:
         text = "\n".join(md_outside_code(read(page)))
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
@@ -183,7 +184,12 @@ def links():
             rel = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
             if not os.path.exists(os.path.join(TOP, rel)):
                 bad.append(f"{page}: {target} (no file {rel})")
-            elif anchor and rel.endswith(".md") and anchor not in md_anchors(read(rel)):
+                continue
+            if not anchor or not rel.endswith(".md"):
+                continue
+            if rel not in anchors:
+                anchors[rel] = md_anchors(read(rel))
+            if anchor not in anchors[rel]:
                 bad.append(f"{page}: {target} (no heading #{anchor} in {rel})")
     check(n > 0 and not bad, f"all {n} relative links of README.md and docs/ resolve (broken: {bad})")
 
