@@ -145,12 +145,26 @@ def telemetry_endpoints():
     return eps
 
 
-def readme_telemetry():
-    """Endpoints in the README's Telemetry table, as written (/migsec/sa/info,<id>)."""
-    r = read("README.md")
-    sec = r[r.index("### Telemetry"):]
-    sec = sec[:sec.index("\n## ")]
-    return re.findall(r"^\| `(/migsec/[^`]+)` \|", sec, flags=re.M)
+def md_section(rel, heading):
+    """The text of the section '## heading' of Markdown file rel, up to the next
+    '## ' heading. A missing section fails: the docs were moved or renamed."""
+    md = read(rel)
+    start = md.find(f"\n## {heading}\n")
+    if start < 0:
+        raise AssertionError(f"{rel}: no section '## {heading}'")
+    sec = md[start + 1:]
+    end = sec.find("\n## ", 1)
+    return sec if end < 0 else sec[:end]
+
+
+def doc_telemetry():
+    """Endpoints in the Telemetry table of docs/operations.md, as written
+    (/migsec/sa/info,<id>)."""
+    return re.findall(r"^\| `(/migsec/[^`]+)` \|", md_section("docs/operations.md", "Telemetry"),
+                      flags=re.M)
+
+
+readme_telemetry = doc_telemetry  # the name op_live.py imports
 
 
 def unit_caps(unit):

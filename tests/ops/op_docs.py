@@ -3,13 +3,16 @@
 
 - docs/troubleshooting.md has a row (cause and fix) for every drop reason of
   dataplane/core/ms_stats.h and every audit event control/ can emit, and none for
-  a reason or event that does not exist; the README's Counters table and
-  audit event list name them all too.
+  a reason or event that does not exist; the Counters table of
+  docs/operations.md and the audit trail of docs/management.md name them all
+  too.
 - Each man page documents every long option of its binary's --help and the
   same exit statuses; migsec.conf(5) names every setting the parsers accept
   and none they do not; migsec-control(8) lists every audit event.
-- The README's telemetry table and migsec-dataplane(8) list exactly the
-  endpoints the data plane registers.
+- The Telemetry table of docs/operations.md and migsec-dataplane(8) list
+  exactly the endpoints the data plane registers.
+- Every relative link of README.md and docs/*.md leads to a file that exists
+  and, for a Markdown file, to a heading it has.
 """
 import os
 import re
@@ -17,8 +20,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ops_src import (audit_events, drop_reasons, known_settings, read,  # noqa: E402
-                     readme_telemetry, telemetry_endpoints)
+from ops_src import (TOP, audit_events, doc_telemetry, drop_reasons,  # noqa: E402
+                     known_settings, md_section, read, telemetry_endpoints)
 
 BUILD = os.environ.get("BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 BINS = {"migsec-dataplane": ("dataplane/migsec-dataplane", "man/migsec-dataplane.8.in"),
@@ -36,16 +39,10 @@ def check(cond, what):
         failures.append(what)
 
 
-def table_rows(md, heading):
+def table_rows(rel, heading):
     """{name: [cells]} of the table under '## heading' whose first cell is `name`."""
-    start = md.find(f"\n## {heading}\n")
-    if start < 0:
-        return {}
-    sec = md[start + 1:]
-    end = sec.find("\n## ")
-    sec = sec if end < 0 else sec[:end]
     rows = {}
-    for line in sec.splitlines():
+    for line in md_section(rel, heading).splitlines():
         m = re.match(r"^\| `([a-z0-9_]+)` \|(.*)\|\s*$", line)
         if m:
             rows[m.group(1)] = [c.strip() for c in m.group(2).split("|")]
@@ -53,10 +50,9 @@ def table_rows(md, heading):
 
 
 def troubleshooting():
-    md = read("docs/troubleshooting.md")
     for heading, names in (("Drop reasons", set(drop_reasons())),
                            ("Audit events", audit_events()[0])):
-        rows = table_rows(md, heading)
+        rows = table_rows("docs/troubleshooting.md", heading)
         check(not names - rows.keys(),
               f"troubleshooting '{heading}' covers all {len(names)} "
               f"(missing: {sorted(names - rows.keys())})")
@@ -68,18 +64,15 @@ def troubleshooting():
                         f"(incomplete: {thin})")
 
 
-def readme_lists():
-    r = read("README.md")
-    counters = r[r.index("\n## Counters\n"):]
-    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", counters[:counters.index("###")],
-                                flags=re.M))
+def doc_lists():
+    documented = set(table_rows("docs/operations.md", "Counters"))
     check(documented == set(drop_reasons()),
-          f"README Counters table == MS_DROP_REASONS (diff {sorted(documented ^ set(drop_reasons()))})")
-    audit = r[r.index("### Audit trail"):]
-    audit = audit[:audit.index("\n### ")]
+          f"docs/operations.md Counters table == MS_DROP_REASONS "
+          f"(diff {sorted(documented ^ set(drop_reasons()))})")
+    audit = md_section("docs/management.md", "Audit trail")
     events, where = audit_events()
     missing = [f"{e} ({where[e]})" for e in sorted(events) if f"`{e}`" not in audit]
-    check(not missing, f"README audit trail lists every event (missing: {missing})")
+    check(not missing, f"docs/management.md audit trail lists every event (missing: {missing})")
 
 
 def help_text(rel):
@@ -138,18 +131,73 @@ def conf_page():
 
 def telemetry_docs():
     code = set(telemetry_endpoints())
-    readme = {e.split(",")[0] for e in readme_telemetry()}
-    check(readme == code, f"README telemetry table == registered endpoints "
-                          f"({sorted(readme ^ code)})")
+    doc = {e.split(",")[0] for e in doc_telemetry()}
+    check(doc == code, f"docs/operations.md telemetry table == registered endpoints "
+                       f"({sorted(doc ^ code)})")
     man = read("man/migsec-dataplane.8.in")
     missing = sorted(e for e in code if not re.search(r"^\.BI? %s\b" % re.escape(e), man,
                                                         flags=re.M))
     check(not missing, f"migsec-dataplane(8) lists every endpoint (missing: {missing})")
 
 
+def md_anchor(heading):
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def md_outside_code(md):
+    """The lines of md outside fenced code blocks."""
+    out, fenced = [], False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            out.append(line)
+    return out
+
+
+def md_anchors(md):
+    """The anchors of md's headings; a repeated heading gets -1, -2, ... as on GitHub."""
+    anchors, seen = set(), {}
+    for line in md_outside_code(md):
+        m = re.match(r"^#{1,6} (.*)$", line)
+        if m:
+            a = md_anchor(m.group(1))
+            n = seen.get(a, 0)
+            seen[a] = n + 1
+            anchors.add(a if n == 0 else f"{a}-{n}")
+    return anchors
+
+
+def links():
+    """Every relative link of README.md and docs/*.md resolves, anchor included."""
+    pages = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(
+        os.path.join(TOP, "docs")) if f.endswith(".md"))
+    bad, n, anchors = [], 0, {}
+    for page in pages:
+        text = "\n".join(md_outside_code(read(page)))
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            n += 1
+            path, _, anchor = target.partition("#")
+            rel = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+            if not os.path.exists(os.path.join(TOP, rel)):
+                bad.append(f"{page}: {target} (no file {rel})")
+                continue
+            if not anchor or not rel.endswith(".md"):
+                continue
+            if rel not in anchors:
+                anchors[rel] = md_anchors(read(rel))
+            if anchor not in anchors[rel]:
+                bad.append(f"{page}: {target} (no heading #{anchor} in {rel})")
+    check(n > 0 and not bad, f"all {n} relative links of README.md and docs/ resolve (broken: {bad})")
+
+
 def main():
     troubleshooting()
-    readme_lists()
+    doc_lists()
+    links()
     man_pages()
     conf_page()
     telemetry_docs()

@@ -318,14 +318,14 @@ test_profile_errors(void)
 	rmdir(pdir);
 }
 
-/* The README documents every drop reason and telemetry endpoint there is. */
+/* docs/operations.md documents every drop reason and telemetry endpoint there is. */
 static void
 test_readme(void)
 {
 	static const char *const endpoints[] = { "/migsec/info", "/migsec/stats", "/migsec/drops",
 		"/migsec/ports", "/migsec/workers", "/migsec/sa/list", "/migsec/sa/info" };
 	static char text[1 << 17];
-	FILE *f = fopen(UT_SRCDIR "/README.md", "r");
+	FILE *f = fopen(UT_SRCDIR "/docs/operations.md", "r");
 	size_t n;
 
 	CU_ASSERT_FATAL(f != NULL);
@@ -338,7 +338,7 @@ test_readme(void)
 		snprintf(want, sizeof(want), "| `%s` |", ms_drop_name((enum ms_drop)r));
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
 		if (strstr(text, want) == NULL)
-			fprintf(stderr, "\n  README lacks drop reason %s\n", want);
+			fprintf(stderr, "\n  docs/operations.md lacks drop reason %s\n", want);
 	}
 	for (unsigned int e = 0; e < sizeof(endpoints) / sizeof(endpoints[0]); e++)
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, endpoints[e]));
