@@ -24,7 +24,7 @@ mutual TLS. README command 1 runs it.
 
 The demo plays the orchestrator: it makes the one-shot key itself
 (os.urandom) and hands it to migsecctl on stdin, so that it can check the
-wire with keys it derives independently (README, "Key derivation").
+wire with keys it derives independently (docs/management.md, "Key derivation").
 Exits non-zero if any check fails.
 """
 import argparse

@@ -29,7 +29,7 @@
 # State (configs, certificates made at "up", logs, audit files, control
 # sockets) lives in $LAB_DIR (default
 # /run/migsec-lab/$LAB). Nothing here holds a migration key: migsecctl makes
-# one per migration (see README, "Try it by hand").
+# one per migration (see README.md, "Try it by hand").
 set -euo pipefail
 
 LAB=${LAB:-ms}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """What each crypto profile costs the data plane, measured on this machine
-(README, "Crypto profiles"). Needs a build (BUILD, default build/).
+(docs/crypto-profiles.md). Needs a build (BUILD, default build/).
 
 For each profile that runs without hardware it runs "migsec-unit cost
 PROFILE": the worker's own seal and open paths (classify, lib/ipsec

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* HKDF-SHA256: RFC 5869 test cases 1-3, then migsec's own derivation pinned
- * with vectors computed independently (Python cryptography, README recipe). */
+ * with vectors computed independently (Python cryptography, the recipe in docs/management.md). */
 #include <string.h>
 
 #include "ct.h"

@@ -145,7 +145,7 @@ test_start_keys_and_selectors(void)
 	/* The two directions never share a key or an SPI; nor do generations. */
 	CU_ASSERT(memcmp(so->key, si->key, 32) != 0 && so->spi != si->spi);
 	CU_ASSERT(memcmp(si->key, sn->key, 32) != 0 && si->spi != sn->spi);
-	/* The keys are the README's derivation. */
+	/* The keys are the derivation of docs/management.md. */
 	for (int i = 0; i < MC_SECRET_LEN; i++)
 		secret[i] = masked[i] ^ mask[i];
 	CU_ASSERT_EQUAL(mc_kdf_prk(secret, secret + 32, prk), 0);

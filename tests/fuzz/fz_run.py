@@ -8,7 +8,7 @@
 2. Fuzz for MIGSEC_FUZZ_SECONDS (default 15) from the seeds plus the
    corpus the previous runs grew in BUILD/fuzz/corpus/NAME/ (never written
    back into the source tree). MIGSEC_FUZZ_JOBS=N runs N fuzzers at once
-   (longer campaigns; see README, "Hardening").
+   (longer campaigns; see docs/hardening.md).
 A crash, a sanitizer report, a leak, a timeout or a failed check fails the
 test; the input that did it is saved as BUILD/fuzz/crash-NAME-* with the
 command to reproduce it.

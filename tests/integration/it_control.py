@@ -4,7 +4,7 @@ data plane -> sealed TCP, in the lab.
 
 - A 256 MiB transfer with a rekey in the middle: intact, no packet dropped by
   either appliance, both generations used; the SPIs and the keys are the
-  README's derivation, computed here independently from the one-shot key.
+  derivation in docs/management.md, computed here independently from the one-shot key.
 - kill -9 of migsec-control during a transfer does not interrupt it; when it
   returns, status works again (the migration is recovered, without keys).
 - After end, neither the one-shot key nor any derived key is in the memory
@@ -63,9 +63,9 @@ def main():
         for gen in (0, 1):
             check(derive(secret, "mig1", "s2d", gen)["spi"] in
                   (a["spi_out"] if gen == 0 else b["spi_in_next"], b["spi_in"] if gen == 0 else 0),
-                  f"generation {gen} source->destination SPI is the README derivation")
+                  f"generation {gen} source->destination SPI is the documented derivation")
         check(derive(secret, "mig1", "d2s", 0)["spi"] == a["spi_in"] == b["spi_out"],
-              "destination->source SPI is the README derivation")
+              "destination->source SPI is the documented derivation")
 
         # 256 MiB, rekeyed in the middle.
         h = lab.start_transfer(256 * MIB, family=4, rate_mbps=900, timeout=120)

@@ -15,7 +15,7 @@ it_control's; a crypto device refusing work is the unit suite "faults".)
      (exit 1) while B still holds it until ended.
    With policy.default = bypass (a second lab) the restarted appliance A
    forwards the uncovered traffic in plaintext: appliance B must still
-   drop every such packet (plaintext_for_sa) and deliver none (README,
+   drop every such packet (plaintext_for_sa) and deliver none (docs/architecture.md,
    "Hardening", known weakness).
    Right after the kill, no file in /dev/hugepages holds a key of the
    migration: the data plane unlinks its hugepage files once mapped

@@ -16,7 +16,7 @@ A's namespace), phase after phase:
   fragments.
 
 Each frame's fate comes from tests/lib/esp_model.py, a model of the
-README's checks written independently of the C code (including an
+checks of docs/architecture.md written independently of the C code (including an
 OpenSSL-free decryption with the known key). After every phase, appliance B's
 drop counters must have grown by exactly the model's count for every
 reason. Then:

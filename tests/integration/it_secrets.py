@@ -4,7 +4,7 @@ after `end` and it_lifecycle's after an SA delete.
 
 In the memory of the data plane and of migsec-control (/proc/PID/mem), on
 both appliances, no byte string of a migration's keys (the one-shot key and
-every ESP key derived from it, README "Key derivation"):
+every ESP key derived from it, docs/management.md, "Key derivation"):
   1. after its lifetime ran out and migsec-control ended it (audited "timeout");
   2. after its lifetime ran out while migsec-control was dead: the data
      plane's own deadline removed its SAs;
@@ -40,7 +40,7 @@ DAEMONS = ("apA", "apB", "apA-control", "apB-control")
 
 
 def prk_of(secret):
-    """What migsec-control keeps of the one-shot key: HKDF-Extract (README)."""
+    """What migsec-control keeps of the one-shot key: HKDF-Extract (docs/management.md)."""
     from cryptography.hazmat.primitives import hashes, hmac
 
     h = hmac.HMAC(b"migsec-v1" + secret[32:40], hashes.SHA256())

@@ -7,7 +7,7 @@ Migrations are started, rekeyed and ended over the management protocol
 keys), MIGSEC_SOAK_MIGRATIONS (default 16) at a time, each covering one UDP
 flow from host A to host B that carries traffic all along: for
 MIGSEC_SOAK_SECONDS (default 45; the CI run), or exactly
-MIGSEC_SOAK_CYCLES life cycles if that is set (the long run; README,
+MIGSEC_SOAK_CYCLES life cycles if that is set (the long run; docs/hardening.md,
 "Hardening"). Then:
   - both data planes: no SA left, every mbuf, crypto op and crypto session
     back in its pool (as many in use as before the soak);

@@ -1,8 +1,8 @@
 """A model of what an appliance does with a frame on its outer port, for
-the hostile-wire test: the checks the README lists ("How the data plane
+the hostile-wire test: the checks docs/architecture.md lists ("How the data plane
 works", "Counters"), in the data plane's order, each ending in the drop
 reason it counts, and ESP-in-UDP sealing for an SA whose key the test
-knows. Written from the README and RFC 4303/4106/3948, not from the C code.
+knows. Written from docs/ and RFC 4303/4106/3948, not from the C code.
 
 Frames are bytes; addresses are packed (socket.inet_pton).
 """
@@ -67,7 +67,7 @@ class Window:
         self.size, self.top, self.seen = size, 0, set()
 
     def esn(self, seq32):
-        """The 64-bit number nearest the top (README: ms_replay.h)."""
+        """The 64-bit number nearest the top (docs/architecture.md; dataplane/sa/ms_replay.h)."""
         ahead = (seq32 - self.top) & 0xFFFFFFFF
         if ahead < 1 << 31:
             return self.top + ahead

@@ -4,7 +4,7 @@ verify_esp_capture would take minutes.
 
 Every frame must be ARP, IPv6 neighbour discovery, or ESP in UDP to port
 4500 (RFC 3948); every ESP packet of a known SPI is opened with AES-256-GCM
-(RFC 4106, 64-bit ESN as in the README's wire format) by python3-
+(RFC 4106, 64-bit ESN as in docs/wire-format.md) by python3-
 cryptography, independently of migsec's code, and its trailer and inner
 addresses are checked. The marker is counted in the raw file (must be 0)
 and in the opened plaintext (must not be 0: the scan would see it).

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Drive many migration life cycles through two appliances' management
-protocol (README, "Management protocol"), as migsecctl would, but over one
+protocol (docs/management.md, "Management protocol"), as migsecctl would, but over one
 TLS 1.3 connection per appliance so that thousands of cycles are quick.
 Run it where the appliances' management addresses are reachable (the lab's
 management namespace).

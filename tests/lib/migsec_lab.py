@@ -324,7 +324,7 @@ def start_migration(lab, mig_id, sels, policy="required", secret=None, extra=())
 
 
 def derive(secret, mig_id, direction, gen, lane=0):
-    """The README's key derivation, done independently (python3-cryptography)."""
+    """The key derivation of docs/management.md, done independently (python3-cryptography)."""
     import struct
     from cryptography.hazmat.primitives import hashes, hmac
     from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand

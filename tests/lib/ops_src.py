@@ -164,7 +164,6 @@ def doc_telemetry():
                       flags=re.M)
 
 
-readme_telemetry = doc_telemetry  # the name op_live.py imports
 
 
 def unit_caps(unit):

@@ -6,7 +6,7 @@ systemd unit confines them.
   CapabilityBoundingSet and no-new-privs (what systemd applies): they start
   on their af_packet ports, hand their control sockets over, lock their
   memory and disable core dumps without a warning, and carry a migration.
-- Every telemetry endpoint in the README's table answers through the stock
+- Every telemetry endpoint in docs/operations.md's table answers through the stock
   dpdk-telemetry.py, and together they hold every counter the data plane
   keeps (compared with its control socket's STATS); DPDK's /cryptodev
   endpoints hold the crypto devices' counters.
@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from migsec_lab import (HOST, MIGSECCTL, Lab, appliance, check, ctl, log,  # noqa: E402
                         start_migration)
-from ops_src import cap_mask, drop_reasons, readme_telemetry, unit_caps  # noqa: E402
+from ops_src import cap_mask, drop_reasons, doc_telemetry, unit_caps  # noqa: E402
 
 MIB = 1 << 20
 MIG = "ops1"
@@ -53,13 +53,13 @@ def confinement(lab, caps):
 
 
 def telemetry(lab, app):
-    """Every README endpoint through dpdk-telemetry.py; {endpoint: reply}."""
+    """Every documented endpoint through dpdk-telemetry.py; {endpoint: reply}."""
     prefix = f"{lab.name}-{app}"
     first = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/migsec/sa/list\n",
                            capture_output=True, text=True, timeout=30)
     ids = json.loads(first.stdout.strip().splitlines()[-1])["/migsec/sa/list"]
     check(ids, f"{app}: /migsec/sa/list names the migration's SAs {ids}")
-    cmds = [e.replace("<id>", str(ids[0])) for e in readme_telemetry()]
+    cmds = [e.replace("<id>", str(ids[0])) for e in doc_telemetry()]
     r = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="\n".join(cmds) + "\n",
                        capture_output=True, text=True, timeout=30)
     replies = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]

@@ -351,7 +351,7 @@ static const CU_TestInfo tests[] = {
 	{ "the shipped example and profile load", test_example_and_profiles },
 	{ "every shipped crypto profile loads", test_profiles },
 	{ "crypto profile errors name file:line:setting", test_profile_errors },
-	{ "README documents every drop reason and endpoint", test_readme },
+	{ "docs/operations.md documents every drop reason and endpoint", test_readme },
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Suite demo: tests/lib/espscan.py, the demo's capture check, must reject
 what it claims to reject. A capture is built here frame by frame: ESP-in-UDP
-sealed as the README's wire format says (AES-256-GCM, IV = 64-bit sequence
+sealed as docs/wire-format.md says (AES-256-GCM, IV = 64-bit sequence
 number, AAD = SPI | seq high | seq low, tunnel mode with an RFC 4303
 trailer), plus ARP; then one bad frame at a time is added and must be
 counted as such. No root, no lab.
