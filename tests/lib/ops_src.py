@@ -1,6 +1,6 @@
-"""What the sources say, for the ops tests: drop reasons, audit events,
-configuration settings, telemetry endpoints, the systemd units'
-capabilities. Each is read from the code itself, so that documentation
+"""What the sources say, for the ops tests: drop reasons and counters,
+audit events, configuration settings, telemetry endpoints, the systemd
+units' capabilities. Each is read from the code itself, so that documentation
 that falls behind the code fails a test."""
 import os
 import re
@@ -17,15 +17,43 @@ def strip_comments(c):
     return re.sub(r"/\*.*?\*/", " ", re.sub(r"//[^\n]*", "", c), flags=re.S)
 
 
-def drop_reasons():
-    """The names of dataplane/core/ms_stats.h's MS_DROP_REASONS X-macro, in order."""
-    h = read("dataplane/core/ms_stats.h")
-    block = h[h.index("#define MS_DROP_REASONS"):]
+def _xmacro(name, rel="common/ms_counters.h"):
+    """The X(...) rows of the X-macro table #define NAME(X) in common/ms_counters.h,
+    each as its list of arguments (strings still quoted), in order."""
+    h = read(rel)
+    block = h[h.index(f"#define {name}(X)"):]
     block = block[:block.index("\n\n")]
-    names = re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9_]+)"', block)
-    if len(names) < 10:
+    return [[a.strip() for a in re.findall(r'"(?:[^"\\]|\\.)*"|[^,]+', row)]
+            for row in re.findall(r"\bX\((.*?)\)\s*(?:\\\n|$)", block, flags=re.M)]
+
+
+def drop_reasons():
+    """The names of common/ms_counters.h's MS_DROP_REASONS X-macro, in order."""
+    names = [row[1].strip('"') for row in _xmacro("MS_DROP_REASONS")]
+    if len(names) < 10 or not all(re.fullmatch(r"[a-z0-9_]+", n) for n in names):
         raise AssertionError(f"cannot read MS_DROP_REASONS ({names})")
     return names
+
+
+def tamper_reasons():
+    """The drop reasons MS_DROP_REASONS marks as tamper/replay (migsec-control audits them)."""
+    rows = _xmacro("MS_DROP_REASONS")
+    if any(row[2] not in ("0", "1") for row in rows):
+        raise AssertionError("MS_DROP_REASONS: the tamper column is 0 or 1")
+    return [row[1].strip('"') for row in rows if row[2] == "1"]
+
+
+def counters():
+    """{table: [names]} of the other counters and fields common/ms_counters.h names:
+    MS_LCORE_COUNTERS, MS_PORT_COUNTERS, MS_PORT_ETH_COUNTERS, MS_SA_COUNTERS,
+    MS_INFO_FIELDS (the first argument of each row is the name)."""
+    out = {}
+    for t in ("MS_LCORE_COUNTERS", "MS_PORT_COUNTERS", "MS_PORT_ETH_COUNTERS",
+              "MS_SA_COUNTERS", "MS_INFO_FIELDS"):
+        out[t] = [row[0] for row in _xmacro(t)]
+        if not out[t] or not all(re.fullmatch(r"[a-z0-9_]+", n) for n in out[t]):
+            raise AssertionError(f"cannot read {t} ({out[t]})")
+    return out
 
 
 def _call_args(text, start):
