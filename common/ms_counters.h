@@ -58,9 +58,9 @@
  * X for MS_DROP_REASONS that yields `"name",` for the tamper reasons only:
  *   static const char *const tamper[] = { MS_DROP_REASONS(MS_DROP_TAMPER_NAME) NULL };
  */
-#define MS_IF_0(...)
-#define MS_IF_1(...) __VA_ARGS__
-#define MS_DROP_TAMPER_NAME(e, name, tamper, help) MS_IF_ ## tamper(name,)
+#define MS_CTR_IF_0(...)
+#define MS_CTR_IF_1(...) __VA_ARGS__
+#define MS_DROP_TAMPER_NAME(e, name, tamper, help) MS_CTR_IF_ ## tamper(name,)
 
 /* Where a per-worker counter is reported (MS_LCORE_COUNTERS' second column). */
 #define MS_REP_TOTAL	1	/* summed over the workers: STATS, /migsec/stats */
