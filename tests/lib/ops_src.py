@@ -1,6 +1,6 @@
-"""What the sources say, for the ops tests: drop reasons and counters,
-audit events, configuration settings, telemetry endpoints, the systemd
-units' capabilities. Each is read from the code itself, so that documentation
+"""What the sources say, for the ops tests: drop reasons, audit events,
+configuration settings, telemetry endpoints, the systemd units'
+capabilities. Each is read from the code itself, so that documentation
 that falls behind the code fails a test."""
 import os
 import re
@@ -17,13 +17,13 @@ def strip_comments(c):
     return re.sub(r"/\*.*?\*/", " ", re.sub(r"//[^\n]*", "", c), flags=re.S)
 
 
-def _xmacro(name, rel="common/ms_counters.h"):
-    """The X(...) rows of the X-macro table #define NAME(X) in common/ms_counters.h,
+def _xmacro(name):
+    """The X(...) rows of the X-macro table '#define NAME(X)' of common/ms_counters.h,
     each as its list of arguments (strings still quoted), in order."""
-    h = read(rel)
+    h = read("common/ms_counters.h")
     block = h[h.index(f"#define {name}(X)"):]
     block = block[:block.index("\n\n")]
-    return [[a.strip() for a in re.findall(r'"(?:[^"\\]|\\.)*"|[^,]+', row)]
+    return [[a.strip() for a in re.findall(r'\s*("(?:[^"\\]|\\.)*"|[^,]+)', row)]
             for row in re.findall(r"\bX\((.*?)\)\s*(?:\\\n|$)", block, flags=re.M)]
 
 
@@ -33,27 +33,6 @@ def drop_reasons():
     if len(names) < 10 or not all(re.fullmatch(r"[a-z0-9_]+", n) for n in names):
         raise AssertionError(f"cannot read MS_DROP_REASONS ({names})")
     return names
-
-
-def tamper_reasons():
-    """The drop reasons MS_DROP_REASONS marks as tamper/replay (migsec-control audits them)."""
-    rows = _xmacro("MS_DROP_REASONS")
-    if any(row[2] not in ("0", "1") for row in rows):
-        raise AssertionError("MS_DROP_REASONS: the tamper column is 0 or 1")
-    return [row[1].strip('"') for row in rows if row[2] == "1"]
-
-
-def counters():
-    """{table: [names]} of the other counters and fields common/ms_counters.h names:
-    MS_LCORE_COUNTERS, MS_PORT_COUNTERS, MS_PORT_ETH_COUNTERS, MS_SA_COUNTERS,
-    MS_INFO_FIELDS (the first argument of each row is the name)."""
-    out = {}
-    for t in ("MS_LCORE_COUNTERS", "MS_PORT_COUNTERS", "MS_PORT_ETH_COUNTERS",
-              "MS_SA_COUNTERS", "MS_INFO_FIELDS"):
-        out[t] = [row[0] for row in _xmacro(t)]
-        if not out[t] or not all(re.fullmatch(r"[a-z0-9_]+", n) for n in out[t]):
-            raise AssertionError(f"cannot read {t} ({out[t]})")
-    return out
 
 
 def _call_args(text, start):
