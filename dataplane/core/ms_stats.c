@@ -6,8 +6,8 @@
 
 #include "ms_stats.h"
 
-#define MS_DROP_NAME(e, n, d) n,
-#define MS_DROP_HELP(e, n, d) d,
+#define MS_DROP_NAME(e, name, tamper, help) name,
+#define MS_DROP_HELP(e, name, tamper, help) help,
 static const char *const drop_names[] = { MS_DROP_REASONS(MS_DROP_NAME) };
 static const char *const drop_help[] = { MS_DROP_REASONS(MS_DROP_HELP) };
 
@@ -70,13 +70,9 @@ void
 ms_stats_sum_sa(const struct ms_stats *st, uint32_t slot, struct ms_sa_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (unsigned int b = 0; b < st->nb_blocks; b++) {
-		const struct ms_sa_stats *s = ms_sa_stats(st, b, slot);
-
-		out->pkts += __atomic_load_n(&s->pkts, __ATOMIC_RELAXED);
-		out->bytes += __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);
-		add_u64s(out->drop, s->drop, MS_DROP_MAX);
-	}
+	for (unsigned int b = 0; b < st->nb_blocks; b++)
+		add_u64s((uint64_t *)out, (const uint64_t *)ms_sa_stats(st, b, slot),
+			 offsetof(struct ms_sa_stats, drop) / 8 + MS_DROP_MAX);
 }
 
 void

@@ -58,29 +58,66 @@ conn_close(struct conn *c)
 	c->fd = -1;
 }
 
+/* Who the socket belongs to: control.user, or (none set) this process. */
+static int
+socket_owner(const char *user, uid_t *uid, gid_t *gid, char *err, unsigned int errlen)
+{
+	struct passwd *pw;
+
+	*uid = getuid();
+	*gid = getgid();
+	if (user == NULL || user[0] == '\0')
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "control.user: no such user '%s'", user);
+		return -ENOENT;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* A listening socket at path, mode 0600 from its birth, owned by uid:gid; or -errno. */
+static int
+listen_at(const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, rc;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);	/* a stale socket from a previous run */
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || chmod(path, 0600) != 0 || chown(path, uid, gid) != 0 || listen(fd, 8) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int
 ms_ctl_open(struct ms_ctl **out, const char *path, const char *user, ms_ctl_handler_fn h,
 	    void *arg, char *err, unsigned int errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ms_ctl *c;
-	uid_t uid = getuid();
-	gid_t gid = getgid();
+	uid_t uid;
+	gid_t gid;
+	int rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
-	if (user != NULL && user[0] != '\0') {
-		struct passwd *pw = getpwnam(user);
-
-		if (pw == NULL) {
-			snprintf(err, errlen, "control.user: no such user '%s'", user);
-			return -ENOENT;
-		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
+	rc = socket_owner(user, &uid, &gid, err, errlen);
+	if (rc != 0)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
@@ -90,29 +127,15 @@ ms_ctl_open(struct ms_ctl **out, const char *path, const char *user, ms_ctl_hand
 	c->arg = arg;
 	c->allowed_uid = uid;
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->lfd < 0)
-		goto fail;
-	unlink(path);	/* a stale socket from a previous run */
-	{
-		mode_t old = umask(0177);	/* the socket is born 0600 */
-		int rc = bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa));
-
-		umask(old);
-		if (rc != 0)
-			goto fail;
+	c->lfd = listen_at(path, uid, gid);
+	if (c->lfd < 0) {
+		rc = c->lfd;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-rc));
+		free(c);
+		return rc;
 	}
-	if (chmod(path, 0600) != 0 || chown(path, uid, gid) != 0 || listen(c->lfd, 8) != 0)
-		goto fail;
 	*out = c;
 	return 0;
-fail:
-	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-	if (c->lfd >= 0)
-		close(c->lfd);
-	free(c);
-	return -errno;
 }
 
 void

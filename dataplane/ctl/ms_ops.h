@@ -25,7 +25,17 @@ struct ms_ops_ctx {
 int32_t ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **reply,
 		      size_t *reply_len);
 
-/* Appliance, port and drop counters. */
+/* Appliance, port and drop counters (the STATS reply). */
 json_t *ms_ops_stats_json(const struct ms_dp *dp);
+
+/*
+ * Between ms_ops.c and ms_ops_report.c. A reply is JSON (ms_ops_reply_json
+ * takes j) or a message with a status; the reports put theirs in *reply.
+ */
+int32_t ms_ops_reply_json(json_t *j, char **reply, size_t *len);
+int32_t ms_ops_reply_err(int32_t st, const char *msg, char **reply, size_t *len);
+int32_t ms_ops_ping(struct ms_ops_ctx *o, char **reply, size_t *len);
+int32_t ms_ops_sa_list(struct ms_ops_ctx *o, char **reply, size_t *len);
+int32_t ms_ops_crypto(struct ms_ops_ctx *o, char **reply, size_t *len);
 
 #endif

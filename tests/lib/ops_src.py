@@ -17,13 +17,20 @@ def strip_comments(c):
     return re.sub(r"/\*.*?\*/", " ", re.sub(r"//[^\n]*", "", c), flags=re.S)
 
 
-def drop_reasons():
-    """The names of dataplane/core/ms_stats.h's MS_DROP_REASONS X-macro, in order."""
-    h = read("dataplane/core/ms_stats.h")
-    block = h[h.index("#define MS_DROP_REASONS"):]
+def _xmacro(name):
+    """The X(...) rows of the X-macro table '#define NAME(X)' of common/ms_counters.h,
+    each as its list of arguments (strings still quoted), in order."""
+    h = read("common/ms_counters.h")
+    block = h[h.index(f"#define {name}(X)"):]
     block = block[:block.index("\n\n")]
-    names = re.findall(r'X\(\s*[A-Z0-9_]+\s*,\s*"([a-z0-9_]+)"', block)
-    if len(names) < 10:
+    return [[a.strip() for a in re.findall(r'\s*("(?:[^"\\]|\\.)*"|[^,]+)', row)]
+            for row in re.findall(r"\bX\((.*?)\)\s*(?:\\\n|$)", block, flags=re.M)]
+
+
+def drop_reasons():
+    """The names of common/ms_counters.h's MS_DROP_REASONS X-macro, in order."""
+    names = [row[1].strip('"') for row in _xmacro("MS_DROP_REASONS")]
+    if len(names) < 10 or not all(re.fullmatch(r"[a-z0-9_]+", n) for n in names):
         raise AssertionError(f"cannot read MS_DROP_REASONS ({names})")
     return names
 

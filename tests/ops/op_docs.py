@@ -2,7 +2,7 @@
 """ops: the documentation matches the code.
 
 - docs/troubleshooting.md has a row (cause and fix) for every drop reason of
-  dataplane/core/ms_stats.h and every audit event control/ can emit, and none for
+  common/ms_counters.h and every audit event control/ can emit, and none for
   a reason or event that does not exist; the Counters table of
   docs/operations.md and the audit trail of docs/management.md name them all
   too.
