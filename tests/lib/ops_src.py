@@ -35,6 +35,15 @@ def drop_reasons():
     return names
 
 
+def tamper_reasons():
+    """The drop reasons whose tamper column in MS_DROP_REASONS is 1: the ones
+    migsec-control audits as tamper_drops."""
+    rows = _xmacro("MS_DROP_REASONS")
+    if not all(row[2].strip() in ("0", "1") for row in rows):
+        raise AssertionError(f"cannot read the tamper column of MS_DROP_REASONS ({rows})")
+    return {row[1].strip('"') for row in rows if row[2].strip() == "1"}
+
+
 def _call_args(text, start):
     """Top-level arguments of the call whose '(' is at text[start]."""
     depth, args, cur = 0, [], ""

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from ops_src import (TOP, audit_events, doc_telemetry, drop_reasons,  # noqa: E402
+from ops_src import (TOP, audit_events, doc_telemetry, drop_reasons, tamper_reasons,  # noqa: E402
                      known_settings, md_section, read, telemetry_endpoints)
 
 BUILD = os.environ.get("BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -62,6 +62,12 @@ def troubleshooting():
         thin = [n for n, cells in rows.items() if len(cells) < 3 or not all(cells[:3])]
         check(not thin, f"troubleshooting '{heading}': every row has meaning, cause and fix "
                         f"(incomplete: {thin})")
+    rows = table_rows("docs/troubleshooting.md", "Drop reasons")
+    said = {n for n, cells in rows.items() if "audited as `tamper_drops`" in " ".join(cells)}
+    check(said == tamper_reasons(),
+          f"troubleshooting says 'audited as tamper_drops' for exactly the tamper reasons of "
+          f"common/ms_counters.h (missing: {sorted(tamper_reasons() - said)}, "
+          f"stale: {sorted(said - tamper_reasons())})")
 
 
 def doc_lists():
