@@ -18,6 +18,7 @@
 #include "mc_kdf.h"
 #include "mc_msg.h"
 #include "mc_secmem.h"
+#include "ms_hex.h"
 #include "mc_show.h"
 #include "mc_tls.h"
 #include "mc_top.h"
@@ -125,7 +126,7 @@ read_secret(bool from_stdin, uint8_t *secret)
 	if (fgets(buf, sizeof(buf), stdin) == NULL)
 		rc = -1;
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (rc == 0 && mc_hex_decode(buf, secret, MC_SECRET_LEN) != 0)
+	if (rc == 0 && ms_hex_decode(buf, secret, MC_SECRET_LEN) != 0)
 		rc = -1;
 	OPENSSL_cleanse(buf, sizeof(buf));
 	if (rc)
@@ -161,9 +162,9 @@ start_req(const struct start_args *a, const char *policy, const char *role, cons
 	if (note != NULL)
 		json_object_set_new(o, "note", json_string(note));
 	if (secret != NULL) {
-		mc_hex_encode(secret, MC_KEY_LEN, hex);
+		ms_hex_encode(secret, MC_KEY_LEN, hex);
 		json_object_set_new(o, "key", json_string(hex));
-		mc_hex_encode(secret + MC_KEY_LEN, MC_NONCE_LEN, hex);
+		ms_hex_encode(secret + MC_KEY_LEN, MC_NONCE_LEN, hex);
 		json_object_set_new(o, "nonce", json_string(hex));
 		OPENSSL_cleanse(hex, sizeof(hex));
 	}
