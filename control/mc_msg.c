@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The management protocol's messages (mc_msg.h): strict parsing of
+ * requests, and the replies. Used by migsec-control's one thread and by
+ * migsecctl; JSON that carried a key is freed through mc_secmem.c's
+ * wipe-on-free allocators.
+ */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>

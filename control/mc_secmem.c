@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Memory for secrets (mc_secmem.h): OpenSSL's secure heap, wipe-on-free
+ * allocators for jansson, no core dumps. Set up once by main() of
+ * migsec-control and of migsecctl, before any key is read.
+ */
 #include <errno.h>
 #include <jansson.h>
 #include <malloc.h>

@@ -3,7 +3,8 @@
  * migsecctl top. One status request per appliance and interval (the
  * management protocol's, over mutual TLS like every other command); rates
  * are the difference of two replies over the time between them, so nothing
- * is kept on the appliances for it.
+ * is kept on the appliances for it. Runs on migsecctl's one thread; the
+ * signal handler only sets stop.
  */
 #include <errno.h>
 #include <math.h>
