@@ -19,6 +19,7 @@
 #include "mc_msg.h"
 #include "mc_secmem.h"
 #include "ms_hex.h"
+
 struct start_args {
 	const char *id, *vm, *policy, *src_outer, *dst_outer;
 	struct mc_peer src, dst;
@@ -28,6 +29,10 @@ struct start_args {
 	bool key_stdin, have_src, have_dst;
 };
 
+/*
+ * The OS CSPRNG, or one line of stdin: not to the end of input as migsec-dpctl
+ * reads its key, since whoever types or pipes it may keep stdin open.
+ */
 static int
 read_secret(bool from_stdin, uint8_t *secret)
 {

@@ -91,15 +91,17 @@ struct mc_mig *mc_mig_free_slot(struct mc_state *st);	/* NULL: table full */
 void mc_mig_release(struct mc_mig *m);			/* wipes its key */
 /* An error reply (malloc'ed JSON text) with a formatted message. */
 char *mc_mig_err(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Make-before-break: outbound generation g + 1, then g removed; audited either way. */
 int mc_mig_rekey(struct mc_state *st, struct mc_mig *m, const char *trigger, const char *by,
 		 char *err, size_t errlen);
 /* Audit event (with the final counters), remove every SA, wipe the key. */
 void mc_mig_end(struct mc_state *st, struct mc_mig *m, const char *event, const char *by);
 
 /* mc_mig_sa.c: SAs in the data plane. */
+/* Every lane of generation gen of kind k (a bypass rule: one), or none on failure. */
 int mc_gen_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, uint32_t gen,
 		   struct mc_gen *g, char *err, size_t errlen);
-/* Its counters go to the migration's totals. */
+/* Removes every lane of g; their counters go to the migration's totals. */
 void mc_gen_remove(struct mc_state *st, struct mc_mig *m, struct mc_gen *g, bool outbound);
 void mc_gen_remove_all(struct mc_state *st, struct mc_mig *m);
 uint64_t mc_gen_sum(const struct mc_gen *g, bool bytes);
