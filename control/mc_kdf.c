@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * HKDF-SHA256 from a migration's one-shot key to each SA's ESP key, salt
+ * and SPI (the derivation is in mc_kdf.h). Used by migsec-control's one
+ * thread; its salt and output buffers are wiped.
+ */
 #include <errno.h>
 #include <string.h>
 

@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The management protocol's messages (mc_msg.h): strict parsing of
+ * requests, and the replies. Used by migsec-control's one thread and by
+ * migsecctl; JSON that carried a key is freed through mc_secmem.c's
+ * wipe-on-free allocators.
+ */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +12,7 @@
 
 #include "mc_msg.h"
 #include "mc_secmem.h"
+#include "ms_hex.h"
 
 static const char *const ops[] = { "start", "rekey", "end", "status", "health", NULL };
 static const char *const policies[] = { "required", "opportunistic", "disabled", NULL };
@@ -147,9 +154,9 @@ get_secret(json_t *o, struct mc_req *r, struct mc_err *e)
 	r->secret = mc_secure_zalloc(MC_SECRET_LEN);
 	if (r->secret == NULL)
 		return fail(e, "limit", "secure memory exhausted");
-	if (mc_hex_decode(json_string_value(k), r->secret, 32) != 0)
+	if (ms_hex_decode(json_string_value(k), r->secret, 32) != 0)
 		return fail(e, "invalid_field", "field 'key' must be 64 hex digits (256 bits)");
-	if (mc_hex_decode(json_string_value(n), r->secret + 32, 8) != 0)
+	if (ms_hex_decode(json_string_value(n), r->secret + 32, 8) != 0)
 		return fail(e, "invalid_field", "field 'nonce' must be 16 hex digits (64 bits)");
 	return 0;
 }

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Memory for secrets (mc_secmem.h): OpenSSL's secure heap, wipe-on-free
+ * allocators for jansson, no core dumps. Set up once by main() of
+ * migsec-control and of migsecctl, before any key is read.
+ */
 #include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
@@ -58,45 +63,4 @@ mc_wipe_free(void *p, size_t n)
 		return;
 	OPENSSL_cleanse(p, n);
 	free(p);
-}
-
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int
-mc_hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(out, n);
-			return -1;
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-void
-mc_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
 }

@@ -17,11 +17,6 @@ int mc_secmem_init(size_t heap_bytes);
 void *mc_secure_zalloc(size_t n);
 void mc_secure_free(void *p, size_t n);
 
-/* Exactly 2*n hex digits into out[n]; 0 or -1. */
-int mc_hex_decode(const char *hex, uint8_t *out, size_t n);
-/* n bytes to 2*n hex digits + NUL. */
-void mc_hex_encode(const uint8_t *in, size_t n, char *out);
-
 /* free() that wipes first, for buffers that held secrets (size known). */
 void mc_wipe_free(void *p, size_t n);
 

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Mutual TLS 1.3 contexts (mc_tls.h) for migsec-control's listener and
+ * migsecctl's connections, and what a failed handshake says. Single-threaded
+ * users only.
+ */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migsecctl's side of the management protocol: an APPLIANCE argument, and
+ * one request per mutual-TLS connection within a deadline. Used by every
+ * migsecctl command, on its one thread.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

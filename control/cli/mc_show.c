@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migsecctl's text output of what the appliances report (status, health,
+ * and the data plane's counters within them); used by its commands and by
+ * top. No state.
+ */
 #include <string.h>
 
 #include "mc_show.h"
@@ -111,4 +116,84 @@ mc_show_crypto(FILE *f, const json_t *cr)
 			json_string_value(json_object_get(d, "state")), mc_jint(d, "enqueued"),
 			mc_jint(d, "dequeued"), mc_jint(d, "enqueue_errors"),
 			mc_jint(d, "dequeue_errors"));
+}
+
+/* One migration of a status reply: two lines. */
+static void
+show_mig(FILE *f, const json_t *m)
+{
+	char ob[32], ib[32], drops[256] = "none";
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach(json_object_get(m, "drops"), k, v)
+		if (json_integer_value(v) && n < sizeof(drops) - 40)
+			n += (size_t)snprintf(drops + n, sizeof(drops) - n, "%s%s=%lld",
+					      n ? "," : "", k, json_integer_value(v));
+	fprintf(f, "  %-16s vm %-16s %-11s %-13s gen %-3lld spi out 0x%08llx in 0x%08llx\n",
+		json_string_value(json_object_get(m, "migration")),
+		json_string_value(json_object_get(m, "vm")),
+		json_string_value(json_object_get(m, "role")),
+		json_string_value(json_object_get(m, "policy")),
+		json_integer_value(json_object_get(m, "generation")),
+		(unsigned long long)json_integer_value(json_object_get(m, "spi_out")),
+		(unsigned long long)json_integer_value(json_object_get(m, "spi_in")));
+	fprintf(f, "  %-16s out %s / %lld pkts, in %s / %lld pkts, drops %s, age %llds, "
+		"expires in %llds, keys %s\n", "",
+		mc_human_bytes(json_integer_value(json_object_get(m, "out_bytes")), ob, sizeof(ob)),
+		json_integer_value(json_object_get(m, "out_pkts")),
+		mc_human_bytes(json_integer_value(json_object_get(m, "in_bytes")), ib, sizeof(ib)),
+		json_integer_value(json_object_get(m, "in_pkts")), drops,
+		json_integer_value(json_object_get(m, "age_s")),
+		json_integer_value(json_object_get(m, "expires_in_s")),
+		json_string_value(json_object_get(m, "keys")));
+}
+
+void
+mc_show_status(FILE *f, json_t *reply, const char *name)
+{
+	json_t *migs = json_object_get(reply, "migrations"), *m;
+	size_t i;
+
+	fprintf(f, "appliance %s: data plane %s, %zu migration(s)\n", name,
+		json_string_value(json_object_get(reply, "dataplane")), json_array_size(migs));
+	if (json_object_get(reply, "counters") != NULL)
+		mc_show_counters(f, json_object_get(reply, "counters"));
+	if (json_object_get(reply, "crypto") != NULL)
+		mc_show_crypto(f, json_object_get(reply, "crypto"));
+	json_array_foreach(migs, i, m)
+		show_mig(f, m);
+}
+
+static double
+pct(json_int_t part, json_int_t whole)
+{
+	return whole > 0 ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+void
+mc_show_health(FILE *f, json_t *reply, const char *name)
+{
+	json_t *w;
+	size_t i;
+
+	fprintf(f, "appliance %s: data plane %s, %lld migration(s), %lld worker(s), crypto %s, "
+		"polling %s (lib/power %s)\n", name, json_string_value(json_object_get(reply, "dataplane")),
+		json_integer_value(json_object_get(reply, "migrations")),
+		json_integer_value(json_object_get(reply, "workers")),
+		json_string_value(json_object_get(reply, "crypto_driver")) ?: "-",
+		json_string_value(json_object_get(reply, "poll_mode")) ?: "-",
+		json_string_value(json_object_get(reply, "power")) ?: "-");
+	/* Shares of each worker's time since the data plane started. */
+	json_array_foreach(json_object_get(reply, "worker_load"), i, w) {
+		json_int_t busy = json_integer_value(json_object_get(w, "busy_cycles"));
+		json_int_t idle = json_integer_value(json_object_get(w, "idle_cycles"));
+		json_int_t asleep = json_integer_value(json_object_get(w, "sleep_cycles"));
+
+		fprintf(f, "  worker %zu (lcore %lld): busy %.1f%%, idle %.1f%% (asleep %.1f%%, "
+			"%lld sleeps) since start\n", i, json_integer_value(json_object_get(w, "lcore")),
+			pct(busy, busy + idle), pct(idle, busy + idle), pct(asleep, busy + idle),
+			json_integer_value(json_object_get(w, "sleeps")));
+	}
 }

@@ -23,4 +23,9 @@ void mc_show_counters(FILE *f, const json_t *counters);
 /* The crypto profile and each device's state and counters (the status reply's "crypto"). */
 void mc_show_crypto(FILE *f, const json_t *crypto);
 
+/* A status reply: the appliance, its data plane's counters, each migration. */
+void mc_show_status(FILE *f, json_t *reply, const char *name);
+/* A health reply: the appliance, and each worker's share of busy and idle time. */
+void mc_show_health(FILE *f, json_t *reply, const char *name);
+
 #endif

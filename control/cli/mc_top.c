@@ -3,7 +3,8 @@
  * migsecctl top. One status request per appliance and interval (the
  * management protocol's, over mutual TLS like every other command); rates
  * are the difference of two replies over the time between them, so nothing
- * is kept on the appliances for it.
+ * is kept on the appliances for it. Runs on migsecctl's one thread; the
+ * signal handler only sets stop.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,27 +15,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mc_cli.h"
 #include "mc_client.h"
 #include "mc_msg.h"
 #include "mc_show.h"
 #include "mc_top.h"
 
-#define TOP_APPL_MAX 16
-
-/* migsecctl's exit statuses */
-enum { TOP_OK = 0, TOP_USAGE = 2, TOP_UNREACHABLE = 3 };
-
 struct sample {
-	json_t *reply[TOP_APPL_MAX];	/* an ok status reply, or NULL */
-	char err[TOP_APPL_MAX][256];	/* why not */
-	double t[TOP_APPL_MAX];		/* CLOCK_MONOTONIC when it came */
+	json_t *reply[MC_APPL_MAX];	/* an ok status reply, or NULL */
+	char err[MC_APPL_MAX][256];	/* why not */
+	double t[MC_APPL_MAX];		/* CLOCK_MONOTONIC when it came */
 };
 
 struct top {
 	SSL_CTX *ctx;
 	int timeout_ms;
 	bool json, tty;
-	struct mc_peer app[TOP_APPL_MAX];
+	struct mc_peer app[MC_APPL_MAX];
 	int n;
 	double interval;
 	long count;			/* frames; 0: until interrupted */
@@ -76,11 +73,8 @@ parse(struct top *t, int argc, char **argv)
 				fprintf(stderr, "migsecctl: --count must be 1..1000000000\n");
 				return -1;
 			}
-		} else if (t->n == TOP_APPL_MAX || mc_peer_parse(argv[i], &t->app[t->n]) != 0) {
-			fprintf(stderr, "migsecctl: '%s' is not [NAME=]HOST:PORT\n", argv[i]);
+		} else if (mc_cli_peer_add(argv[i], t->app, &t->n) != 0) {
 			return -1;
-		} else {
-			t->n++;
 		}
 	}
 	if (t->n == 0) {
@@ -122,75 +116,6 @@ sample_free(struct sample *s, int n)
 	}
 }
 
-static const json_t *
-find_mig(const json_t *reply, const char *id)
-{
-	const json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(reply, "migrations"), i, m)
-		if (strcmp(json_string_value(json_object_get(m, "migration")) ?: "", id) == 0)
-			return m;
-	return NULL;
-}
-
-static long long
-drops_total(const json_t *m)
-{
-	json_t *d = json_object_get(m, "drops"), *v;
-	const char *k;
-	long long n = 0;
-
-	json_object_foreach(d, k, v)
-		n += (long long)json_integer_value(v);
-	return n;
-}
-
-/* Per second between two replies; NAN when there is no earlier one or a counter went back. */
-static double
-rate(const json_t *cur, const json_t *prev, const char *key, double dt)
-{
-	long long c = mc_jint(cur, key), p = prev ? mc_jint(prev, key) : 0;
-
-	if (prev == NULL || dt <= 0 || c < p)
-		return NAN;
-	return (double)(c - p) / dt;
-}
-
-/* The rates of one migration (or of an appliance's counters): bytes become Mbit/s. */
-struct rates {
-	double out_mbps, out_pps, in_mbps, in_pps, drops;
-};
-
-static struct rates
-mig_rates(const json_t *m, const json_t *pm, double dt)
-{
-	long long d = drops_total(m), pd = pm ? drops_total(pm) : 0;
-	struct rates r = {
-		.out_mbps = rate(m, pm, "out_bytes", dt) * 8 / 1e6,
-		.out_pps = rate(m, pm, "out_pkts", dt),
-		.in_mbps = rate(m, pm, "in_bytes", dt) * 8 / 1e6,
-		.in_pps = rate(m, pm, "in_pkts", dt),
-		.drops = pm && dt > 0 && d >= pd ? (double)(d - pd) / dt : NAN,
-	};
-
-	return r;
-}
-
-static struct rates
-appliance_rates(const json_t *c, const json_t *pc, double dt)
-{
-	struct rates r = {
-		.out_mbps = rate(c, pc, "sealed_bytes", dt) * 8 / 1e6,
-		.out_pps = rate(c, pc, "sealed_pkts", dt),
-		.in_mbps = rate(c, pc, "opened_bytes", dt) * 8 / 1e6,
-		.in_pps = rate(c, pc, "opened_pkts", dt),
-		.drops = rate(c, pc, "dropped", dt),
-	};
-
-	return r;
-}
-
 static json_t *
 jrate(double v)
 {
@@ -212,7 +137,7 @@ fmt_rate(char *buf, size_t len, double v, int decimals)
 }
 
 static void
-text_mig(const json_t *m, const struct rates *r)
+text_mig(const json_t *m, const struct mc_rates *r)
 {
 	char om[24], op[24], im[24], ip[24], dr[24], ob[32], ib[32];
 
@@ -234,7 +159,7 @@ text_appliance(const struct top *t, int i, const struct sample *cur, const struc
 {
 	const json_t *rep = cur->reply[i], *prep = prev->reply[i], *m;
 	double dt = cur->t[i] - prev->t[i];
-	struct rates a = appliance_rates(json_object_get(rep, "counters"),
+	struct mc_rates a = mc_top_appliance_rates(json_object_get(rep, "counters"),
 					 json_object_get(prep, "counters"), dt);
 	char s[24], o[24], d[24];
 	size_t k;
@@ -253,8 +178,7 @@ text_appliance(const struct top *t, int i, const struct sample *cur, const struc
 	       "ROLE", "GEN", "OUT Mbit/s", "OUT pkt/s", "IN Mbit/s", "IN pkt/s", "DROPS/s",
 	       "OUT TOTAL", "IN TOTAL", "EXPIRES");
 	json_array_foreach(json_object_get(rep, "migrations"), k, m) {
-		const char *id = json_string_value(json_object_get(m, "migration")) ?: "";
-		struct rates r = mig_rates(m, prep ? find_mig(prep, id) : NULL, dt);
+		struct mc_rates r = mc_top_mig_rates(m, prep, dt);
 
 		text_mig(m, &r);
 	}
@@ -262,7 +186,7 @@ text_appliance(const struct top *t, int i, const struct sample *cur, const struc
 }
 
 static json_t *
-rates_json(json_t *o, const struct rates *r)
+rates_json(json_t *o, const struct mc_rates *r)
 {
 	json_object_set_new(o, "out_mbps", jrate(r->out_mbps));
 	json_object_set_new(o, "out_pps", jrate(r->out_pps));
@@ -277,7 +201,7 @@ json_appliance(int i, const struct sample *cur, const struct sample *prev)
 {
 	const json_t *rep = cur->reply[i], *prep = prev->reply[i], *m;
 	double dt = cur->t[i] - prev->t[i];
-	struct rates a;
+	struct mc_rates a;
 	json_t *o, *migs = json_array();
 	size_t k;
 
@@ -285,11 +209,11 @@ json_appliance(int i, const struct sample *cur, const struct sample *prev)
 		json_decref(migs);
 		return json_pack("{s:s}", "error", cur->err[i]);
 	}
-	a = appliance_rates(json_object_get(rep, "counters"), json_object_get(prep, "counters"), dt);
+	a = mc_top_appliance_rates(json_object_get(rep, "counters"), json_object_get(prep, "counters"), dt);
 	o = rates_json(json_pack("{s:O}", "dataplane", json_object_get(rep, "dataplane")), &a);
 	json_array_foreach(json_object_get(rep, "migrations"), k, m) {
 		const char *id = json_string_value(json_object_get(m, "migration")) ?: "";
-		struct rates r = mig_rates(m, prep ? find_mig(prep, id) : NULL, dt);
+		struct mc_rates r = mc_top_mig_rates(m, prep, dt);
 
 		json_array_append_new(migs, rates_json(json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}",
 			"migration", id, "vm", json_object_get(m, "vm"),
@@ -356,7 +280,7 @@ run(struct top *t)
 	static struct sample a, b;
 	struct sample *prev = &a, *cur = &b, *x;
 	double next = now_mono();
-	int rc = TOP_OK;
+	int rc = MC_EXIT_OK;
 
 	sample_take(t, prev);
 	for (long f = 0; !stop && (t->count == 0 || f < t->count); f++) {
@@ -368,10 +292,10 @@ run(struct top *t)
 		if (stop)	/* interrupted while asking: a half frame is not shown */
 			break;
 		frame(t, cur, prev);
-		rc = TOP_OK;
+		rc = MC_EXIT_OK;
 		for (int i = 0; i < t->n; i++)
 			if (cur->reply[i] == NULL)
-				rc = TOP_UNREACHABLE;
+				rc = MC_EXIT_UNREACHABLE;
 		sample_free(prev, t->n);
 		x = prev;
 		prev = cur;
@@ -394,7 +318,7 @@ mc_top_main(SSL_CTX *ctx, int timeout_ms, bool json, int argc, char **argv)
 	t.tty = isatty(STDOUT_FILENO);
 	t.interval = 1.0;
 	if (parse(&t, argc, argv) != 0)
-		return TOP_USAGE;
+		return MC_EXIT_USAGE;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migsec-control's audit trail (mc_audit.h): one line per event to syslog
+ * (authpriv) and, if configured, the JSON-lines file. Called from its one
+ * thread only.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

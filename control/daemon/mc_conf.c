@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migsec-control's settings from the appliance's configuration file
+ * (mc_conf.h), read once by main() before anything starts.
+ */
 #include <errno.h>
 #include <libconfig.h>
 #include <stdio.h>

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * migsec-control's client of the data plane's local control socket
+ * (mc_dpc.h): one blocking request per call, on its one thread.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
 /*
  * migsec-control: takes one-shot migration keys from the management plane
  * over mutual TLS 1.3 and turns them into the data plane's SAs. Not DPDK.
- * Set-up returns -errno; only main() exits.
+ * Runs as one process, one thread: main() here, then the poll loop of
+ * mc_server.c. Set-up returns -errno; only main() exits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -107,17 +108,74 @@ parse_args(int argc, char **argv, const char **conf, bool *check)
 	return 0;
 }
 
+/* Locked memory, the audit trail, the listener, then fewer privileges: 0, or
+ * exit status 3 with the reason printed. */
+static int
+start_up(const struct mc_conf *conf, int *lfd)
+{
+	char err[512] = "";
+	int rc = mc_secmem_init(SECURE_HEAP);
+
+	if (rc != 0) {
+		fprintf(stderr, "migsec-control: cannot set up locked memory for keys: %s\n",
+			strerror(-rc));
+		return 3;
+	}
+	if (mc_audit_open(conf->name, conf->audit_file) != 0) {
+		fprintf(stderr, "migsec-control: cannot open the audit file %s: %s\n",
+			conf->audit_file, strerror(errno));
+		return 3;
+	}
+	*lfd = mc_listen(conf->listen, err, sizeof(err));
+	if (*lfd < 0 || drop_privileges(conf->user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "migsec-control: %s\n", err);
+		return 3;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Recover the data plane's migrations, serve until a signal, then wipe every key.
+ * Returns the exit status. */
+static int
+serve(const struct mc_conf *conf, SSL_CTX *ctx, int lfd)
+{
+	struct mc_state *st = mc_state_new(conf);
+	struct mc_server *srv = st ? mc_server_new(conf, st, ctx, lfd) : NULL;
+	int rc;
+
+	if (srv == NULL) {
+		fprintf(stderr, "migsec-control: out of memory\n");
+		return 3;
+	}
+	rc = mc_recover(st);
+	mc_audit("control_started", json_pack("{s:s,s:s,s:I}", "listen", conf->listen, "user",
+					      conf->user[0] ? conf->user : "(unchanged)",
+					      "recovered_sas", (json_int_t)(rc < 0 ? 0 : rc)));
+	fprintf(stderr, "migsec-control: appliance %s listening on %s (TLS 1.3, client certificates "
+		"required)%s\n", conf->name, conf->listen,
+		rc < 0 ? "; the data plane is not answering yet" : "");
+	rc = mc_server_run(srv, &quit);
+	mc_audit("control_stopped", json_pack("{s:s}", "note",
+		 "keys held here wiped; migrations keep running in the data plane"));
+	mc_server_free(srv);
+	mc_state_free(st);	/* wipes the keys */
+	SSL_CTX_free(ctx);
+	mc_audit_close();
+	return rc == 0 ? 0 : 3;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct mc_conf conf;
-	struct mc_state *st = NULL;
-	struct mc_server *srv = NULL;
 	const char *path = NULL;
 	bool check = false;
 	char err[512] = "";
 	SSL_CTX *ctx;
-	int lfd, rc;
+	int lfd;
 
 	if (parse_args(argc, argv, &path, &check) != 0)
 		return 2;
@@ -136,44 +194,7 @@ main(int argc, char **argv)
 		SSL_CTX_free(ctx);
 		return 0;
 	}
-	rc = mc_secmem_init(SECURE_HEAP);
-	if (rc != 0) {
-		fprintf(stderr, "migsec-control: cannot set up locked memory for keys: %s\n",
-			strerror(-rc));
+	if (start_up(&conf, &lfd) != 0)
 		return 3;
-	}
-	if (mc_audit_open(conf.name, conf.audit_file) != 0) {
-		fprintf(stderr, "migsec-control: cannot open the audit file %s: %s\n",
-			conf.audit_file, strerror(errno));
-		return 3;
-	}
-	lfd = mc_listen(conf.listen, err, sizeof(err));
-	if (lfd < 0 || drop_privileges(conf.user, err, sizeof(err)) != 0) {
-		fprintf(stderr, "migsec-control: %s\n", err);
-		return 3;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	st = mc_state_new(&conf);
-	srv = st ? mc_server_new(&conf, st, ctx, lfd) : NULL;
-	if (srv == NULL) {
-		fprintf(stderr, "migsec-control: out of memory\n");
-		return 3;
-	}
-	rc = mc_recover(st);
-	mc_audit("control_started", json_pack("{s:s,s:s,s:I}", "listen", conf.listen, "user",
-					      conf.user[0] ? conf.user : "(unchanged)",
-					      "recovered_sas", (json_int_t)(rc < 0 ? 0 : rc)));
-	fprintf(stderr, "migsec-control: appliance %s listening on %s (TLS 1.3, client certificates "
-		"required)%s\n", conf.name, conf.listen,
-		rc < 0 ? "; the data plane is not answering yet" : "");
-	rc = mc_server_run(srv, &quit);
-	mc_audit("control_stopped", json_pack("{s:s}", "note",
-		 "keys held here wiped; migrations keep running in the data plane"));
-	mc_server_free(srv);
-	mc_state_free(st);	/* wipes the keys */
-	SSL_CTX_free(ctx);
-	mc_audit_close();
-	return rc == 0 ? 0 : 3;
+	return serve(&conf, ctx, lfd);
 }

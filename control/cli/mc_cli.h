@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MC_CLI_H
+#define MC_CLI_H
+
+/*
+ * migsecctl (one process, one thread, one command): what its commands
+ * share. migsecctl.c: options, rekey/end/status/health; mc_start.c: start;
+ * mc_top.c: top; mc_show.c: text output.
+ */
+#include <stdbool.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "mc_client.h"
+
+/* Exit statuses (documented in the usage text and migsecctl(8)). */
+enum {
+	MC_EXIT_OK = 0,
+	MC_EXIT_REFUSED = 1,		/* refused by an appliance, nothing left running */
+	MC_EXIT_USAGE = 2,
+	MC_EXIT_UNREACHABLE = 3,	/* an appliance unreachable, or TLS failed */
+	MC_EXIT_DOWNGRADED = 4,		/* done, but in plaintext (opportunistic) */
+	MC_EXIT_PARTIAL = 5,		/* a rollback failed */
+};
+
+#define MC_APPL_MAX 16	/* appliances on one command line */
+
+struct mc_cli {
+	SSL_CTX *ctx;
+	int timeout_ms;
+	bool json;
+};
+
+/* A request {"v", "op"[, "id"]}. */
+json_t *mc_cli_req(const char *op, const char *id);
+/* One appliance, one request; prints what went wrong. Returns the exit status. */
+int mc_cli_call(const struct mc_cli *c, const struct mc_peer *p, json_t *req, json_t **reply);
+/* One more APPLIANCE argument into app[*n] (at most MC_APPL_MAX); 0, or -1 said. */
+int mc_cli_peer_add(const char *arg, struct mc_peer *app, int *n);
+
+/* migsecctl start ...: argv[0] is "start". Returns the exit status. */
+int mc_cli_start(const struct mc_cli *c, int argc, char **argv);
+
+#endif

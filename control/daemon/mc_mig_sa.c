@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A migration's SAs towards the data plane: the spec of each lane (keys
+ * from mc_kdf.c, selectors, the tag mc_recover.c reads back), install and
+ * removal of whole generations. Runs on migsec-control's one thread.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "mc_audit.h"
+#include "mc_dpc.h"
+#include "mc_kdf.h"
+#include "mc_mig_int.h"
+
+#define EXPIRY_GRACE_S 5	/* the data plane's own deadline, after ours */
+
+/* Which way the keys of this SA's traffic go, and its selectors. */
+static enum mc_kdir
+kdir_of(const struct mc_mig *m, enum mc_sa_kind k)
+{
+	bool src = m->role == MC_ROLE_SOURCE;
+
+	return (k == MC_K_OUT) == src ? MC_S2D : MC_D2S;
+}
+
+static void
+sels_fill(const struct mc_mig *m, enum mc_sa_kind k, struct ms_sa_spec *s)
+{
+	bool s2d = k != MC_K_BYPASS && kdir_of(m, k) == MC_S2D;
+
+	for (unsigned int i = 0; i < m->nb_sel; i++) {
+		if (k == MC_K_BYPASS) {	/* both ways */
+			s->sel[s->nb_sel++] = m->sel[i];
+			ms_sel_mirror(&m->sel[i], &s->sel[s->nb_sel++]);
+		} else if (s2d) {
+			s->sel[s->nb_sel++] = m->sel[i];
+		} else {
+			ms_sel_mirror(&m->sel[i], &s->sel[s->nb_sel++]);
+		}
+	}
+}
+
+static void
+spec_fill(struct mc_state *st, const struct mc_mig *m, enum mc_sa_kind k, const struct mc_gen *g,
+	  unsigned int lane, struct ms_sa_spec *s)
+{
+	static const char kc[] = { 'o', 'i', 'b' };
+
+	memset(s, 0, sizeof(*s));
+	s->id = st->next_id++;
+	s->dir = k == MC_K_OUT ? MS_DIR_OUT : k == MC_K_IN ? MS_DIR_IN : MS_DIR_BYPASS;
+	s->inner_af = m->sel[0].src.ip.af;
+	/* Lane l leaves from UDP port 4500 + l: the receiver's RSS spreads lanes. */
+	s->sport = (uint16_t)(4500 + (k == MC_K_BYPASS ? 0 : lane));
+	s->dport = 4500;
+	s->replay_window = m->window;
+	s->seq_start = 1;
+	s->expires = m->expires + EXPIRY_GRACE_S;
+	s->local = m->local;
+	s->peer = m->peer;
+	if (k == MC_K_OUT) {
+		s->group = g->group;
+		s->lane = (uint16_t)lane;
+		s->nb_lanes = (uint16_t)g->nb;
+	}
+	sels_fill(m, k, s);
+	snprintf(s->tag, sizeof(s->tag), MC_TAG_FMT_OUT, m->id,
+		 m->role == MC_ROLE_SOURCE ? 's' : 'd', mc_policy_name(m->policy)[0], kc[k], g->gen,
+		 lane, g->nb, (unsigned long long)m->expires);
+}
+
+static int
+sa_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, const struct mc_gen *g,
+	   unsigned int lane, struct mc_sa *sa, char *err, size_t errlen)
+{
+	struct ms_sa_spec s;
+	struct mc_esp_keys keys;
+	int rc = 0;
+
+	spec_fill(st, m, k, g, lane, &s);
+	if (k != MC_K_BYPASS) {
+		rc = mc_kdf_esp(m->prk, m->id, kdir_of(m, k), g->gen, lane, &keys);
+		if (rc != 0) {
+			snprintf(err, errlen, "key derivation failed");
+			return rc;
+		}
+		memcpy(s.key, keys.key, sizeof(s.key));
+		memcpy(s.salt, keys.salt, sizeof(s.salt));
+		s.spi = keys.spi;
+		OPENSSL_cleanse(&keys, sizeof(keys));
+	}
+	rc = mc_dp_add(st->conf->dp_socket, &s, err, errlen);
+	if (rc == 0) {
+		memset(sa, 0, sizeof(*sa));
+		sa->id = s.id;
+		sa->spi = s.spi;
+	}
+	OPENSSL_cleanse(&s, sizeof(s));
+	return rc;
+}
+
+/* Remove an SA; its counters go to the migration's totals. */
+static void
+sa_remove(struct mc_state *st, struct mc_mig *m, struct mc_sa *sa, bool outbound)
+{
+	char err[256];
+
+	if (sa->id == 0)
+		return;
+	if (mc_dp_del(st->conf->dp_socket, sa->id, err, sizeof(err)) != 0 && st->dp_up)
+		mc_audit("sa_remove_failed", json_pack("{s:s,s:I,s:s}", "migration", m->id,
+						       "sa", (json_int_t)sa->id, "reason", err));
+	if (outbound) {
+		m->gone_out_pkts += sa->pkts;
+		m->gone_out_bytes += sa->bytes;
+	} else {
+		m->gone_in_pkts += sa->pkts;
+		m->gone_in_bytes += sa->bytes;
+	}
+	memset(sa, 0, sizeof(*sa));
+}
+
+void
+mc_gen_remove(struct mc_state *st, struct mc_mig *m, struct mc_gen *g, bool outbound)
+{
+	for (unsigned int l = 0; l < g->nb; l++)
+		sa_remove(st, m, &g->lane[l], outbound);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Every lane of generation gen (a bypass rule: one), or none. */
+int
+mc_gen_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, uint32_t gen,
+	       struct mc_gen *g, char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	g->gen = gen;
+	g->nb = k == MC_K_BYPASS ? 1 : m->lanes;
+	if (k == MC_K_OUT)
+		g->group = st->next_group++;
+	for (unsigned int l = 0; l < g->nb; l++) {
+		int rc = sa_install(st, m, k, g, l, &g->lane[l], err, errlen);
+
+		if (rc != 0) {
+			mc_gen_remove(st, m, g, k != MC_K_IN);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void
+mc_gen_remove_all(struct mc_state *st, struct mc_mig *m)
+{
+	mc_gen_remove(st, m, &m->out, true);
+	mc_gen_remove(st, m, &m->out_prev, true);
+	mc_gen_remove(st, m, &m->in_cur, false);
+	mc_gen_remove(st, m, &m->in_next, false);
+	mc_gen_remove(st, m, &m->in_drain, false);
+	mc_gen_remove(st, m, &m->bypass, true);
+}
+
+uint64_t
+mc_gen_sum(const struct mc_gen *g, bool bytes)
+{
+	uint64_t n = 0;
+
+	for (unsigned int l = 0; l < g->nb; l++)
+		n += bytes ? g->lane[l].bytes : g->lane[l].pkts;
+	return n;
+}
