@@ -11,22 +11,18 @@
 
 #include <openssl/crypto.h>
 
+#include "ms_counters.h"
 #include "ms_json.h"
 #include "mc_audit.h"
 #include "mc_dpc.h"
 #include "mc_mig_int.h"
 
 /*
- * ---- the data plane's drop names, re-typed here --------------------------
  * The drop reasons of an inbound SA that mean tampering or replay (audited as
- * tamper_drops). They must match the data plane's names (its SA list's
- * "drops" object). Issue 14: to be replaced by common/ms_counters.h, the data
- * plane's X-macro of counter and drop names; keep this list the only copy.
+ * tamper_drops): the ones the data plane's table marks so
+ * (common/ms_counters.h), by the names of its SA list's "drops" object.
  */
-static const char *const tamper_reasons[] = { "icv_fail", "replay", "outside_window",
-	"bad_trailer", "decap_malformed", "selector_mismatch", "peer_mismatch", "plaintext_for_sa",
-	NULL };
-/* ---- end of the re-typed names ------------------------------------------- */
+static const char *const tamper_reasons[] = { MS_DROP_REASONS(MS_DROP_TAMPER_NAME) NULL };
 
 static uint64_t
 tamper_of(json_t *sa, json_t *acc)
