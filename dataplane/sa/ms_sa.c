@@ -125,6 +125,11 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 	rt->outer_af = s->local.af;
 	rt->nb_sel = s->nb_sel;
 	rt->max_inner = (uint16_t)ms_sa_max_inner(env->outer_mtu, s->local.af);
+	rt->mss_max = (uint16_t)(rt->max_inner - (s->inner_af == MS_AF_INET ? 40 : 60));
+	if (s->local.af == MS_AF_INET)
+		rt->outer_ck = MS_CK_IP4;
+	else
+		rt->outer_ck = env->udp_cksum_offload ? MS_CK_UDP6_OFFLOAD : MS_CK_UDP6;
 	rt->sport = rte_cpu_to_be_16(s->sport);
 	rt->dport = rte_cpu_to_be_16(s->dport);
 	rt->owner = MS_OWNER_NONE;
