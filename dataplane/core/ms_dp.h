@@ -27,7 +27,7 @@ struct ms_port {
 	uint16_t port_id;
 	bool tx_udp_cksum;		/* NIC computes UDP checksums (IPv6 outer) */
 	struct rte_ether_addr mac;
-	const struct ms_port_conf *conf;
+	const struct ms_port_conf *conf;	/* control thread only (snapshot: struct ms_hop) */
 	char name[64];
 };
 
@@ -84,6 +84,11 @@ struct ms_worker {
 enum ms_pmgmt { MS_PMGMT_OFF = 0, MS_PMGMT_PAUSE, MS_PMGMT_MONITOR };
 
 struct ms_dp {
+	/*
+	 * Control thread (and set-up) only. What workers need of it is decided
+	 * into each SA database snapshot (struct ms_path_rt) or SA (struct
+	 * ms_sa_rt) when that is built.
+	 */
 	const struct ms_conf *conf;
 	struct ms_port port[MS_PORT_MAX];
 	uint8_t cdev_id;

@@ -83,19 +83,10 @@ in_window(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16
 {
 	uint16_t good = 0;
 
-	for (uint16_t i = 0; i < k; i++) {
-		switch (ms_replay_update(rt->replay, ms_meta(mb[i])->sqn, rt->replay_win)) {
-		case MS_REPLAY_OK:
+	for (uint16_t i = 0; i < k; i++)
+		if (ms_replay_pass(w, mb[i], (int32_t)rt->slot,
+				   ms_replay_update(rt->replay, ms_meta(mb[i])->sqn, rt->replay_win)))
 			mb[good++] = mb[i];
-			break;
-		case MS_REPLAY_DUP:
-			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_REPLAY);
-			break;
-		case MS_REPLAY_OLD:
-			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_OUTSIDE_WINDOW);
-			break;
-		}
-	}
 	return good;
 }
 
@@ -114,30 +105,32 @@ ms_sa_process(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 	return k;
 }
 
+/* ck: the SA's choice at install (enum ms_outer_ck), the same for its every packet. */
 static void
-outer_checksum(struct ms_worker *w, struct rte_mbuf *m, uint8_t outer_af)
+outer_checksum(struct rte_mbuf *m, uint8_t ck)
 {
 	uint8_t *l3 = rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN);
+	struct rte_ipv6_hdr *ip6;
+	struct rte_udp_hdr *udp;
 
-	if (outer_af == MS_AF_INET) {
+	if (ck == MS_CK_IP4) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)l3;
 
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		return;
+	}
+	/* IPv6 forbids a zero UDP checksum (RFC 8200): compute or offload. */
+	ip6 = (struct rte_ipv6_hdr *)l3;
+	udp = (struct rte_udp_hdr *)(ip6 + 1);
+	udp->dgram_cksum = 0;
+	if (ck == MS_CK_UDP6_OFFLOAD) {
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = sizeof(*ip6);
+		m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv6_phdr_cksum(ip6, m->ol_flags);
 	} else {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)l3;
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-
-		/* IPv6 forbids a zero UDP checksum (RFC 8200): compute or offload. */
-		udp->dgram_cksum = 0;
-		if (w->dp->port[MS_PORT_OUTER].tx_udp_cksum) {
-			m->l2_len = RTE_ETHER_HDR_LEN;
-			m->l3_len = sizeof(*ip);
-			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
-			udp->dgram_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
-		} else {
-			udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
-		}
+		udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
 	}
 }
 
@@ -153,7 +146,7 @@ finish_out(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint1
 
 		m->ol_flags &= ~(RTE_MBUF_F_RX_SEC_OFFLOAD | RTE_MBUF_F_RX_SEC_OFFLOAD_FAILED);
 		bytes += ms_meta(m)->inner_len;
-		outer_checksum(w, m, rt->outer_af);
+		outer_checksum(m, rt->outer_ck);
 		ms_send_l2(w, m, MS_PORT_OUTER, rt->nh, &rt->nh->ip, (int32_t)rt->slot);
 	}
 	ms_ctr_add(&ss->pkts, n);
@@ -183,12 +176,7 @@ inner_ok(const struct ms_sa_rt *rt, struct rte_mbuf *m, struct ms_ip *dst, enum 
 	for (unsigned int s = 0; s < rt->nb_sel; s++) {
 		if (!ms_sel_match(&rt->sel[s], &k))
 			continue;
-		memset(dst, 0, sizeof(*dst));
-		dst->af = k.af;
-		if (k.af == MS_AF_INET)
-			dst->v4 = k.v4.dst;
-		else
-			memcpy(dst->v6, k.v6.dst, 16);
+		ms_key_dst(&k, dst);
 		return true;
 	}
 	*why = MS_DROP_SELECTOR_MISMATCH;
@@ -196,7 +184,8 @@ inner_ok(const struct ms_sa_rt *rt, struct rte_mbuf *m, struct ms_ip *dst, enum 
 }
 
 static void
-finish_in(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16_t n)
+finish_in(struct ms_worker *w, const struct ms_hop *hop, struct ms_sa_rt *rt,
+	  struct rte_mbuf **mb, uint16_t n)
 {
 	struct ms_sa_stats *ss = ms_sa_stats(&w->dp->stats, w->idx, rt->slot);
 	struct ms_lcore_stats *ls = &w->dp->stats.lc[w->idx];
@@ -213,7 +202,7 @@ finish_in(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16
 		}
 		pkts++;
 		bytes += m->pkt_len;
-		ms_deliver_inner(w, m, &dst, (int32_t)rt->slot);
+		ms_deliver_inner(w, hop, m, &dst, (int32_t)rt->slot);
 	}
 	ms_ctr_add(&ss->pkts, pkts);
 	ms_ctr_add(&ss->bytes, bytes);
@@ -227,11 +216,13 @@ ms_crypto_drain(struct ms_worker *w)
 	struct rte_crypto_op *cop[MS_BURST_MAX];
 	struct rte_ipsec_group grp[MS_BURST_MAX];
 	struct rte_mbuf *mb[MS_BURST_MAX];
+	const struct ms_hop *inner;
 	uint16_t n, ng, grouped = 0;
 
 	n = rte_cryptodev_dequeue_burst(w->dp->cdev_id, (uint16_t)w->idx, cop, w->dp->burst);
 	if (n == 0)
 		return 0;
+	inner = &ms_sadb_tables(&w->dp->sadb)->path.hop[MS_PORT_INNER];
 	/* more than in flight: ops a failed device returned after the write-off */
 	w->inflight -= RTE_MIN((uint32_t)n, w->inflight);
 	ng = rte_ipsec_pkt_crypto_group((const struct rte_crypto_op **)cop, mb, grp, n);
@@ -245,7 +236,7 @@ ms_crypto_drain(struct ms_worker *w)
 		if (rt->dir == MS_DIR_OUT)
 			finish_out(w, rt, grp[g].m, k);
 		else
-			finish_in(w, rt, grp[g].m, k);
+			finish_in(w, inner, rt, grp[g].m, k);
 	}
 	for (uint16_t i = grouped; i < n; i++)	/* ops that lost their session */
 		ms_drop(w, mb[i], -1, MS_DROP_CRYPTO_FAILED);

@@ -92,59 +92,89 @@ check_ip6(struct ms_worker *w, struct rte_mbuf *m, const struct rte_ipv6_hdr *ip
 	return sizeof(*ip);
 }
 
+/* IPv6 neighbour discovery (ICMPv6 types 133 to 137) after an hl-byte header. */
+static bool
+is_nd(const struct rte_mbuf *m, uint32_t hl, uint8_t proto)
+{
+	uint8_t t;
+
+	if (proto != IPPROTO_ICMPV6 || m->pkt_len <= RTE_ETHER_HDR_LEN + hl)
+		return false;
+	t = *rte_pktmbuf_mtod_offset(m, const uint8_t *, RTE_ETHER_HDR_LEN + hl);
+	return t >= 133 && t <= 137;
+}
+
 /*
- * Classify an outer frame. O_ESP: an ESP-in-UDP packet for our port, long
- * enough, l2_len/l3_len set so that the ESP header follows them, SPI in *spi.
- * O_PLAIN: any other IP packet. Otherwise consumed.
+ * The outer Ethernet and IP headers, checked (m trimmed to the IP length).
+ * Returns the IP header's length with *proto set, or 0: m was consumed
+ * (dropped, or ARP / ND handed to the slow path).
  */
-static enum outer
-parse_outer(struct ms_worker *w, struct rte_mbuf *m, struct outer_info *oi, uint32_t *spi)
+static uint32_t
+parse_l3(struct ms_worker *w, struct rte_mbuf *m, struct outer_info *oi, uint8_t *proto)
 {
 	const struct rte_ether_hdr *eth;
-	const struct rte_udp_hdr *udp;
-	const struct rte_esp_hdr *esp;
-	uint32_t avail, hl, esplen;
-	uint8_t proto;
+	uint32_t avail, hl;
 	uint16_t type;
 
-	if (unlikely(!rte_pktmbuf_is_contiguous(m) || m->pkt_len < RTE_ETHER_HDR_LEN + 28))
-		return drop(w, m, MS_DROP_OUTER_MALFORMED);
+	if (unlikely(!rte_pktmbuf_is_contiguous(m) || m->pkt_len < RTE_ETHER_HDR_LEN + 28)) {
+		drop(w, m, MS_DROP_OUTER_MALFORMED);
+		return 0;
+	}
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	type = rte_be_to_cpu_16(eth->ether_type);
 	avail = m->pkt_len - RTE_ETHER_HDR_LEN;
 	if (type == RTE_ETHER_TYPE_ARP) {
 		ms_to_slow(w, m, MS_SLOW_ARP, MS_PORT_OUTER, -1);
-		return O_CONSUMED;
+		return 0;
 	}
 	if (type == RTE_ETHER_TYPE_IPV4) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 
 		/* A failed check has freed m: nothing of it may be read after. */
-		if ((hl = check_ip4(w, m, ip, avail, oi)) == 0)
-			return O_CONSUMED;
-		proto = ip->next_proto_id;
-	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		hl = check_ip4(w, m, ip, avail, oi);
+		if (hl != 0)
+			*proto = ip->next_proto_id;
+		return hl;
+	}
+	if (type == RTE_ETHER_TYPE_IPV6) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 
-		if ((hl = check_ip6(w, m, ip, avail, oi)) == 0)
-			return O_CONSUMED;
-		proto = ip->proto;
-		if (proto == IPPROTO_ICMPV6 && m->pkt_len > RTE_ETHER_HDR_LEN + hl) {
-			uint8_t t = *rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN + hl);
-
-			if (t >= 133 && t <= 137) {
-				ms_to_slow(w, m, MS_SLOW_ND, MS_PORT_OUTER, -1);
-				return O_CONSUMED;
-			}
+		hl = check_ip6(w, m, ip, avail, oi);
+		if (hl == 0)
+			return 0;
+		*proto = ip->proto;
+		if (is_nd(m, hl, *proto)) {
+			ms_to_slow(w, m, MS_SLOW_ND, MS_PORT_OUTER, -1);
+			return 0;
 		}
-	} else {
-		return drop(w, m, MS_DROP_L2_UNSUPPORTED);
+		return hl;
 	}
+	drop(w, m, MS_DROP_L2_UNSUPPORTED);
+	return 0;
+}
+
+/*
+ * Classify an outer frame. O_ESP: an ESP-in-UDP packet for our port (udp_port,
+ * network order), long enough, l2_len/l3_len set so that the ESP header
+ * follows them, SPI in *spi. O_PLAIN: any other IP packet. Otherwise consumed.
+ */
+static enum outer
+parse_outer(struct ms_worker *w, rte_be16_t udp_port, struct rte_mbuf *m,
+	    struct outer_info *oi, uint32_t *spi)
+{
+	const struct rte_udp_hdr *udp;
+	const struct rte_esp_hdr *esp;
+	uint32_t avail, hl, esplen;
+	uint8_t proto;
+
+	hl = parse_l3(w, m, oi, &proto);
+	if (hl == 0)
+		return O_CONSUMED;
 	avail = m->pkt_len - RTE_ETHER_HDR_LEN - hl;	/* after the trim */
 	if (proto != IPPROTO_UDP || avail < sizeof(*udp))
 		return O_PLAIN;
 	udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, RTE_ETHER_HDR_LEN + hl);
-	if (udp->dst_port != rte_cpu_to_be_16(w->dp->conf->udp_port))
+	if (udp->dst_port != udp_port)
 		return O_PLAIN;
 	if (rte_be_to_cpu_16(udp->dgram_len) != avail)
 		return drop(w, m, MS_DROP_OUTER_MALFORMED);
@@ -193,7 +223,7 @@ plaintext(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m)
 		ms_drop(w, m, (int32_t)rt->slot, MS_DROP_PLAINTEXT_FOR_SA);
 		return;
 	}
-	if (rt == NULL && w->dp->conf->policy != MS_POLICY_BYPASS) {
+	if (rt == NULL && !t->path.bypass) {
 		ms_drop(w, m, -1, MS_DROP_NOT_ESP);
 		return;
 	}
@@ -204,16 +234,11 @@ plaintext(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m)
 		ms_ctr_add(&ss->pkts, 1);
 		ms_ctr_add(&ss->bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
 	}
-	memset(&dst, 0, sizeof(dst));
-	dst.af = k.af;
-	if (k.af == MS_AF_INET)
-		dst.v4 = k.v4.dst;
-	else
-		memcpy(dst.v6, k.v6.dst, 16);
+	ms_key_dst(&k, &dst);
 	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_pkts, 1);
 	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
 	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
-	ms_deliver_inner(w, m, &dst, slot);
+	ms_deliver_inner(w, &t->path.hop[MS_PORT_INNER], m, &dst, slot);
 }
 
 uint16_t
@@ -229,16 +254,9 @@ ms_in_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 		uint64_t sqn = ms_replay_esn(win->top, meta->seq);
 
 		meta->sqn = sqn;
-		switch (ms_replay_check(win, sqn, rt->replay_win)) {
-		case MS_REPLAY_OLD:
-			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_OUTSIDE_WINDOW);
+		if (!ms_replay_pass(w, mb[i], (int32_t)rt->slot,
+				    ms_replay_check(win, sqn, rt->replay_win)))
 			continue;
-		case MS_REPLAY_DUP:
-			ms_drop(w, mb[i], (int32_t)rt->slot, MS_DROP_REPLAY);
-			continue;
-		case MS_REPLAY_OK:
-			break;
-		}
 		meta->sa_slot = (int32_t)rt->slot;
 		mb[k++] = mb[i];
 	}
@@ -304,13 +322,14 @@ ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool f
 	struct rte_mbuf *esp[MS_BURST_MAX];
 	struct ms_sa_rt *ert[MS_BURST_MAX];
 	void *sa[MS_BURST_MAX];
+	rte_be16_t udp_port = t->path.udp_port;
 	uint16_t ne = 0, no = 0;
 
 	RTE_SET_USED(from_handoff);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t spi;
 
-		switch (parse_outer(w, pkts[i], &oi[ne], &spi)) {
+		switch (parse_outer(w, udp_port, pkts[i], &oi[ne], &spi)) {
 		case O_ESP:
 			memset(&keys[ne], 0, sizeof(keys[ne]));
 			keys[ne].v4.spi = spi;

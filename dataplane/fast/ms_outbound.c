@@ -26,12 +26,13 @@ dst_is_local_scope(const struct ms_key *k)
 	return k->v6.dst[0] == 0xff || (k->v6.dst[0] == 0xfe && (k->v6.dst[1] & 0xc0) == 0x80);
 }
 
+/* Addressed to the appliance's own address on the inner port (h)? */
 static bool
-dst_is_self(const struct ms_port_conf *pc, const struct ms_key *k)
+dst_is_self(const struct ms_hop *h, const struct ms_key *k)
 {
 	if (k->af == MS_AF_INET)
-		return pc->addr4.ip.af == MS_AF_INET && k->v4.dst == pc->addr4.ip.v4;
-	return pc->addr6.ip.af == MS_AF_INET6 && memcmp(k->v6.dst, pc->addr6.ip.v6, 16) == 0;
+		return h->own4.ip.af == MS_AF_INET && k->v4.dst == h->own4.ip.v4;
+	return h->own6.ip.af == MS_AF_INET6 && memcmp(k->v6.dst, h->own6.ip.v6, 16) == 0;
 }
 
 static bool
@@ -52,7 +53,8 @@ is_nd(const struct rte_mbuf *m, const struct ms_key *k, int l4off)
  * length, key filled, *l4off set. Otherwise the frame was consumed.
  */
 static enum verdict
-parse_inner(struct ms_worker *w, struct rte_mbuf *m, struct ms_key *k, int *l4off)
+parse_inner(struct ms_worker *w, const struct ms_path_rt *pr, struct rte_mbuf *m,
+	    struct ms_key *k, int *l4off)
 {
 	const struct rte_ether_hdr *eth;
 	uint32_t l3len, iplen;
@@ -95,7 +97,7 @@ parse_inner(struct ms_worker *w, struct rte_mbuf *m, struct ms_key *k, int *l4of
 		ms_drop(w, m, -1, MS_DROP_LINK_LOCAL);
 		return V_CONSUMED;
 	}
-	if (dst_is_self(w->dp->port[MS_PORT_INNER].conf, k)) {
+	if (dst_is_self(&pr->hop[MS_PORT_INNER], k)) {
 		ms_drop(w, m, -1, MS_DROP_TO_SELF);
 		return V_CONSUMED;
 	}
@@ -105,37 +107,26 @@ arp:
 	return V_CONSUMED;
 }
 
+/*
+ * Default policy "bypass": plaintext to the peer appliance that fronts dst
+ * (the first remote prefix holding it, as configured), if it has a next hop.
+ */
 static void
-key_dst(const struct ms_key *k, struct ms_ip *ip)
+bypass(struct ms_worker *w, const struct ms_path_rt *pr, struct rte_mbuf *m,
+       const struct ms_key *k)
 {
-	memset(ip, 0, sizeof(*ip));
-	ip->af = k->af;
-	if (k->af == MS_AF_INET)
-		ip->v4 = k->v4.dst;
-	else
-		memcpy(ip->v6, k->v6.dst, 16);
-}
+	const struct ms_ip *nh;
+	struct ms_ip dst;
 
-/* Default policy "bypass": plaintext to the peer appliance that fronts dst. */
-static void
-bypass(struct ms_worker *w, struct rte_mbuf *m, const struct ms_key *k)
-{
-	const struct ms_conf *conf = w->dp->conf;
-	struct ms_ip dst, nh;
-
-	key_dst(k, &dst);
-	for (unsigned int i = 0; i < conf->nb_remote; i++) {
-		if (!ms_prefix_has(&conf->remote[i].prefix, &dst))
-			continue;
-		if (!ms_nexthop(w->dp, MS_PORT_OUTER, &conf->remote[i].via, &nh))
-			break;
-		ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_pkts, 1);
-		ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
-		ms_send_l2(w, m, MS_PORT_OUTER,
-			   ms_neigh_lookup(&w->dp->neigh, MS_PORT_OUTER, &nh), &nh, -1);
+	ms_key_dst(k, &dst);
+	nh = ms_remotes_find(&pr->remotes, &dst);
+	if (nh == NULL) {
+		ms_drop(w, m, -1, MS_DROP_NO_ROUTE);
 		return;
 	}
-	ms_drop(w, m, -1, MS_DROP_NO_ROUTE);
+	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_pkts, 1);
+	ms_ctr_add(&w->dp->stats.lc[w->idx].bypass_bytes, m->pkt_len - RTE_ETHER_HDR_LEN);
+	ms_send_l2(w, m, MS_PORT_OUTER, ms_neigh_lookup(&w->dp->neigh, MS_PORT_OUTER, nh), nh, -1);
 }
 
 /* A bypass rule's traffic: plaintext to the rule's peer appliance. */
@@ -190,24 +181,23 @@ ms_out_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, u
 	return k;
 }
 
-void
-ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
+/*
+ * Parse a burst and classify it against the outbound selectors: match[i] is
+ * the target of pkts[i] (index + 1 into t->tg, 0: none), or pkts[i] is NULL
+ * when parse_inner() consumed it.
+ */
+static void
+classify(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf **pkts, uint16_t n,
+	 struct ms_key *keys, int *l4, uint32_t *match)
 {
-	const struct ms_tables *t = ms_sadb_tables(&w->dp->sadb);
-	struct ms_key keys[MS_BURST_MAX];
 	const uint8_t *kp[2][MS_BURST_MAX];
 	uint16_t idx[2][MS_BURST_MAX], nk[2] = { 0, 0 };
 	uint32_t res[2][MS_BURST_MAX];
-	struct rte_mbuf *sm[MS_BURST_MAX];
-	struct ms_sa_rt *srt[MS_BURST_MAX];
-	uint32_t match[MS_BURST_MAX];
-	int l4[MS_BURST_MAX];
-	uint16_t ns = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		int f;
 
-		if (parse_inner(w, pkts[i], &keys[i], &l4[i]) != V_IP) {
+		if (parse_inner(w, &t->path, pkts[i], &keys[i], &l4[i]) != V_IP) {
 			pkts[i] = NULL;
 			continue;
 		}
@@ -217,41 +207,70 @@ ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	}
 	ms_spd_classify(&t->spd, MS_SPD_OUT4, kp[0], res[0], nk[0]);
 	ms_spd_classify(&t->spd, MS_SPD_OUT6, kp[1], res[1], nk[1]);
-
-	/* Walk back in arrival order so one SA's packets stay in sequence. */
+	/* Back in arrival order, so that one SA's packets stay in sequence. */
 	for (int f = 0; f < 2; f++)
 		for (uint16_t j = 0; j < nk[f]; j++)
 			match[idx[f][j]] = res[f][j];
+}
+
+/*
+ * One classified packet (target r): the SA to seal it with, or NULL when it
+ * was sent in the clear, handed to the slow path or dropped here.
+ */
+static struct ms_sa_rt *
+dispatch(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m,
+	 const struct ms_key *k, int l4, uint32_t r)
+{
+	const struct ms_target *tg;
+	struct ms_sa_rt *rt;
+
+	if (r == 0 || r > t->nb_tg) {
+		if (t->path.bypass)
+			bypass(w, &t->path, m, k);
+		else
+			ms_drop(w, m, -1, MS_DROP_NO_POLICY);
+		return NULL;
+	}
+	/* Worker w seals with lane w of a group: no sequence counter is shared. */
+	tg = &t->tg[r - 1];
+	rt = tg->rt[tg->nb == 1 ? 0 : w->idx % tg->nb];
+	if (rt->dir == MS_DIR_BYPASS) {
+		bypass_rule(w, m, rt);
+		return NULL;
+	}
+	if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > rt->max_inner)) {
+		too_big(w, m, rt);
+		return NULL;
+	}
+	if (t->path.mss_clamp &&
+	    ms_mss_clamp(rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN),
+			 m->pkt_len - RTE_ETHER_HDR_LEN, (uint32_t)l4, rt->mss_max))
+		ms_ctr_add(&w->dp->stats.lc[w->idx].mss_clamped, 1);
+	return rt;
+}
+
+/* The snapshot is loaded once: every packet of the burst sees the same one. */
+void
+ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct ms_tables *t = ms_sadb_tables(&w->dp->sadb);
+	struct ms_key keys[MS_BURST_MAX];
+	struct rte_mbuf *sm[MS_BURST_MAX];
+	struct ms_sa_rt *srt[MS_BURST_MAX];
+	uint32_t match[MS_BURST_MAX];
+	int l4[MS_BURST_MAX];
+	uint16_t ns = 0;
+
+	classify(w, t, pkts, n, keys, l4, match);
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		uint32_t r = match[i];
 		struct ms_sa_rt *rt;
 
-		if (m == NULL)
+		if (pkts[i] == NULL)
 			continue;
-		if (r == 0 || r > t->nb_tg) {
-			if (w->dp->conf->policy == MS_POLICY_BYPASS)
-				bypass(w, m, &keys[i]);
-			else
-				ms_drop(w, m, -1, MS_DROP_NO_POLICY);
+		rt = dispatch(w, t, pkts[i], &keys[i], l4[i], match[i]);
+		if (rt == NULL)
 			continue;
-		}
-		/* Worker w seals with lane w of a group: no sequence counter is shared. */
-		rt = t->tg[r - 1].rt[t->tg[r - 1].nb == 1 ? 0 : w->idx % t->tg[r - 1].nb];
-		if (rt->dir == MS_DIR_BYPASS) {
-			bypass_rule(w, m, rt);
-			continue;
-		}
-		if (unlikely(m->pkt_len - RTE_ETHER_HDR_LEN > rt->max_inner)) {
-			too_big(w, m, rt);
-			continue;
-		}
-		if (w->dp->conf->mss_clamp &&
-		    ms_mss_clamp(rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN),
-				 m->pkt_len - RTE_ETHER_HDR_LEN, (uint32_t)l4[i],
-				 (uint16_t)(rt->max_inner - (rt->inner_af == MS_AF_INET ? 40 : 60))))
-			ms_ctr_add(&w->dp->stats.lc[w->idx].mss_clamped, 1);
-		sm[ns] = m;
+		sm[ns] = pkts[i];
 		srt[ns++] = rt;
 	}
 	ms_crypto_submit(w, sm, srt, ns, ms_out_prepare);

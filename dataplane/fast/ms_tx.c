@@ -39,19 +39,9 @@ bool
 ms_nexthop(const struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *dst,
 	   struct ms_ip *nh)
 {
-	const struct ms_port_conf *pc = dp->port[p].conf;
-	const struct ms_prefix *own = dst->af == MS_AF_INET ? &pc->addr4 : &pc->addr6;
-	const struct ms_ip *gw = dst->af == MS_AF_INET ? &pc->gw4 : &pc->gw6;
+	const struct ms_tables *t = ms_sadb_tables(&dp->sadb);
 
-	if (own->ip.af == dst->af && ms_prefix_has(own, dst)) {
-		*nh = *dst;
-		return true;
-	}
-	if (gw->af == dst->af) {
-		*nh = *gw;
-		return true;
-	}
-	return false;
+	return t != NULL && ms_hop_next(&t->path.hop[p], dst, nh);
 }
 
 void
@@ -70,13 +60,14 @@ ms_send_l2(struct ms_worker *w, struct rte_mbuf *m, enum ms_port_idx p,
 }
 
 void
-ms_deliver_inner(struct ms_worker *w, struct rte_mbuf *m, const struct ms_ip *dst, int32_t slot)
+ms_deliver_inner(struct ms_worker *w, const struct ms_hop *hop, struct rte_mbuf *m,
+		 const struct ms_ip *dst, int32_t slot)
 {
 	struct ms_dp *dp = w->dp;
 	struct rte_ether_hdr *eth;
 	struct ms_ip nh;
 
-	if (unlikely(!ms_nexthop(dp, MS_PORT_INNER, dst, &nh))) {
+	if (unlikely(!ms_hop_next(hop, dst, &nh))) {
 		ms_drop(w, m, slot, MS_DROP_NO_ROUTE);
 		return;
 	}

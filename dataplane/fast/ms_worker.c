@@ -54,6 +54,19 @@ rx_count(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m, uint16_t 
 	ms_ctr_add(&c->rx_bytes, bytes);
 }
 
+/* One RX burst from port p (its cycles count as I/O); returns how many. */
+static uint16_t
+rx_burst(struct ms_worker *w, enum ms_port_idx p, struct rte_mbuf **m)
+{
+	uint64_t t0 = rte_rdtsc();
+	uint16_t n = rte_eth_rx_burst(w->dp->port[p].port_id, (uint16_t)w->idx, m, w->dp->burst);
+
+	w->io_tsc += rte_rdtsc() - t0;
+	if (n)
+		rx_count(w, p, m, n);
+	return n;
+}
+
 /* Returns how many packets it took in. */
 static unsigned int
 poll_ports(struct ms_worker *w)
@@ -61,25 +74,16 @@ poll_ports(struct ms_worker *w)
 	struct ms_dp *dp = w->dp;
 	struct rte_mbuf *m[MS_BURST_MAX];
 	unsigned int got = 0;
-	uint64_t t0;
 	uint16_t n;
 
-	t0 = rte_rdtsc();
-	n = rte_eth_rx_burst(dp->port[MS_PORT_INNER].port_id, (uint16_t)w->idx, m, dp->burst);
-	w->io_tsc += rte_rdtsc() - t0;
+	n = rx_burst(w, MS_PORT_INNER, m);
 	got += n;
-	if (n) {
-		rx_count(w, MS_PORT_INNER, m, n);
+	if (n)
 		ms_outbound_burst(w, m, n);
-	}
-	t0 = rte_rdtsc();
-	n = rte_eth_rx_burst(dp->port[MS_PORT_OUTER].port_id, (uint16_t)w->idx, m, dp->burst);
-	w->io_tsc += rte_rdtsc() - t0;
+	n = rx_burst(w, MS_PORT_OUTER, m);
 	got += n;
-	if (n) {
-		rx_count(w, MS_PORT_OUTER, m, n);
+	if (n)
 		ms_inbound_burst(w, m, n, false);
-	}
 	n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff, (void **)m, dp->burst, NULL);
 	got += n;
 	if (n)

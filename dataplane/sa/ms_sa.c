@@ -125,6 +125,11 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 	rt->outer_af = s->local.af;
 	rt->nb_sel = s->nb_sel;
 	rt->max_inner = (uint16_t)ms_sa_max_inner(env->outer_mtu, s->local.af);
+	rt->mss_max = (uint16_t)(rt->max_inner - (s->inner_af == MS_AF_INET ? 40 : 60));
+	if (s->local.af == MS_AF_INET)
+		rt->outer_ck = MS_CK_IP4;
+	else
+		rt->outer_ck = env->udp_cksum_offload ? MS_CK_UDP6_OFFLOAD : MS_CK_UDP6;
 	rt->sport = rte_cpu_to_be_16(s->sport);
 	rt->dport = rte_cpu_to_be_16(s->dport);
 	rt->owner = MS_OWNER_NONE;
@@ -136,15 +141,80 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 	memcpy(rt->sel, s->sel, sizeof(rt->sel));
 }
 
-int
-ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_t slot,
-	     struct ms_sa **out, char *err, unsigned int errlen)
+/* rt's lib/ipsec SA, from prm. */
+static int
+ipsec_sa_init(const struct ms_sa_env *env, const struct rte_ipsec_sa_prm *prm,
+	      struct ms_sa_rt *rt, char *err, unsigned int errlen)
+{
+	int sz = rte_ipsec_sa_size(prm), rc;
+
+	if (sz < 0) {
+		snprintf(err, errlen, "lib/ipsec rejects the SA parameters: %s", strerror(-sz));
+		return sz;
+	}
+	rt->ss.sa = rte_zmalloc_socket("ms_ipsec_sa", (size_t)sz, RTE_CACHE_LINE_SIZE, env->socket);
+	if (rt->ss.sa == NULL) {
+		snprintf(err, errlen, "out of memory creating the SA");
+		return -ENOMEM;
+	}
+	rc = rte_ipsec_sa_init(rt->ss.sa, prm, (uint32_t)sz);
+	if (rc < 0) {
+		snprintf(err, errlen, "rte_ipsec_sa_init failed: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* The crypto session (it copies the key), bound to the lib/ipsec session. */
+static int
+crypto_session(const struct ms_sa_env *env, struct rte_crypto_sym_xform *xf, struct ms_sa *sa,
+	       char *err, unsigned int errlen)
+{
+	int rc;
+
+	sa->crypto_sess = rte_cryptodev_sym_session_create(env->cdev_id, xf, env->sess_pool);
+	if (sa->crypto_sess == NULL) {
+		snprintf(err, errlen, "crypto session create failed: %s (session pool exhausted?)",
+			 rte_strerror(rte_errno));
+		return -ENOSPC;
+	}
+	sa->cdev_id = env->cdev_id;
+	sa->rt->ss.type = RTE_SECURITY_ACTION_TYPE_NONE;
+	sa->rt->ss.crypto.ses = sa->crypto_sess;
+	sa->rt->ss.crypto.dev_id = env->cdev_id;
+	rc = rte_ipsec_session_prepare(&sa->rt->ss);
+	if (rc != 0) {
+		snprintf(err, errlen, "rte_ipsec_session_prepare failed: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* ESP for a sealing or opening SA; the key and salt leave only copies in the device. */
+static int
+esp_setup(const struct ms_sa_env *env, const struct ms_sa_spec *spec, struct ms_sa *sa,
+	  char *err, unsigned int errlen)
 {
 	struct rte_crypto_sym_xform xf;
 	struct rte_ipsec_sa_prm prm;
 	uint8_t hdr[64];
+	int rc;
+
+	fill_prm(env, spec, &xf, hdr, &prm);
+	rc = ipsec_sa_init(env, &prm, sa->rt, err, errlen);
+	if (rc == 0)
+		rc = crypto_session(env, &xf, sa, err, errlen);
+	explicit_bzero(&xf, sizeof(xf));	/* only held a pointer, but be sure */
+	explicit_bzero(&prm, sizeof(prm));	/* held the salt */
+	return rc;
+}
+
+int
+ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_t slot,
+	     struct ms_sa **out, char *err, unsigned int errlen)
+{
 	struct ms_sa *sa;
-	int sz, rc;
+	int rc;
 
 	rc = ms_sa_spec_check(spec, err, errlen);
 	if (rc != 0)
@@ -155,42 +225,9 @@ ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_
 	sa->rt = rte_zmalloc_socket("ms_sa_rt", sizeof(*sa->rt), RTE_CACHE_LINE_SIZE, env->socket);
 	if (sa->rt == NULL)
 		goto nomem;
-	if (spec->dir == MS_DIR_BYPASS)	/* a policy rule: no ESP, no key */
-		goto done;
-	fill_prm(env, spec, &xf, hdr, &prm);
-	sz = rte_ipsec_sa_size(&prm);
-	if (sz < 0) {
-		snprintf(err, errlen, "lib/ipsec rejects the SA parameters: %s", strerror(-sz));
-		rc = sz;
+	/* A bypass SA is a policy rule: no ESP, no key. */
+	if (spec->dir != MS_DIR_BYPASS && (rc = esp_setup(env, spec, sa, err, errlen)) != 0)
 		goto fail;
-	}
-	sa->rt->ss.sa = rte_zmalloc_socket("ms_ipsec_sa", (size_t)sz, RTE_CACHE_LINE_SIZE,
-					   env->socket);
-	if (sa->rt->ss.sa == NULL)
-		goto nomem;
-	rc = rte_ipsec_sa_init(sa->rt->ss.sa, &prm, (uint32_t)sz);
-	if (rc < 0) {
-		snprintf(err, errlen, "rte_ipsec_sa_init failed: %s", strerror(-rc));
-		goto fail;
-	}
-	sa->crypto_sess = rte_cryptodev_sym_session_create(env->cdev_id, &xf, env->sess_pool);
-	explicit_bzero(&xf, sizeof(xf));	/* only held a pointer, but be sure */
-	if (sa->crypto_sess == NULL) {
-		snprintf(err, errlen, "crypto session create failed: %s (session pool exhausted?)",
-			 rte_strerror(rte_errno));
-		rc = -ENOSPC;
-		goto fail;
-	}
-	sa->cdev_id = env->cdev_id;
-	sa->rt->ss.type = RTE_SECURITY_ACTION_TYPE_NONE;
-	sa->rt->ss.crypto.ses = sa->crypto_sess;
-	sa->rt->ss.crypto.dev_id = env->cdev_id;
-	rc = rte_ipsec_session_prepare(&sa->rt->ss);
-	if (rc != 0) {
-		snprintf(err, errlen, "rte_ipsec_session_prepare failed: %s", strerror(-rc));
-		goto fail;
-	}
-done:
 	fill_rt(env, spec, slot, sa->rt);
 	if (spec->dir == MS_DIR_IN) {
 		sa->rt->replay = rte_zmalloc_socket("ms_replay", sizeof(*sa->rt->replay),
@@ -209,7 +246,6 @@ nomem:
 	snprintf(err, errlen, "out of memory creating the SA");
 	rc = -ENOMEM;
 fail:
-	explicit_bzero(&prm, sizeof(prm));
 	ms_sa_destroy(sa);
 	return rc;
 }

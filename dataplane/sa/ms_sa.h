@@ -12,6 +12,7 @@
  * which the caller wipes, and inside the crypto session, which
  * rte_cryptodev_sym_session_free() zeroes.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
@@ -23,6 +24,13 @@
 #define MS_OWNER_NONE UINT32_MAX
 
 struct ms_neigh_entry;
+
+/* How a sealed packet's outer checksums are made, decided at install. */
+enum ms_outer_ck {
+	MS_CK_IP4 = 0,		/* IPv4 header checksum (UDP checksum 0) */
+	MS_CK_UDP6,		/* IPv6: UDP checksum in software (RFC 8200 forbids 0) */
+	MS_CK_UDP6_OFFLOAD,	/* IPv6: the outer port's NIC computes it */
+};
 
 /* Fast-path record. */
 struct ms_sa_rt {
@@ -37,9 +45,11 @@ struct ms_sa_rt {
 	uint16_t max_inner;		/* out: largest inner L3 packet that fits */
 	rte_be16_t sport;		/* in: expected outer UDP ports */
 	rte_be16_t dport;
+	uint16_t mss_max;		/* out: TCP MSS that fits max_inner */
 	uint32_t owner;			/* in: worker that processes it (claimed once) */
 	uint32_t group;			/* out: lane group, 0: none (listings only) */
 	uint16_t lane;
+	uint8_t outer_ck;		/* out: enum ms_outer_ck */
 	uint32_t replay_win;		/* in: configured window (packets) */
 	struct ms_replay *replay;	/* in: the window; written by the owner only */
 	struct ms_ip local;		/* in: expected outer destination */
@@ -65,6 +75,7 @@ struct ms_sa_env {
 	struct rte_ether_addr outer_mac;
 	uint32_t outer_mtu;
 	uint32_t replay_default;
+	bool udp_cksum_offload;		/* the outer port computes UDP checksums */
 	int socket;
 };
 

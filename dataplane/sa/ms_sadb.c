@@ -11,7 +11,7 @@
 
 int
 ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *stats,
-	     struct rte_rcu_qsbr *rcu, uint32_t max_sa, ms_nexthop_fn nh, void *nh_arg)
+	     struct rte_rcu_qsbr *rcu, uint32_t max_sa, const struct ms_sadb_ops *ops)
 {
 	memset(db, 0, sizeof(*db));
 	db->nb_workers = stats->nb_blocks - 1;
@@ -19,8 +19,7 @@ ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *s
 	db->stats = stats;
 	db->rcu = rcu;
 	db->max_sa = max_sa;
-	db->nexthop = nh;
-	db->nexthop_arg = nh_arg;
+	db->ops = *ops;
 	db->prio_next = 1;
 	db->sa = rte_zmalloc_socket("ms_sadb", sizeof(*db->sa) * max_sa, 0, env->socket);
 	if (db->sa == NULL)
@@ -96,65 +95,91 @@ group_target(const struct ms_sadb *db, uint32_t g, struct ms_target *tg, uint32_
 	return true;
 }
 
-/* Build a snapshot of every SA in db. */
+/* An empty snapshot with its SAD (named for generation db->gen), or NULL. */
 static struct ms_tables *
-tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
+tables_alloc(const struct ms_sadb *db, char *err, unsigned int errlen)
 {
 	struct rte_ipsec_sad_conf sc = { 0 };
-	struct ms_spd_rule *rules = NULL;
 	struct ms_tables *t;
 	char name[32];
-	unsigned int nr = 0;
-	int rc;
 
 	t = rte_zmalloc_socket("ms_tables", sizeof(*t) + (sizeof(t->rt[0]) + sizeof(t->tg[0])) *
 			       db->max_sa, RTE_CACHE_LINE_SIZE, db->env.socket);
-	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL * 2, 0);
-	if (t == NULL || rules == NULL) {
+	if (t == NULL) {
 		snprintf(err, errlen, "out of memory building SA tables");
-		goto fail;
+		return NULL;
 	}
 	t->tg = (struct ms_target *)(t + 1);
 	t->rt = (struct ms_sa_rt **)(t->tg + db->max_sa);
-	db->gen++;
 	snprintf(name, sizeof(name), "mssad%" PRIu64, db->gen);
 	sc.socket_id = db->env.socket;
 	sc.max_sa[RTE_IPSEC_SAD_SPI_ONLY] = db->max_sa;
 	t->sad = rte_ipsec_sad_create(name, &sc);
 	if (t->sad == NULL) {
 		snprintf(err, errlen, "rte_ipsec_sad_create failed: %s", rte_strerror(rte_errno));
+		rte_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* One SA into a snapshot being built: its SPI if inbound, its selectors as rules. */
+static int
+tables_add(const struct ms_sadb *db, struct ms_tables *t, const struct ms_sa *sa,
+	   struct ms_spd_rule *rules, unsigned int *nr, char *err, unsigned int errlen)
+{
+	struct ms_target *tg = &t->tg[t->nb_tg];
+	uint32_t prio = sa->prio;
+
+	t->rt[t->nb_rt++] = sa->rt;
+	if (sa->spec.dir == MS_DIR_IN) {
+		union rte_ipsec_sad_key key = { 0 };
+		int rc;
+
+		key.v4.spi = rte_cpu_to_be_32(sa->spec.spi);
+		rc = rte_ipsec_sad_add(t->sad, &key, RTE_IPSEC_SAD_SPI_ONLY, sa->rt);
+		if (rc != 0) {
+			snprintf(err, errlen, "rte_ipsec_sad_add failed: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	if (!in_group(sa)) {
+		tg->nb = 1;
+		tg->rt[0] = sa->rt;
+		add_rules(sa, t->nb_tg++, prio, rules, nr);
+	} else if (sa->spec.lane == 0 && group_target(db, sa->spec.group, tg, &prio)) {
+		/* A group once, at its lane 0, with that lane's selectors. */
+		add_rules(sa, t->nb_tg++, prio, rules, nr);
+	}
+	return 0;
+}
+
+/* Build a snapshot of every SA in db and of the configuration as it is now. */
+static struct ms_tables *
+tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
+{
+	struct ms_spd_rule *rules;
+	struct ms_tables *t;
+	unsigned int nr = 0;
+	char name[32];
+	int rc = -ENOMEM;
+
+	db->gen++;
+	t = tables_alloc(db, err, errlen);
+	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL * 2, 0);
+	if (t == NULL || rules == NULL) {
+		if (t != NULL)	/* else tables_alloc() said why */
+			snprintf(err, errlen, "out of memory building SA tables");
 		goto fail;
 	}
-	for (uint32_t slot = 0; slot < db->max_sa; slot++) {
-		const struct ms_sa *sa = db->sa[slot];
-		struct ms_target *tg = &t->tg[t->nb_tg];
-		uint32_t prio = sa ? sa->prio : 0;
-
-		if (sa == NULL)
-			continue;
-		t->rt[t->nb_rt++] = sa->rt;
-		if (sa->spec.dir == MS_DIR_IN) {
-			union rte_ipsec_sad_key key = { 0 };
-
-			key.v4.spi = rte_cpu_to_be_32(sa->spec.spi);
-			rc = rte_ipsec_sad_add(t->sad, &key, RTE_IPSEC_SAD_SPI_ONLY, sa->rt);
-			if (rc != 0) {
-				snprintf(err, errlen, "rte_ipsec_sad_add failed: %s", strerror(-rc));
-				goto fail;
-			}
-		}
-		if (!in_group(sa)) {
-			tg->nb = 1;
-			tg->rt[0] = sa->rt;
-			add_rules(sa, t->nb_tg++, prio, rules, &nr);
-			continue;
-		}
-		/* A group once, at its lane 0, with that lane's selectors. */
-		if (sa->spec.lane == 0 && group_target(db, sa->spec.group, tg, &prio))
-			add_rules(sa, t->nb_tg++, prio, rules, &nr);
+	rc = db->ops.path != NULL ? db->ops.path(db->ops.arg, &t->path, err, errlen) : 0;
+	for (uint32_t slot = 0; rc == 0 && slot < db->max_sa; slot++)
+		if (db->sa[slot] != NULL)
+			rc = tables_add(db, t, db->sa[slot], rules, &nr, err, errlen);
+	if (rc == 0) {
+		snprintf(name, sizeof(name), "msacl%" PRIu64, db->gen);
+		rc = ms_spd_build(&t->spd, name, rules, nr, db->env.socket, err, errlen);
 	}
-	snprintf(name, sizeof(name), "msacl%" PRIu64, db->gen);
-	rc = ms_spd_build(&t->spd, name, rules, nr, db->env.socket, err, errlen);
 	if (rc != 0)
 		goto fail;
 	rte_free(rules);
@@ -231,7 +256,7 @@ check_unique(const struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 }
 
 int
-ms_sadb_publish_empty(struct ms_sadb *db, char *err, unsigned int errlen)
+ms_sadb_publish(struct ms_sadb *db, char *err, unsigned int errlen)
 {
 	struct ms_tables *t = tables_build(db, err, errlen);
 
@@ -262,7 +287,7 @@ ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsign
 	if (rc != 0)
 		return rc;
 	if (spec->dir != MS_DIR_IN) {	/* sealed or bypassed towards the peer */
-		sa->rt->nh = db->nexthop(db->nexthop_arg, &spec->peer);
+		sa->rt->nh = db->ops.nexthop(db->ops.arg, &spec->peer);
 		if (sa->rt->nh == NULL) {
 			snprintf(err, errlen, "no next hop towards the peer (outer prefix/gateway?) "
 				 "or neighbour table full");

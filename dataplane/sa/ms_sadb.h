@@ -4,18 +4,22 @@
 
 /*
  * The SA database. Workers read an immutable snapshot (struct ms_tables:
- * SPI -> SA through rte_ipsec_sad, selectors -> SA through rte_acl). The
- * control thread is the only writer: every change builds a new snapshot,
+ * SPI -> SA through rte_ipsec_sad, selectors -> SA through rte_acl, and
+ * what the configuration decides for packets no SA takes). The control
+ * thread is the only writer: every change builds a new snapshot,
  * publishes it with one release store, waits for an RCU grace period
  * (rte_rcu_qsbr), and only then frees the old snapshot and any SA it
  * removed. Workers never wait, and SAs other than the changed one keep
- * flowing.
+ * flowing. Workers load the snapshot once per burst and never read the
+ * parsed configuration.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ipsec_sad.h>
 #include <rte_rcu_qsbr.h>
 
+#include "ms_route.h"
 #include "ms_sa.h"
 #include "ms_spd.h"
 #include "ms_stats.h"
@@ -30,6 +34,19 @@ struct ms_target {
 	struct ms_sa_rt *rt[MS_LANES_MAX];
 };
 
+/*
+ * The configuration's part of a snapshot, decided when the snapshot is
+ * built (lib/ipsec's choose-at-prepare): what workers do with packets that
+ * no SA takes, and the next-hop inputs of both ports.
+ */
+struct ms_path_rt {
+	bool bypass;			/* default policy: bypass (else discard) */
+	bool mss_clamp;			/* clamp TCP SYNs to the SA's mss_max */
+	rte_be16_t udp_port;		/* ESP-in-UDP destination port */
+	struct ms_hop hop[MS_PORT_MAX];	/* by enum ms_port_idx */
+	struct ms_remotes remotes;	/* bypass: destination -> peer appliance's next hop */
+};
+
 struct ms_tables {
 	struct rte_ipsec_sad *sad;	/* inbound SPI -> struct ms_sa_rt * */
 	struct ms_spd spd;		/* selector -> index + 1 into tg[] */
@@ -37,12 +54,22 @@ struct ms_tables {
 	struct ms_target *tg;
 	uint32_t nb_rt;			/* every SA (listings) */
 	struct ms_sa_rt **rt;
+	struct ms_path_rt path;
 };
 
 struct ms_neigh_entry;
 
 /* Called (control thread) for a new outbound SA: its next hop entry. */
 typedef struct ms_neigh_entry *(*ms_nexthop_fn)(void *arg, const struct ms_ip *peer);
+/* Called (control thread) for every snapshot: the configuration as it is now. */
+typedef int (*ms_path_fn)(void *arg, struct ms_path_rt *path, char *err, unsigned int errlen);
+
+/* What the database asks of its owner. */
+struct ms_sadb_ops {
+	ms_nexthop_fn nexthop;
+	ms_path_fn path;
+	void *arg;
+};
 
 struct ms_sadb {
 	struct ms_tables *cur;		/* published snapshot */
@@ -55,15 +82,19 @@ struct ms_sadb {
 	struct ms_sa **sa;		/* [max_sa], by counter slot */
 	uint64_t gen;			/* snapshot generation, for unique names */
 	uint32_t prio_next;
-	ms_nexthop_fn nexthop;
-	void *nexthop_arg;
+	struct ms_sadb_ops ops;
 	uint64_t changes;
 };
 
 int ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *stats,
-		 struct rte_rcu_qsbr *rcu, uint32_t max_sa, ms_nexthop_fn nh, void *nh_arg);
-/* Publish the first (empty) snapshot; workers expect one. */
-int ms_sadb_publish_empty(struct ms_sadb *db, char *err, unsigned int errlen);
+		 struct rte_rcu_qsbr *rcu, uint32_t max_sa, const struct ms_sadb_ops *ops);
+/*
+ * Control thread: build and publish a snapshot of the SAs and of the
+ * configuration as ops->path reports it now. At start-up (workers expect
+ * a snapshot), and after any change of the configuration: workers see it
+ * from their next burst on, like an SA change.
+ */
+int ms_sadb_publish(struct ms_sadb *db, char *err, unsigned int errlen);
 /* Removes every SA (wiping keys) and frees the tables. */
 void ms_sadb_fini(struct ms_sadb *db);
 

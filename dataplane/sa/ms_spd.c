@@ -41,9 +41,14 @@ static const struct rte_acl_field_def defs6[NF6] = {
 	  .input_index = 9, .offset = offsetof(struct ms_key6, dport) },
 };
 
+/* What both families' rules share: the rule's data, protocol and ports. */
 static void
-fill_common(struct rte_acl_field *f, const struct ms_spd_rule *r, int pidx)
+fill_common(struct rte_acl_rule_data *d, struct rte_acl_field *f, const struct ms_spd_rule *r,
+	    int pidx)
 {
+	d->category_mask = 1;
+	d->priority = (int32_t)r->priority;
+	d->userdata = r->userdata;
 	f[0].value.u8 = r->sel.proto;
 	f[0].mask_range.u8 = r->sel.proto ? 0xff : 0;
 	f[pidx].value.u16 = r->sel.sport_lo;
@@ -56,10 +61,7 @@ static void
 rule4(struct acl4_rule *a, const struct ms_spd_rule *r)
 {
 	memset(a, 0, sizeof(*a));
-	a->data.category_mask = 1;
-	a->data.priority = (int32_t)r->priority;
-	a->data.userdata = r->userdata;
-	fill_common(a->field, r, 3);
+	fill_common(&a->data, a->field, r, 3);
 	a->field[1].value.u32 = ntohl(r->sel.src.ip.v4);
 	a->field[1].mask_range.u32 = r->sel.src.len;
 	a->field[2].value.u32 = ntohl(r->sel.dst.ip.v4);
@@ -83,10 +85,7 @@ static void
 rule6(struct acl6_rule *a, const struct ms_spd_rule *r)
 {
 	memset(a, 0, sizeof(*a));
-	a->data.category_mask = 1;
-	a->data.priority = (int32_t)r->priority;
-	a->data.userdata = r->userdata;
-	fill_common(a->field, r, 9);
+	fill_common(&a->data, a->field, r, 9);
 	v6_words(&a->field[1], &r->sel.src);
 	v6_words(&a->field[5], &r->sel.dst);
 }

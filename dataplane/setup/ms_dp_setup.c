@@ -68,12 +68,67 @@ setup_rcu(struct ms_dp *dp, char *err, unsigned int errlen)
 	return 0;
 }
 
+_Static_assert(MS_REMOTE_MAX <= MS_ROUTE_MAX, "every remote prefix fits a snapshot");
+
+static void
+hop_of(const struct ms_port_conf *pc, struct ms_hop *h)
+{
+	h->own4 = pc->addr4;
+	h->own6 = pc->addr6;
+	h->gw4 = pc->gw4;
+	h->gw6 = pc->gw6;
+}
+
+/*
+ * ms_path_fn: the configuration's part of every snapshot (control thread).
+ * The only place where what workers do without an SA is read from dp->conf.
+ */
+static int
+path_of_conf(void *arg, struct ms_path_rt *path, char *err, unsigned int errlen)
+{
+	const struct ms_conf *conf = ((const struct ms_dp *)arg)->conf;
+	struct ms_remote rem[MS_REMOTE_MAX];
+
+	path->bypass = conf->policy == MS_POLICY_BYPASS;
+	path->mss_clamp = conf->mss_clamp;
+	path->udp_port = rte_cpu_to_be_16(conf->udp_port);
+	hop_of(&conf->inner, &path->hop[MS_PORT_INNER]);
+	hop_of(&conf->outer, &path->hop[MS_PORT_OUTER]);
+	for (unsigned int i = 0; i < conf->nb_remote && i < MS_REMOTE_MAX; i++) {
+		rem[i].prefix = conf->remote[i].prefix;
+		rem[i].via = conf->remote[i].via;
+	}
+	return ms_remotes_build(&path->remotes, rem, conf->nb_remote, &path->hop[MS_PORT_OUTER],
+				err, errlen);
+}
+
+/* The SA database and its first snapshot: no SA yet, the configuration. */
+static int
+setup_sadb(struct ms_dp *dp, char *err, unsigned int errlen)
+{
+	const struct ms_sadb_ops ops = { .nexthop = ms_slow_nexthop, .path = path_of_conf,
+					 .arg = dp };
+	struct ms_sa_env env = { 0 };
+	int rc;
+
+	env.cdev_id = dp->cdev_id;
+	env.sess_pool = dp->sess_pool;
+	env.outer_mac = dp->port[MS_PORT_OUTER].mac;
+	env.outer_mtu = dp->conf->outer.mtu;
+	env.replay_default = dp->conf->replay_window;
+	env.udp_cksum_offload = dp->port[MS_PORT_OUTER].tx_udp_cksum;	/* fixed at set-up */
+	env.socket = dp->socket;
+	rc = ms_sadb_init(&dp->sadb, &env, &dp->stats, dp->rcu, dp->conf->max_sa, &ops);
+	if (rc == 0)
+		rc = ms_sadb_publish(&dp->sadb, err, errlen);
+	return rc;
+}
+
 /* Everything before the ports start; any failure leaves nothing running. */
 int
 ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profile *prof,
       struct ms_cdev *cd, char *err, unsigned int errlen)
 {
-	struct ms_sa_env env = { 0 };
 	int rc;
 
 	dp->conf = conf;
@@ -120,15 +175,7 @@ ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profil
 			snprintf(err, errlen, "out of memory during start-up");
 		return rc;
 	}
-	env.cdev_id = dp->cdev_id;
-	env.sess_pool = dp->sess_pool;
-	env.outer_mac = dp->port[MS_PORT_OUTER].mac;
-	env.outer_mtu = conf->outer.mtu;
-	env.replay_default = conf->replay_window;
-	env.socket = dp->socket;
-	rc = ms_sadb_init(&dp->sadb, &env, &dp->stats, dp->rcu, conf->max_sa, ms_slow_nexthop, dp);
-	if (rc == 0)
-		rc = ms_sadb_publish_empty(&dp->sadb, err, errlen);
+	rc = setup_sadb(dp, err, errlen);
 	if (rc == 0)
 		rc = ms_telemetry_init(dp, dp->nb_workers);
 	if (rc != 0 && err[0] == '\0')

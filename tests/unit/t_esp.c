@@ -326,6 +326,7 @@ test_policy(void)
 	CU_ASSERT_EQUAL(ut_rig_take(&rig, MS_PORT_OUTER, out, 8), 0);
 
 	rig.conf.policy = MS_POLICY_BYPASS;
+	ut_conf_publish(&rig);
 	m = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1, 2, data, sizeof(data));
 	ut_rig_inject(&rig, MS_PORT_INNER, &m, 1);
 	ut_rig_run(&rig);
@@ -342,6 +343,7 @@ test_policy(void)
 	expect_drop(out[0], MS_DROP_PLAINTEXT_FOR_SA);
 	del_sa(2);
 	rig.conf.policy = MS_POLICY_DISCARD;
+	ut_conf_publish(&rig);
 	m = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1, 2, data, sizeof(data));
 	expect_drop(m, MS_DROP_NOT_ESP);
 }

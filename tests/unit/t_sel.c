@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Addresses, selectors, flow keys and MSS clamping: the pure helpers. */
+/*
+ * Addresses, selectors, flow keys, MSS clamping and the remote prefixes of a
+ * snapshot: the pure helpers.
+ */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "ms_path.h"
+#include "ms_route.h"
 #include "ms_sel.h"
 #include "tl.h"
 #include "ut.h"
@@ -206,11 +210,162 @@ test_mss(void)
 	CU_ASSERT(!ms_mss_clamp(p, len, 20, 1000));
 }
 
+/* Remote prefixes: the spans against the linear scan they replace. */
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 32) % n;
+}
+
+static uint8_t *
+ip_bytes(struct ms_ip *ip)
+{
+	return ip->af == MS_AF_INET ? (uint8_t *)&ip->v4 : ip->v6;
+}
+
+static unsigned int
+ip_width(const struct ms_ip *ip)
+{
+	return ip->af == MS_AF_INET ? 32 : 128;
+}
+
+/* Set every bit from bit 'from' on (host bits of a /from) to v. */
+static void
+set_bits_from(struct ms_ip *ip, unsigned int from, bool v)
+{
+	uint8_t *b = ip_bytes(ip);
+
+	for (unsigned int i = from; i < ip_width(ip); i++) {
+		uint8_t m = (uint8_t)(0x80 >> (i % 8));
+
+		b[i / 8] = v ? (uint8_t)(b[i / 8] | m) : (uint8_t)(b[i / 8] & ~m);
+	}
+}
+
+/* ip + d (d = 1 or -1), wrapping. */
+static void
+ip_step(struct ms_ip *ip, int d)
+{
+	uint8_t *b = ip_bytes(ip);
+
+	for (int i = (int)ip_width(ip) / 8 - 1; i >= 0; i--) {
+		b[i] = (uint8_t)(b[i] + d);
+		if (b[i] != (d > 0 ? 0 : 0xff))
+			break;
+	}
+}
+
+/* The scan the spans replace (the fast path's loop before): first match wins. */
+static const struct ms_ip *
+naive_find(const struct ms_remote *list, unsigned int n, const struct ms_hop *outer,
+	   const struct ms_ip *dst, struct ms_ip *nh)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (!ms_prefix_has(&list[i].prefix, dst))
+			continue;
+		return ms_hop_next(outer, &list[i].via, nh) ? nh : NULL;
+	}
+	return NULL;
+}
+
+/* Nested and overlapping prefixes: a few bases, any length. */
+static void
+random_remote(struct ms_remote *r)
+{
+	static const char *const base[] = { "10.0.0.0", "10.1.2.3", "255.255.255.255", "0.0.0.0",
+					    "2001:db8::", "2001:db8:0:1::5", "ffff::ffff",
+					    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" };
+	static const char *const via[] = { "203.0.113.7", "198.51.100.1", "2001:db8:ff::2",
+					   "2001:db8:fe::2" };
+	struct ms_ip *ip = &r->prefix.ip;
+
+	memset(r, 0, sizeof(*r));
+	ms_ip_parse(base[rnd(RTE_DIM(base))], ip);
+	r->prefix.len = (uint8_t)rnd(ip_width(ip) + 1);
+	for (unsigned int k = rnd(3); k > 0; k--) {	/* a few random bits below /len */
+		unsigned int bit = r->prefix.len + rnd(ip_width(ip) - r->prefix.len + 1);
+
+		if (bit < ip_width(ip))
+			ip_bytes(ip)[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+	}
+	ms_ip_parse(via[rnd(RTE_DIM(via))], &r->via);
+}
+
+static void
+check_find(const struct ms_remotes *sp, const struct ms_remote *list, unsigned int n,
+	   const struct ms_hop *outer, const struct ms_ip *dst)
+{
+	struct ms_ip nh;
+	const struct ms_ip *want = naive_find(list, n, outer, dst, &nh);
+	const struct ms_ip *got = ms_remotes_find(sp, dst);
+
+	CU_ASSERT((want == NULL) == (got == NULL));
+	if (want != NULL && got != NULL)
+		CU_ASSERT(ms_ip_eq(want, got));
+}
+
+/* Every prefix's edges and their neighbours, and addresses near them. */
+static void
+check_edges(const struct ms_remotes *sp, const struct ms_remote *list, unsigned int n,
+	    const struct ms_hop *outer)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		for (int end = 0; end < 2; end++) {
+			struct ms_ip a = list[i].prefix.ip;
+
+			set_bits_from(&a, list[i].prefix.len, end);
+			check_find(sp, list, n, outer, &a);
+			ip_step(&a, end ? 1 : -1);
+			check_find(sp, list, n, outer, &a);
+			ip_step(&a, end ? -2 : 2);
+			check_find(sp, list, n, outer, &a);
+		}
+	}
+}
+
+static void
+test_remotes(void)
+{
+	struct ms_remote list[MS_ROUTE_MAX + 1];
+	static struct ms_remotes sp;
+	struct ms_hop outer;
+	char err[128];
+
+	memset(&outer, 0, sizeof(outer));
+	ms_prefix_parse("203.0.113.0/24", &outer.own4);
+	ms_prefix_parse("2001:db8:ff::/64", &outer.own6);
+	ms_ip_parse("203.0.113.1", &outer.gw4);	/* IPv6 off-link: no next hop */
+	CU_ASSERT_EQUAL(ms_remotes_build(&sp, list, 0, &outer, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NULL(ms_remotes_find(&sp, &outer.gw4));
+	CU_ASSERT_EQUAL(ms_remotes_build(&sp, list, MS_ROUTE_MAX + 1, &outer, err, sizeof(err)),
+			-EINVAL);
+	for (int round = 0; round < 2000; round++) {
+		unsigned int n = 1 + rnd(round % 10 == 0 ? MS_ROUTE_MAX : 8);
+
+		for (unsigned int i = 0; i < n; i++)
+			random_remote(&list[i]);
+		CU_ASSERT_EQUAL_FATAL(ms_remotes_build(&sp, list, n, &outer, err, sizeof(err)), 0);
+		check_edges(&sp, list, n, &outer);
+		for (int q = 0; q < 20; q++) {
+			struct ms_remote r;
+
+			random_remote(&r);	/* an address near one of the bases */
+			check_find(&sp, list, n, &outer, &r.prefix.ip);
+		}
+	}
+}
+
 static const CU_TestInfo tests[] = {
 	{ "prefixes", test_prefix },
 	{ "selector text", test_sel_parse },
 	{ "flow keys from IPv4/IPv6 packets", test_key_extract },
 	{ "TCP MSS clamping keeps the checksum right", test_mss },
+	{ "remote prefixes: spans against the first-match scan", test_remotes },
 	CU_TEST_INFO_NULL,
 };
 

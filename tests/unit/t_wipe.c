@@ -86,7 +86,7 @@ static void
 test_teardown(void)
 {
 	struct ms_sa_env env = rig.dp.sadb.env;
-	ms_nexthop_fn nh = rig.dp.sadb.nexthop;
+	struct ms_sadb_ops ops = rig.dp.sadb.ops;
 	struct ms_sa_spec s;
 	char err[256];
 
@@ -98,8 +98,8 @@ test_teardown(void)
 	ms_sadb_fini(&rig.dp.sadb);
 	CU_ASSERT_EQUAL(tl_key_hits(masked, mask), 0);
 	CU_ASSERT_EQUAL_FATAL(ms_sadb_init(&rig.dp.sadb, &env, &rig.dp.stats, rig.dp.rcu,
-					   rig.conf.max_sa, nh, &rig.dp), 0);
-	CU_ASSERT_EQUAL(ms_sadb_publish_empty(&rig.dp.sadb, err, sizeof(err)), 0);
+					   rig.conf.max_sa, &ops), 0);
+	CU_ASSERT_EQUAL(ms_sadb_publish(&rig.dp.sadb, err, sizeof(err)), 0);
 }
 
 static const CU_TestInfo tests[] = {

@@ -68,6 +68,11 @@ void ut_rig_drain(struct ut_rig *r);
 void ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n);
 void ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
 		     unsigned int n);
+/*
+ * After a change to r->conf: publish it as a new snapshot, as the data plane
+ * does with SA changes. Workers never read r->conf itself.
+ */
+void ut_conf_publish(struct ut_rig *r);
 /* Sum of a drop reason's counters. */
 uint64_t ut_drops(const struct ut_rig *r, enum ms_drop reason);
 

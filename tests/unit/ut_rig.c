@@ -262,6 +262,14 @@ ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigne
 	ut_rig_inject_q(r, p, 0, m, n);
 }
 
+void
+ut_conf_publish(struct ut_rig *r)
+{
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_publish(&r->dp.sadb, err, sizeof(err)), 0);
+}
+
 uint64_t
 ut_drops(const struct ut_rig *r, enum ms_drop reason)
 {
