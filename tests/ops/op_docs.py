@@ -200,7 +200,34 @@ def links():
     check(n > 0 and not bad, f"all {n} relative links of README.md and docs/ resolve (broken: {bad})")
 
 
+def module_map():
+    """docs/architecture.md names every source file of the programs, by its
+    folder and name (a .c/.h pair may be written ms_x.c/.h), and no file that
+    does not exist: the map is how a change finds its folder."""
+    doc = read("docs/architecture.md")
+    r = subprocess.run(["git", "ls-files", "common", "dataplane", "control", "tools"], cwd=TOP,
+                       capture_output=True, text=True)
+    files = [f for f in r.stdout.split() if f.endswith((".c", ".h"))]
+    if r.returncode != 0 or not files:  # not a git checkout (a source package): walk the tree
+        files = [os.path.relpath(os.path.join(d, f), TOP)
+                 for top in ("common", "dataplane", "control", "tools")
+                 for d, _, fs in os.walk(os.path.join(TOP, top)) for f in fs
+                 if f.endswith((".c", ".h"))]
+    named = set(re.findall(r"`(?:[\w/]+/)?(\w+)\.c/\.h`", doc))
+    named |= {n + ext for n in named for ext in (".c", ".h")}
+    named |= set(re.findall(r"`(?:[\w/]+/)?([A-Za-z]\w*\.[ch])`", doc))
+    missing = sorted(f for f in files if os.path.basename(f) not in named)
+    check(not missing, f"docs/architecture.md's module map names every source file "
+                       f"(missing: {missing})")
+    every = {os.path.basename(d) for d in subprocess.run(
+        ["git", "ls-files"], cwd=TOP, capture_output=True, text=True).stdout.split()} | \
+        {os.path.basename(f) for f in files}
+    stale = sorted(n for n in re.findall(r"`(?:[\w/]+/)?([A-Za-z]\w*\.[ch])`", doc) if n not in every)
+    check(not stale, f"docs/architecture.md names no source file that does not exist (stale: {stale})")
+
+
 def main():
+    module_map()
     troubleshooting()
     doc_lists()
     links()
