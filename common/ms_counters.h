@@ -106,6 +106,14 @@
 	X(rx_nombuf, rx_nombuf) \
 	X(tx_errors, oerrors)
 
+/*
+ * What the kernel dropped before a packet-socket port's driver read it
+ * (PACKET_STATISTICS tp_drops of its sockets; 0 where a port has none):
+ * X(name). Read by dataplane/setup/ms_kdrops.c.
+ */
+#define MS_PORT_KERNEL_COUNTERS(X) \
+	X(rx_kernel_drops)
+
 /* Per SA slot in each block, struct ms_sa_stats (and its drops by reason). */
 #define MS_SA_COUNTERS(X) \
 	X(pkts, "packets sealed (out) or opened (in)") \

@@ -66,7 +66,8 @@ dpctl_print_stats(const char *js)
 		       k, json_integer_value(json_object_get(v, "rx_pkts")),
 		       json_integer_value(json_object_get(v, "tx_pkts")),
 		       json_integer_value(json_object_get(v, "rx_missed")) +
-		       json_integer_value(json_object_get(v, "rx_errors")),
+		       json_integer_value(json_object_get(v, "rx_errors")) +
+		       json_integer_value(json_object_get(v, "rx_kernel_drops")),
 		       json_integer_value(json_object_get(v, "tx_errors")));
 	print_workers(j);
 	print_pools(json_object_get(j, "pools"));

@@ -23,12 +23,15 @@
 #define MS_BURST_MAX 128
 #define MS_TXQ_MAX 256
 
+struct ms_kdrops;
+
 struct ms_port {
 	uint16_t port_id;
 	bool tx_udp_cksum;		/* NIC computes UDP checksums (IPv6 outer) */
 	struct rte_ether_addr mac;
 	const struct ms_port_conf *conf;	/* control thread only (snapshot: struct ms_hop) */
 	char name[64];
+	struct ms_kdrops *kd;		/* kernel-side drops (setup/ms_kdrops.c) or NULL */
 };
 
 /* Slow-path work handed from workers to the control thread. */

@@ -12,6 +12,7 @@
 #include "ms_conf.h"
 #include "ms_ops.h"
 #include "ms_power.h"
+#include "ms_kdrops.h"
 #include "ms_report.h"
 
 void
@@ -122,6 +123,9 @@ ms_report_port(const struct ms_out *o, const struct ms_dp *dp,
 #define ETH(name, field) ms_out_u64(o, #name, es.field);
 	MS_PORT_ETH_COUNTERS(ETH)
 #undef ETH
+#define KERNEL(name) ms_out_u64(o, #name, ms_kdrops_read(port));
+	MS_PORT_KERNEL_COUNTERS(KERNEL)
+#undef KERNEL
 }
 
 void

@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 
 #include "ms_log.h"
+#include "ms_kdrops.h"
 #include "ms_port.h"
 
 bool
@@ -148,6 +149,7 @@ ms_port_start(struct ms_port *port, char *err, unsigned int errlen)
 	if (rc != 0 && rc != -ENOTSUP)
 		MS_LOG(WARNING, "port %s: cannot enable all-multicast: %s", port->name,
 		       strerror(-rc));
+	ms_kdrops_attach(port);
 	return 0;
 }
 
@@ -155,5 +157,6 @@ void
 ms_port_close(struct ms_port *port)
 {
 	rte_eth_dev_stop(port->port_id);
+	ms_kdrops_detach(port);
 	rte_eth_dev_close(port->port_id);
 }

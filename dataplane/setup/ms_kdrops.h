@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef MS_KDROPS_H
+#define MS_KDROPS_H
+
+/*
+ * Losses inside the kernel, before a port's driver saw the packet: a
+ * packet-socket port (net_af_packet) reads a ring the kernel fills, and
+ * the kernel drops what does not fit while the poller is off its CPU. No
+ * ethdev counter shows those (the PMD reports no imissed): they are read
+ * here from the sockets themselves (PACKET_STATISTICS tp_drops). A port
+ * without such sockets (a NIC, memif, tap, af_xdp, whose drivers count
+ * their own) reports 0.
+ */
+#include <stdint.h>
+
+#include "ms_dp.h"
+
+/* Main lcore, after the port started: find the port's packet sockets. */
+void ms_kdrops_attach(struct ms_port *port);
+/* Main lcore, when the port closes. */
+void ms_kdrops_detach(struct ms_port *port);
+/* Control or telemetry thread: kernel drops since the port started. */
+uint64_t ms_kdrops_read(const struct ms_port *port);
+
+#endif
