@@ -75,9 +75,14 @@ def parse_args(argv=None):
     p.add_argument("--poll-compare", action="store_true",
                    help="last, migrate the VM through migsec with the appliances polling busy and "
                         "adaptive (--rounds times there and back each) and compare")
+    p.add_argument("--mtu", type=int, default=9000, metavar="N",
+                   help="MTU of every link of the lab, 1280..9000 (default 9000: migration "
+                        "networks run jumbo frames)")
     p.add_argument("--timeout", type=int, default=900, help="per migration, seconds (default 900)")
     p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
     a = p.parse_args(argv)
+    if not 1280 <= a.mtu <= 9000:
+        p.error("--mtu must be 1280..9000")
     if not 16 <= a.mem <= 2048:
         p.error("--mem must be 16..2048 MiB (the guest fills low RAM only)")
     if not 0 <= a.dirty <= 4096 or not 0 <= a.multifd <= 16 or not 1 <= a.rounds <= 10:
@@ -128,8 +133,8 @@ def main(argv=None):
 
 def demo(a, guest, accel, why, workdir, out, checks):
     say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
-        f"2 migsec-control, MTU 1500")
-    with Lab("vdemo", poll=a.poll) as lab:
+        f"2 migsec-control, MTU {a.mtu}")
+    with Lab("vdemo", poll=a.poll, mtu=a.mtu) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
             say(f"    {line}")
         marker = new_marker()
@@ -254,7 +259,7 @@ def poll_compare(a, guest, accel, marker, workdir):
     runs = {"busy": [], "adaptive": []}
     for rnd in range(a.rounds):
         for mode in (("busy", "adaptive") if rnd % 2 == 0 else ("adaptive", "busy")):
-            with Lab("vdemo", poll=mode) as lab:
+            with Lab("vdemo", poll=mode, mtu=a.mtu) as lab:
                 flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
                             log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
                 try:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
-#   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N] [--poll busy|adaptive]
+#   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N (1280..9000, default 9000)]
+#                   [--poll busy|adaptive]
 #                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
 #   tests/lab.sh down
@@ -182,7 +183,7 @@ wait_dp() {  # wait until the control socket answers (bounded)
 }
 
 up() {
-	POLICY=discard WORKERS=1 MTU=1500 POLL=busy PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
+	POLICY=discard WORKERS=1 MTU=9000 POLL=busy PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
 	while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || die "option $1 needs a value"
 		case $1 in

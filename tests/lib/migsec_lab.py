@@ -32,7 +32,9 @@ class Lab:
 
     def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy",
                  profile="aesni_gcm", members=None):
-        """poll: poll.mode of both appliances; profile: their crypto profile;
+        """mtu: of every link (each test picks; tests/lab.sh and the demo default
+        to 9000, the tests to 1500, it_jumbo runs 9000);
+        poll: poll.mode of both appliances; profile: their crypto profile;
         members: (primary, secondary) for the failover profile.
         MIGSEC_LAB_PREFIX in the environment (a letter or two) is put in
         front of name (namespaces, EAL file prefixes, state directory), to
