@@ -5,7 +5,8 @@
 /*
  * TLS 1.3 only, mutual authentication: both sides present a certificate
  * that chains to the configured CA; the appliance requires a client
- * certificate fit for client authentication. Plaintext copies of records
+ * certificate with extended key usage clientAuth (and, given a CRL, not
+ * revoked). Plaintext copies of records
  * are cleansed by OpenSSL (SSL_OP_CLEANSE_PLAINTEXT): they carry keys.
  */
 #include <stdbool.h>
