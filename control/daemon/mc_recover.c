@@ -4,7 +4,8 @@
  * plane's SAs, read back from their "mc1|" tags (written by mc_mig_sa.c).
  * The keys are gone: a recovered migration runs on until it ends, without
  * rekey. Its owner comes back from the tags' mark if that identity is still
- * configured (not as an observer); otherwise only an admin may end it. Runs once, on migsec-control's one thread, before it serves.
+ * configured (not as an observer); otherwise only an admin may end it.
+ * Runs once, on migsec-control's one thread, before it serves.
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,9 +29,9 @@ static int
 parse_tag(const char *t, struct tag *g)
 {
 	_Static_assert(MC_ID_MAX == 32, "the format's width");
+	_Static_assert(MC_OWNER_TAG_LEN == 16, "the format's width");
 	if (t == NULL || strncmp(t, MC_TAG_PREFIX, strlen(MC_TAG_PREFIX)) != 0)
 		return -1;
-	_Static_assert(MC_OWNER_TAG_LEN == 16, "the format's width");
 	g->owner[0] = '\0';
 	if (sscanf(t, MC_TAG_FMT_IN, g->id, &g->role, &g->policy, &g->kind, &g->gen, &g->lane,
 		   &g->nb, &g->expires, g->owner) < 8 ||
