@@ -69,8 +69,12 @@ veth() {  # veth NS1 IF1 NS2 IF2 MTU
 }
 
 # Test PKI, made fresh at every "up" with the openssl CLI: a CA, one server
-# certificate per appliance (its management address as subjectAltName) and
-# the management plane's client certificate (CN migsecctl).
+# certificate per appliance (its management address as subjectAltName), the
+# management plane's client certificate (CN=migsecctl, an operator) and
+# three more clients the authorization test uses (observer, operator2 and
+# admin: the roles of mgmt.clients), and the CA's CRL, empty: "openssl ca
+# -config $LAB_DIR/pki/ca.cnf -revoke CERT" and -gencrl, then SIGHUP, revoke.
+CLIENT_EXT="extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature"
 make_pki() {
 	local d=$LAB_DIR/pki
 	mkdir -p "$d"
@@ -78,7 +82,13 @@ make_pki() {
 		-keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj "/CN=migsec lab CA $LAB" 2>/dev/null
 	pki_cert "$d" apA apA "subjectAltName=IP:198.51.100.2\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature"
 	pki_cert "$d" apB apB "subjectAltName=IP:198.51.100.6\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature"
-	pki_cert "$d" mgmt migsecctl "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature"
+	pki_cert "$d" mgmt migsecctl "$CLIENT_EXT"
+	for who in observer operator2 admin; do pki_cert "$d" "$who" "$who" "$CLIENT_EXT"; done
+	: > "$d/index.txt"
+	printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ndefault_md=sha256\ndefault_crl_days=2\n' \
+		"$d" > "$d/ca.cnf"
+	openssl ca -config "$d/ca.cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" -gencrl \
+		-out "$d/ca.crl" 2>/dev/null
 	chmod 600 "$d"/*.key
 }
 
@@ -124,7 +134,14 @@ control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
 mgmt: {
   listen = "${12}:7443";
   ca = "$LAB_DIR/pki/ca.pem"; cert = "$LAB_DIR/pki/$name.pem"; key = "$LAB_DIR/pki/$name.key";
-  allowed_clients = [ "migsecctl" ];
+  crl = "$LAB_DIR/pki/ca.crl";
+  clients = (
+    { identity = "CN=migsecctl"; role = "operator"; },
+    { identity = "CN=operator2"; role = "operator"; },
+    { identity = "CN=observer"; role = "observer"; },
+    { identity = "CN=admin"; role = "admin"; }
+  );
+  peers = [ "$6", "$7" ];
   user = "$CTL_USER";
   audit_file = "$LAB_DIR/$name-audit.jsonl";
   timeout_s = 3;

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "mc_audit.h"
+#include "mc_authz.h"
 #include "mc_secmem.h"
 #include "mc_server.h"
 
@@ -49,6 +50,7 @@ usage(FILE *f)
 		"\n"
 		"SIGINT/SIGTERM: stop and wipe the keys held here; migrations keep running in\n"
 		"the data plane and are recovered (without rekey) when migsec-control returns.\n"
+		"SIGHUP: read mgmt.ca and mgmt.crl again (revoked client certificates).\n"
 		"Exit status: 0 clean stop, 1 configuration error, 2 usage, 3 start-up failure.\n");
 }
 
@@ -134,6 +136,7 @@ start_up(const struct mc_conf *conf, int *lfd)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	mc_authz_watch_hup();
 	return 0;
 }
 
@@ -183,7 +186,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "migsec-control: %s\n", err);
 		return 1;
 	}
-	ctx = mc_tls_server_ctx(conf.ca, conf.cert, conf.key, err, sizeof(err));
+	ctx = mc_tls_server_ctx(conf.ca, conf.cert, conf.key, conf.crl, err, sizeof(err));
 	if (ctx == NULL) {
 		fprintf(stderr, "migsec-control: %s\n", err);
 		return 1;

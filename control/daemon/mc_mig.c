@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "mc_audit.h"
+#include "mc_authz.h"
 #include "mc_dpc.h"
 #include "mc_kdf.h"
 #include "mc_mig_int.h"
@@ -117,9 +118,10 @@ lanes_enough(const struct mc_state *st, uint32_t lanes, char *err, size_t errlen
 
 /* The request's fields, and the appliance's defaults for those it left out. */
 static void
-mig_init(const struct mc_state *st, struct mc_mig *m, const struct mc_req *r)
+mig_init(const struct mc_state *st, struct mc_mig *m, const struct mc_req *r, const char *owner)
 {
 	snprintf(m->id, sizeof(m->id), "%s", r->id);
+	snprintf(m->owner, sizeof(m->owner), "%s", owner);
 	snprintf(m->vm, sizeof(m->vm), "%s", r->vm);
 	m->policy = r->policy;
 	m->role = r->role;
@@ -189,7 +191,7 @@ op_start(struct mc_state *st, const struct mc_req *r, const char *by)
 	if (local_for(st, &r->peer, &m->local) != 0)
 		return mc_mig_err("invalid_field", "%s", "field 'peer': this appliance has no outer "
 				 "address of that IP version");
-	mig_init(st, m, r);
+	mig_init(st, m, r, by);
 	if (mig_install(st, m, r, err, sizeof(err)) != 0)
 		return start_failed(st, m, err, by);
 	ev = mc_mig_json(st, m);
@@ -283,8 +285,13 @@ op_end(struct mc_state *st, const struct mc_req *r, const char *by)
 }
 
 char *
-mc_handle(struct mc_state *st, const struct mc_req *r, const char *by)
+mc_handle(struct mc_state *st, const struct mc_req *r, const struct mc_client *who)
 {
+	char *refused = mc_authz_check(st, r, who);
+	const char *by = who->identity;
+
+	if (refused != NULL)
+		return refused;
 	switch (r->op) {
 	case MC_OP_START:
 		return op_start(st, r, by);

@@ -33,8 +33,9 @@ void mc_state_free(struct mc_state *st);	/* ends nothing; wipes every key held *
 /* Rebuild migrations from the data plane's SAs (after a restart): no keys. */
 int mc_recover(struct mc_state *st);
 
-/* Requests. Each returns the reply (malloc'ed JSON text). */
-char *mc_handle(struct mc_state *st, const struct mc_req *r, const char *peer_name);
+/* A request of client who (mc_authz.c decides first whether it may). Returns
+ * the reply (malloc'ed JSON text). */
+char *mc_handle(struct mc_state *st, const struct mc_req *r, const struct mc_client *who);
 
 /* Once a second: lifetimes, byte limits, automatic rekeys, inbound advance,
  * draining, aggregated tamper/replay reports. */

@@ -21,13 +21,15 @@
 #include "mc_mig.h"
 
 /*
- * Every SA's tag in the data plane: "mc1|ID|ROLE|POLICY|KIND|GEN|LANE|NB|EXPIRES"
- * (ROLE s/d, POLICY's first letter, KIND o/i/b, GEN LANE NB hex). Written by
- * mc_mig_sa.c, read back by mc_recover.c after a restart.
+ * Every SA's tag in the data plane:
+ * "mc1|ID|ROLE|POLICY|KIND|GEN|LANE|NB|EXPIRES|OWNER" (ROLE s/d, POLICY's
+ * first letter, KIND o/i/b, GEN LANE NB hex, OWNER the owner's mark of
+ * mc_authz_owner_tag(), "" for none; tags of older versions end before it).
+ * Written by mc_mig_sa.c, read back by mc_recover.c after a restart.
  */
 #define MC_TAG_PREFIX "mc1|"
-#define MC_TAG_FMT_OUT MC_TAG_PREFIX "%s|%c|%c|%c|%x|%x|%x|%llu"
-#define MC_TAG_FMT_IN MC_TAG_PREFIX "%32[^|]|%c|%c|%c|%x|%x|%x|%llu"
+#define MC_TAG_FMT_OUT MC_TAG_PREFIX "%s|%c|%c|%c|%x|%x|%x|%llu|%s"
+#define MC_TAG_FMT_IN MC_TAG_PREFIX "%32[^|]|%c|%c|%c|%x|%x|%x|%llu|%16[0-9a-f]"
 
 /* One SA of a migration in the data plane. */
 struct mc_sa {
@@ -52,6 +54,7 @@ struct mc_mig {
 	char vm[MC_VM_MAX + 1];
 	enum mc_policy policy;
 	enum mc_role role;
+	char owner[MC_IDENTITY_MAX];	/* the identity that started it; "": admins only */
 	struct ms_ip local, peer;
 	unsigned int nb_sel;
 	struct ms_sel sel[MC_SEL_MAX];	/* source -> destination */

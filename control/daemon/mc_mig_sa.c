@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "mc_audit.h"
+#include "mc_authz.h"
 #include "mc_dpc.h"
 #include "mc_kdf.h"
 #include "mc_mig_int.h"
@@ -47,6 +48,7 @@ spec_fill(struct mc_state *st, const struct mc_mig *m, enum mc_sa_kind k, const 
 	  unsigned int lane, struct ms_sa_spec *s)
 {
 	static const char kc[] = { 'o', 'i', 'b' };
+	char owner[MC_OWNER_TAG_LEN + 1] = "";
 
 	memset(s, 0, sizeof(*s));
 	s->id = st->next_id++;
@@ -66,9 +68,11 @@ spec_fill(struct mc_state *st, const struct mc_mig *m, enum mc_sa_kind k, const 
 		s->nb_lanes = (uint16_t)g->nb;
 	}
 	sels_fill(m, k, s);
+	if (m->owner[0] != '\0')
+		mc_authz_owner_tag(m->owner, owner);
 	snprintf(s->tag, sizeof(s->tag), MC_TAG_FMT_OUT, m->id,
 		 m->role == MC_ROLE_SOURCE ? 's' : 'd', mc_policy_name(m->policy)[0], kc[k], g->gen,
-		 lane, g->nb, (unsigned long long)m->expires);
+		 lane, g->nb, (unsigned long long)m->expires, owner);
 }
 
 static int

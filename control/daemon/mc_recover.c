@@ -3,7 +3,9 @@
  * After a restart of migsec-control: rebuild its migrations from the data
  * plane's SAs, read back from their "mc1|" tags (written by mc_mig_sa.c).
  * The keys are gone: a recovered migration runs on until it ends, without
- * rekey. Runs once, on migsec-control's one thread, before it serves.
+ * rekey. Its owner comes back from the tags' mark if that identity is still
+ * configured (not as an observer); otherwise only an admin may end it.
+ * Runs once, on migsec-control's one thread, before it serves.
  */
 #include <errno.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "mc_audit.h"
+#include "mc_authz.h"
 #include "mc_dpc.h"
 #include "mc_mig_int.h"
 
@@ -19,16 +22,19 @@ struct tag {
 	char role, policy, kind;
 	unsigned int gen, lane, nb;
 	unsigned long long expires;
+	char owner[MC_OWNER_TAG_LEN + 1];	/* "": none, or a tag of an older version */
 };
 
 static int
 parse_tag(const char *t, struct tag *g)
 {
 	_Static_assert(MC_ID_MAX == 32, "the format's width");
+	_Static_assert(MC_OWNER_TAG_LEN == 16, "the format's width");
 	if (t == NULL || strncmp(t, MC_TAG_PREFIX, strlen(MC_TAG_PREFIX)) != 0)
 		return -1;
-	if (sscanf(t, MC_TAG_FMT_IN, g->id, &g->role, &g->policy,
-		   &g->kind, &g->gen, &g->lane, &g->nb, &g->expires) != 8 ||
+	g->owner[0] = '\0';
+	if (sscanf(t, MC_TAG_FMT_IN, g->id, &g->role, &g->policy, &g->kind, &g->gen, &g->lane,
+		   &g->nb, &g->expires, g->owner) < 8 ||
 	    g->nb == 0 || g->nb > MC_LANES_MAX || g->lane >= g->nb)
 		return -1;
 	return 0;
@@ -59,6 +65,7 @@ static struct mc_mig *
 recovered(struct mc_state *st, const struct tag *g, json_t *sa)
 {
 	struct mc_mig *m = mc_mig_find(st, g->id);
+	const char *owner;
 
 	if (m != NULL)
 		return m;
@@ -73,6 +80,9 @@ recovered(struct mc_state *st, const struct tag *g, json_t *sa)
 	m->policy = g->policy == 'r' ? MC_POL_REQUIRED : g->policy == 'o' ? MC_POL_OPPORTUNISTIC
 									 : MC_POL_DISABLED;
 	m->expires = g->expires;
+	/* Its owner, if it is still a configured operator or admin; else admins only. */
+	owner = mc_authz_owner_by_tag(st->conf, g->owner);
+	snprintf(m->owner, sizeof(m->owner), "%s", owner ? owner : "");
 	m->lanes = g->kind == 'b' ? 1 : g->nb;
 	m->started = m->gen_since = mc_now_s();
 	ms_ip_parse(json_string_value(json_object_get(sa, "peer")), &m->peer);

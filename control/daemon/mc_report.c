@@ -172,6 +172,7 @@ mc_mig_json(const struct mc_state *st, const struct mc_mig *m)
 	json_object_set_new(o, "appliance", json_string(st->conf->name));
 	json_object_set_new(o, "policy", json_string(mc_policy_name(m->policy)));
 	json_object_set_new(o, "role", json_string(mc_role_name(m->role)));
+	json_object_set_new(o, "owner", m->owner[0] ? json_string(m->owner) : json_null());
 	json_object_set_new(o, "peer", ms_ip_json(&m->peer));
 	json_object_set_new(o, "selectors", sels);
 	json_object_set_new(o, "sealed", json_boolean(m->policy != MC_POL_DISABLED));

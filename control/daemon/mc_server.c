@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 
 #include "mc_audit.h"
+#include "mc_authz.h"
 #include "mc_server.h"
 
 #define CONN_MAX 256
@@ -33,7 +34,8 @@ struct conn {
 	time_t deadline;
 	bool close_after;	/* after the reply: a protocol error */
 	char peer[64];		/* address:port */
-	char cn[128];		/* client certificate subject CN */
+	char subject[MC_IDENTITY_MAX];	/* client certificate's subject (RFC 2253) */
+	const struct mc_client *who;	/* its entry of mgmt.clients, once known */
 	uint32_t need;		/* message length once the prefix is in */
 	size_t got;
 	uint8_t in[4 + MC_MSG_MAX];
@@ -123,8 +125,8 @@ audit_conn(const char *event, const struct conn *k, const char *reason)
 {
 	json_t *o = json_pack("{s:s,s:s}", "peer", k->peer, "reason", reason);
 
-	if (k->cn[0])
-		json_object_set_new(o, "client", json_string(k->cn));
+	if (k->who != NULL || k->subject[0])
+		json_object_set_new(o, "client", json_string(k->who ? k->who->identity : k->subject));
 	mc_audit(event, o);
 }
 
@@ -172,16 +174,11 @@ handshake(struct mc_server *s, struct conn *k, time_t now)
 	char why[256];
 
 	if (r == 1) {
-		mc_tls_peer_cn(k->ssl, k->cn, sizeof(k->cn));
-		if (s->conf->nb_allowed > 0) {
-			bool ok = false;
-
-			for (unsigned int i = 0; i < s->conf->nb_allowed; i++)
-				ok |= strcmp(k->cn, s->conf->allowed[i]) == 0;
-			if (!ok) {
-				audit_conn("auth_failure", k, "client certificate subject not allowed");
-				return false;
-			}
+		k->who = mc_authz_client(s->conf, k->ssl, k->subject, sizeof(k->subject));
+		if (k->who == NULL) {
+			audit_conn("auth_failure", k, "client certificate not allowed: no entry of "
+				   "mgmt.clients is its subject or subjectAltName");
+			return false;
 		}
 		k->st = C_READ;
 		k->deadline = now + s->conf->timeout_s;
@@ -227,11 +224,11 @@ serve(struct mc_server *s, struct conn *k, time_t now)
 		json_t *o = json_pack("{s:s,s:s,s:s}", "peer", k->peer, "code", e.code,
 				      "reason", e.msg);
 
-		json_object_set_new(o, "client", json_string(k->cn));
+		json_object_set_new(o, "client", json_string(k->who->identity));
 		mc_audit("request_rejected", o);
 		out = mc_msg_error(e.code, e.msg);
 	} else {
-		out = mc_handle(s->st, &req, k->cn);
+		out = mc_handle(s->st, &req, k->who);
 		mc_req_clear(&req);
 	}
 	OPENSSL_cleanse(k->in, sizeof(k->in));
@@ -323,6 +320,7 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 		time_t now = time(NULL);
 		nfds_t n = 0;
 
+		mc_authz_reload(s->conf, s->ctx);	/* after a SIGHUP: a new CRL */
 		pfd[n].fd = s->lfd;
 		pfd[n].events = POLLIN;
 		map[n++] = -1;

@@ -22,6 +22,7 @@ static struct fake_dp dp[2];
 static struct mc_conf conf[2];
 static struct mc_state *st[2];
 static uint8_t masked[MC_SECRET_LEN], mask[MC_SECRET_LEN];	/* the key, never in clear */
+static const struct mc_client ct = { .identity = "CN=ct", .role = MC_CLIENT_OPERATOR };
 
 static int
 suite_init(void)
@@ -36,6 +37,8 @@ suite_init(void)
 		ms_ip_parse(i ? "203.0.113.2" : "203.0.113.1", &conf[i].outer4);
 		conf[i].drain_s = 1;
 		conf[i].drop_report_s = 10;
+		conf[i].clients[conf[i].nb_clients++] = ct;
+		ms_prefix_parse("203.0.113.0/24", &conf[i].peers[conf[i].nb_peers++]);
 		st[i] = mc_state_new(&conf[i]);
 	}
 	RAND_bytes(mask, sizeof(mask));
@@ -80,7 +83,7 @@ req_start(struct mc_req *r, const char *id, enum mc_role role, enum mc_policy po
 static json_t *
 handle(int a, struct mc_req *r, const char *code)
 {
-	char *text = mc_handle(st[a], r, "ct");
+	char *text = mc_handle(st[a], r, &ct);
 	json_t *j = json_loads(text, 0, NULL);
 
 	free(text);
@@ -251,16 +254,16 @@ test_recovery(void)
 		struct mc_req r = { .op = MC_OP_REKEY };
 
 		snprintf(r.id, sizeof(r.id), "m4");
-		text = mc_handle(again, &r, "ct");
+		text = mc_handle(again, &r, &ct);
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "keys_lost"));
 		free(text);
 		r.op = MC_OP_STATUS;
-		text = mc_handle(again, &r, "ct");
+		text = mc_handle(again, &r, &ct);
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"role\":\"source\""));
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "dport=4444-4444"));
 		free(text);
 		r.op = MC_OP_END;
-		text = mc_handle(again, &r, "ct");
+		text = mc_handle(again, &r, &ct);
 		CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"ok\":true"));
 		free(text);
 	}

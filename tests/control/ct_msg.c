@@ -235,7 +235,10 @@ test_conf(void)
 
 	CU_ASSERT_EQUAL(mc_conf_load(UT_SRCDIR "/conf/migsec.conf.example", &c, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(c.listen, "198.51.100.2:7443");
-	CU_ASSERT_EQUAL(c.nb_allowed, 1);
+	CU_ASSERT_EQUAL(c.nb_clients, 2);
+	CU_ASSERT_STRING_EQUAL(c.clients[0].identity, "CN=migsecctl");
+	CU_ASSERT_EQUAL(c.clients[0].role, MC_CLIENT_OPERATOR);
+	CU_ASSERT_EQUAL(c.nb_peers, 2);
 	CU_ASSERT_EQUAL(c.outer4.af, MS_AF_INET);
 	CU_ASSERT_EQUAL(c.drain_s, 5);
 	fd = mkstemp(path);
@@ -266,12 +269,61 @@ test_conf(void)
 	unlink(path);
 }
 
+/* mgmt.clients and mgmt.peers are required; every bad value names file:line:setting. */
+static void
+test_conf_clients(void)
+{
+	static const struct { const char *mgmt, *err; } cases[] = {
+		{ "peers = [ \"203.0.113.2\" ];", ":2: setting 'mgmt.clients': required: " },
+		{ "clients = ( { identity = \"CN=a\"; role = \"operator\"; } );",
+		  ":2: setting 'mgmt.peers': required" },
+		{ "allowed_clients = [ \"migsecctl\" ];", ":4: setting 'mgmt.allowed_clients': replaced "
+		  "by mgmt.clients" },
+		{ "clients = ( { identity = \"migsecctl\"; role = \"operator\"; } );",
+		  ":4: setting 'mgmt.clients[0]': 'migsecctl' is no identity" },
+		{ "clients = ( { identity = \"CN=a\"; role = \"root\"; } );",
+		  ":4: setting 'mgmt.clients[0].role': must be one of \"observer\", \"operator\", "
+		  "\"admin\"" },
+		{ "clients = ( { identity = \"CN=a\"; } );", ":4: setting 'mgmt.clients[0]': role is "
+		  "required" },
+		{ "clients = ( { identity = \"CN=a\"; role = \"admin\"; },\n { identity = \"CN=a\"; "
+		  "role = \"observer\"; } );", ":5: setting 'mgmt.clients[1]': identity 'CN=a' is "
+		  "listed twice" },
+		{ "clients = ( { identity = \"DNS:\"; role = \"admin\"; } );", "is no identity" },
+		{ "clients = ( { identity = \"CN=a\"; role = \"admin\"; rol = 1; } );",
+		  "setting 'mgmt.clients[0].rol': unknown setting" },
+		{ "clients = ( { identity = \"CN=a\"; role = \"admin\"; } );\npeers = [ \"nope\" ];",
+		  ":5: setting 'mgmt.peers': element 0 must be an address" },
+	};
+	char err[512], path[] = "/tmp/migsec-ct-conf-XXXXXX";
+	struct mc_conf c;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+		bool peers = strstr(cases[i].mgmt, "peers") != NULL || i == 1;
+
+		fprintf(f, "name = \"x\";\nmgmt: { listen = \"198.51.100.2:7443\";\n  ca = \"a\"; cert = "
+			"\"b\"; key = \"c\";\n  %s\n  %s };\n", cases[i].mgmt,
+			peers ? "" : "peers = [ \"203.0.113.2\" ];");
+		fclose(f);
+		CU_ASSERT_NOT_EQUAL(mc_conf_load(path, &c, err, sizeof(err)), 0);
+		if (strstr(err, cases[i].err) == NULL)
+			fprintf(stderr, "case %u: got '%s'\n", i, err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, cases[i].err));
+	}
+	unlink(path);
+}
+
 static const CU_TestInfo tests[] = {
 	{ "valid requests and what they carry", test_valid },
 	{ "every field, every error", test_errors },
 	{ "reply format", test_replies },
 	{ "quoted input in errors stays printable ASCII", test_error_text },
 	{ "configuration: example, errors with file:line:setting", test_conf },
+	{ "configuration: clients and peers required, their errors", test_conf_clients },
 	CU_TEST_INFO_NULL,
 };
 

@@ -188,7 +188,8 @@ check_mc_conf(const struct mc_conf *c)
 	CHECK(c->listen[0] && c->ca[0] && c->cert[0] && c->key[0] && c->dp_socket[0] == '/');
 	CHECK(c->max_conns >= 1 && c->max_conns <= 256 && c->timeout_s >= 1);
 	CHECK(c->rekey_s == 0 || c->rekey_s >= 10);
-	CHECK(c->nb_allowed <= MC_ALLOWED_MAX);
+	CHECK(c->nb_clients >= 1 && c->nb_clients <= MC_CLIENTS_MAX);
+	CHECK(c->nb_peers >= 1 && c->nb_peers <= MC_PEERS_MAX);
 }
 
 int

@@ -166,7 +166,9 @@ control: { socket = "/run/migsec/apA.sock"; user = "nobody"; };
 mgmt: {
   listen = "198.51.100.2:7443";
   ca = "/etc/migsec/ca.pem"; cert = "/etc/migsec/apA.pem"; key = "/etc/migsec/apA.key";
-  allowed_clients = [ "migsecctl", "orchestrator" ];
+  clients = ( { identity = "CN=migsecctl"; role = "operator"; },
+    { identity = "DNS:orchestrator.lab"; role = "admin"; } );
+  peers = [ "203.0.113.2", "2001:db8:ff::2" ]; crl = "/etc/migsec/ca.crl";
   user = "nobody"; max_connections = 4; timeout_s = 3;
   audit_file = "/var/log/migsec/audit.jsonl";
   rekey_s = 600; rekey_mbytes = 4096; drain_s = 2; drop_report_s = 2;

@@ -144,7 +144,8 @@ def known_settings():
                 raise AssertionError(f"{src}: {fn}() {arr}[]: which group is that?")
             out.update(f"{grp}.{n}" for n in names)
     for fn, arr, names in _known_arrays(strip_comments(read("control/daemon/mc_conf.c"))):
-        out.update(f"mgmt.{n}" for n in names)
+        grp = "mgmt.clients" if arr == "known_client" else "mgmt"  # an entry of the list
+        out.update(f"{grp}.{n}" for n in names)
     for fn, arr, names in _known_arrays(strip_comments(read("dataplane/setup/ms_profile.c"))):
         out.update(f"profile.{n}" for n in names)
     if "name" not in out or len(out) < 50:

@@ -99,7 +99,8 @@ control: { user = "migsec"; };
 mgmt: {
   listen = "198.51.100.254:7443";
   ca = "/etc/migsec/ca.pem"; cert = "/etc/migsec/app.pem"; key = "/etc/migsec/app.key";
-  allowed_clients = [ "migsecctl" ];
+  clients = ( { identity = "CN=migsecctl"; role = "operator"; } );
+  peers = [ "203.0.113.2" ];
   audit_file = "/var/log/migsec/audit.jsonl";
 };
 EOF
