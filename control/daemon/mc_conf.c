@@ -52,12 +52,31 @@ load_allowed(struct ms_cfg_ctx *cx, const config_setting_t *g, struct mc_conf *c
 	return 0;
 }
 
+/* What an unauthenticated or slow peer may hold, and the audit file's bound. */
+static int
+load_abuse_limits(struct ms_cfg_ctx *cx, const config_setting_t *g, struct mc_conf *c)
+{
+	int rc = ms_cfg_uint(cx, g, "mgmt", "max_per_source", &c->max_per_source, 1, 256, 4,
+			     false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "handshake_ms", &c->handshake_ms, 100, 60000, 2000,
+			     false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "request_s", &c->request_s, 1, 600, 5, false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "audit_max_kib", &c->audit_max_kib, 0, 1U << 22, 65536,
+			     false);
+
+	if (rc == 0 && c->audit_max_kib != 0 && c->audit_max_kib < 4)
+		rc = ms_cfg_fail(cx, config_setting_get_member(g, "audit_max_kib"),
+				 "mgmt.audit_max_kib", "0 (no bound) or at least 4 KiB");
+	return rc;
+}
+
 int
 mc_conf_load(const char *path, struct mc_conf *c, char *err, unsigned int errlen)
 {
 	static const char *const known[] = { "listen", "ca", "cert", "key", "allowed_clients",
 		"user", "max_connections", "timeout_s", "audit_file", "rekey_s", "rekey_mbytes",
-		"drain_s", "drop_report_s", NULL };
+		"drain_s", "drop_report_s",
+		"max_per_source", "handshake_ms", "request_s", "audit_max_kib", NULL };
 	struct ms_cfg_ctx cx = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root, *g, *ctl = NULL;
 	config_t cfg;
@@ -100,7 +119,7 @@ mc_conf_load(const char *path, struct mc_conf *c, char *err, unsigned int errlen
 		     ms_cfg_uint(&cx, g, "mgmt", "drain_s", &c->drain_s, 1, 600, 5, false) ||
 		     ms_cfg_uint(&cx, g, "mgmt", "drop_report_s", &c->drop_report_s, 1, 3600, 10,
 				 false) ||
-		     load_allowed(&cx, g, c) ||
+		     load_allowed(&cx, g, c) || load_abuse_limits(&cx, g, c) ||
 		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv4", &c->outer4) ||
 		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv6", &c->outer6);
 	if (rc == 0 && c->dp_socket[0] != '/')
