@@ -35,5 +35,6 @@ void fake_dp_set_pkts(struct fake_dp *f, uint32_t id, uint64_t pkts);
 void ct_suite_msg(void);
 void ct_suite_kdf(void);
 void ct_suite_mig(void);
+void ct_suite_refuse(void);
 
 #endif
