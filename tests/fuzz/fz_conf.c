@@ -189,6 +189,9 @@ check_mc_conf(const struct mc_conf *c)
 	CHECK(c->max_conns >= 1 && c->max_conns <= 256 && c->timeout_s >= 1);
 	CHECK(c->rekey_s == 0 || c->rekey_s >= 10);
 	CHECK(c->nb_allowed <= MC_ALLOWED_MAX);
+	CHECK(c->max_per_source >= 1 && c->max_per_source <= 256 && c->handshake_ms >= 100 &&
+	      c->handshake_ms <= 60000 && c->request_s >= 1 && c->request_s <= 600);
+	CHECK(c->audit_max_kib == 0 || (c->audit_max_kib >= 4 && c->audit_max_kib <= 1U << 22));
 }
 
 int
