@@ -3,9 +3,12 @@
  * migsecctl start: makes the migration's one-shot key (or reads it from
  * stdin), starts the migration on the source and then the destination
  * appliance, rolls the first back if the second refuses, and for the
- * opportunistic policy falls back to an unsealed start. The key lives in
- * locked memory and is wiped once both requests are sent.
+ * opportunistic policy falls back to an unsealed start, but only when an
+ * appliance itself answered that it cannot seal (never on a timeout, a reset
+ * or a TLS failure: those an attacker on the path can cause). The key lives
+ * in locked memory and is wiped once both requests are sent.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +134,34 @@ start_both(const struct mc_cli *c, const struct start_args *a, const char *polic
 	return rc[0] != MC_EXIT_OK ? rc[0] : rc[1];
 }
 
+/*
+ * The refusal that lets opportunistic fall back: an appliance's reply, over
+ * the mutual TLS that authenticated it, with the code "cannot_seal". The
+ * note for both appliances' audit trails names it and its reason.
+ */
+static bool
+cannot_seal_answer(const struct start_args *a, json_t **r, char *note, size_t len)
+{
+	const struct mc_peer *peers[2] = { &a->src, &a->dst };
+
+	for (int i = 0; i < 2; i++) {
+		json_t *e = json_object_get(r[i], "error");
+		const char *msg = json_string_value(json_object_get(e, "message"));
+
+		if (json_is_true(json_object_get(r[i], "ok")) ||
+		    !json_is_string(json_object_get(e, "code")) ||
+		    strcmp(json_string_value(json_object_get(e, "code")), "cannot_seal") != 0)
+			continue;
+		snprintf(note, len, "downgraded from opportunistic: %s cannot seal: %s",
+			 peers[i]->name, msg ? msg : "");
+		for (char *c = note; *c; c++)	/* the note must be printable ASCII */
+			if (!isprint((unsigned char)*c))
+				*c = '?';
+		return true;
+	}
+	return false;
+}
+
 static void
 print_started(const struct mc_cli *c, const struct start_args *a, json_t **r)
 {
@@ -176,19 +207,37 @@ default_lanes(const struct mc_cli *c, struct start_args *a)
 	return MC_EXIT_OK;
 }
 
+/* opportunistic, after the sealed start failed: unsealed only on a "cannot seal" answer. */
+static int
+fall_back(const struct mc_cli *c, const struct start_args *a, int rc, json_t **r)
+{
+	char note[MC_NOTE_MAX];
+
+	if (rc != MC_EXIT_REFUSED || !cannot_seal_answer(a, r, note, sizeof(note))) {
+		fprintf(stderr, "migsecctl: opportunistic: %s NOT started unsealed: no appliance "
+			"answered that it cannot seal\n", a->id);
+		return rc;
+	}
+	json_decref(r[0]);
+	json_decref(r[1]);
+	r[0] = r[1] = NULL;
+	fprintf(stderr, "migsecctl: opportunistic: starting %s UNSEALED (plaintext): %s\n", a->id,
+		note);
+	rc = start_both(c, a, "disabled", NULL, note, r);
+	return rc == MC_EXIT_OK ? MC_EXIT_DOWNGRADED : rc;
+}
+
 static int
 do_start(const struct mc_cli *c, struct start_args *a)
 {
 	uint8_t *secret = NULL;
 	json_t *r[2] = { NULL, NULL };
 	bool sealed = strcmp(a->policy, "disabled") != 0;
-	char note[MC_NOTE_MAX];
 	int rc;
 
-	if (sealed && a->lanes == 0 && (rc = default_lanes(c, a)) != MC_EXIT_OK &&
-	    strcmp(a->policy, "opportunistic") != 0)
+	/* An appliance that does not answer is no reason to go unsealed. */
+	if (sealed && a->lanes == 0 && (rc = default_lanes(c, a)) != MC_EXIT_OK)
 		return rc;
-
 	if (sealed) {
 		secret = mc_secure_zalloc(MC_SECRET_LEN);
 		if (secret == NULL || read_secret(a->key_stdin, secret) != 0) {
@@ -198,17 +247,8 @@ do_start(const struct mc_cli *c, struct start_args *a)
 	}
 	rc = start_both(c, a, a->policy, secret, NULL, r);
 	mc_secure_free(secret, MC_SECRET_LEN);	/* the appliances hold derived keys only */
-	if (rc != MC_EXIT_OK && rc != MC_EXIT_PARTIAL && strcmp(a->policy, "opportunistic") == 0) {
-		json_decref(r[0]);
-		json_decref(r[1]);
-		r[0] = r[1] = NULL;
-		snprintf(note, sizeof(note), "downgraded from opportunistic: an appliance refused or "
-			 "could not be reached");
-		fprintf(stderr, "migsecctl: opportunistic: starting %s UNSEALED (plaintext)\n", a->id);
-		rc = start_both(c, a, "disabled", NULL, note, r);
-		if (rc == MC_EXIT_OK)
-			rc = MC_EXIT_DOWNGRADED;
-	}
+	if (rc != MC_EXIT_OK && strcmp(a->policy, "opportunistic") == 0)
+		rc = fall_back(c, a, rc, r);
 	if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED)
 		print_started(c, a, r);
 	json_decref(r[0]);

@@ -134,7 +134,8 @@ mgmt_members(struct ms_cfg_ctx *cx, const config_setting_t *g)
 {
 	static const char *const known[] = { "listen", "ca", "cert", "key", "crl", "clients",
 		"peers", "user", "max_connections", "timeout_s", "audit_file", "rekey_s",
-		"rekey_mbytes", "drain_s", "drop_report_s", NULL };
+		"rekey_mbytes", "drain_s", "drop_report_s",
+		"max_per_source", "handshake_ms", "request_s", "audit_max_kib", NULL };
 	const config_setting_t *old = config_setting_get_member(g, "allowed_clients");
 
 	if (old != NULL)
@@ -142,6 +143,24 @@ mgmt_members(struct ms_cfg_ctx *cx, const config_setting_t *g)
 				   "identities with roles: clients = ( { identity = \"CN=migsecctl\"; "
 				   "role = \"operator\"; } ); see migsec-control(8)");
 	return ms_cfg_members(cx, g, "mgmt", known);
+}
+
+/* What an unauthenticated or slow peer may hold, and the audit file's bound. */
+static int
+load_abuse_limits(struct ms_cfg_ctx *cx, const config_setting_t *g, struct mc_conf *c)
+{
+	int rc = ms_cfg_uint(cx, g, "mgmt", "max_per_source", &c->max_per_source, 1, 256, 4,
+			     false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "handshake_ms", &c->handshake_ms, 100, 60000, 2000,
+			     false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "request_s", &c->request_s, 1, 600, 5, false) ||
+		 ms_cfg_uint(cx, g, "mgmt", "audit_max_kib", &c->audit_max_kib, 0, 1U << 22, 65536,
+			     false);
+
+	if (rc == 0 && c->audit_max_kib != 0 && c->audit_max_kib < 4)
+		rc = ms_cfg_fail(cx, config_setting_get_member(g, "audit_max_kib"),
+				 "mgmt.audit_max_kib", "0 (no bound) or at least 4 KiB");
+	return rc;
 }
 
 int
@@ -191,7 +210,7 @@ mc_conf_load(const char *path, struct mc_conf *c, char *err, unsigned int errlen
 		     ms_cfg_uint(&cx, g, "mgmt", "drop_report_s", &c->drop_report_s, 1, 3600, 10,
 				 false) ||
 		     load_clients(&cx, g, c) ||
-		     load_peers(&cx, g, c) ||
+		     load_peers(&cx, g, c) || load_abuse_limits(&cx, g, c) ||
 		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv4", &c->outer4) ||
 		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv6", &c->outer6);
 	if (rc == 0 && c->dp_socket[0] != '/')

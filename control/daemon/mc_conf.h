@@ -47,12 +47,17 @@ struct mc_conf {
 	struct ms_prefix peers[MC_PEERS_MAX];	/* where a start's peer may be */
 	char user[32];			/* drop to this user after binding; "": stay */
 	uint32_t max_conns;
-	uint32_t timeout_s;		/* handshake, idle and slow-client limit */
+	uint32_t timeout_s;		/* idle between requests, and each reply */
 	char audit_file[256];		/* JSON lines; "": syslog only */
 	uint32_t rekey_s;		/* default automatic rekey interval; 0: none */
 	uint32_t rekey_mbytes;		/* default automatic rekey volume, MiB; 0: none */
 	uint32_t drain_s;		/* old inbound SAs kept after a rekey */
 	uint32_t drop_report_s;		/* interval of aggregated tamper/replay audit lines */
+	/* What one peer may hold (mc_server.c), and the audit file's bound. */
+	uint32_t max_per_source;	/* connections at once from one source */
+	uint32_t handshake_ms;		/* TLS handshake deadline */
+	uint32_t request_s;		/* each request, from its first byte */
+	uint32_t audit_max_kib;		/* audit_file rotated past this; 0: no bound */
 };
 
 const char *mc_client_role_name(enum mc_client_role r);

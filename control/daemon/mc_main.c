@@ -128,6 +128,7 @@ start_up(const struct mc_conf *conf, int *lfd)
 			conf->audit_file, strerror(errno));
 		return 3;
 	}
+	mc_audit_bound((uint64_t)conf->audit_max_kib << 10);
 	*lfd = mc_listen(conf->listen, err, sizeof(err));
 	if (*lfd < 0 || drop_privileges(conf->user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "migsec-control: %s\n", err);

@@ -116,6 +116,56 @@ lanes_enough(const struct mc_state *st, uint32_t lanes, char *err, size_t errlen
 	return 0;
 }
 
+/* A device "failed" in the data plane's crypto report: nothing can be sealed or opened. */
+static bool
+crypto_failed(const struct mc_state *st)
+{
+	char err[256];
+	json_t *c = mc_dp_crypto(st->conf->dp_socket, err, sizeof(err)), *d;
+	size_t i;
+	bool failed = false;
+
+	json_array_foreach(json_object_get(c, "devices"), i, d) {
+		const char *state = json_string_value(json_object_get(d, "state"));
+
+		failed |= state != NULL && strcmp(state, "failed") == 0;
+	}
+	json_decref(c);
+	return failed;
+}
+
+/*
+ * Whether the data plane says, itself, that it cannot seal this migration:
+ * its crypto device is out of service, or it has no room for the sealed
+ * SAs (3 per lane; an unsealed start needs 1). Only this answer lets
+ * migsecctl fall back under opportunistic, never a silence or a transport
+ * failure: so anything unknown here (no reply, no such field) means "try".
+ */
+static bool
+cannot_seal(const struct mc_state *st, uint32_t lanes, char *err, size_t errlen)
+{
+	json_t *ping = mc_dp_ping(st->conf->dp_socket, err, errlen), *n, *max;
+	json_int_t room = -1;
+
+	if (ping == NULL)
+		return false;
+	n = json_object_get(ping, "sa_count");
+	max = json_object_get(ping, "max_sa");
+	if (json_is_integer(n) && json_is_integer(max))
+		room = json_integer_value(max) - json_integer_value(n);
+	json_decref(ping);
+	if (room >= 0 && room < 3 * (json_int_t)lanes) {
+		snprintf(err, errlen, "the data plane has room for %lld more SA(s); a sealed migration "
+			 "of %u lane(s) needs %u", (long long)room, lanes, 3 * lanes);
+		return true;
+	}
+	if (crypto_failed(st)) {
+		snprintf(err, errlen, "the data plane's crypto device is out of service");
+		return true;
+	}
+	return false;
+}
+
 /* The request's fields, and the appliance's defaults for those it left out. */
 static void
 mig_init(const struct mc_state *st, struct mc_mig *m, const struct mc_req *r, const char *owner)
@@ -162,17 +212,19 @@ mig_install(struct mc_state *st, struct mc_mig *m, const struct mc_req *r, char 
 }
 
 static char *
-start_failed(struct mc_state *st, struct mc_mig *m, const char *err, const char *by)
+start_failed(struct mc_state *st, struct mc_mig *m, const char *code, const char *err,
+	     const char *by)
 {
 	json_t *ev;
 
 	mc_gen_remove_all(st, m);
 	ev = mc_mig_ref(m);
+	json_object_set_new(ev, "code", json_string(code));
 	json_object_set_new(ev, "reason", json_string(err));
 	json_object_set_new(ev, "by", json_string(by));
 	mc_audit("start_failed", ev);
 	mc_mig_release(m);
-	return mc_mig_err("dataplane_error", "start failed, nothing installed: %s", err);
+	return mc_mig_err(code, "start failed, nothing installed: %s", err);
 }
 
 static char *
@@ -192,8 +244,10 @@ op_start(struct mc_state *st, const struct mc_req *r, const char *by)
 		return mc_mig_err("invalid_field", "%s", "field 'peer': this appliance has no outer "
 				 "address of that IP version");
 	mig_init(st, m, r, by);
+	if (m->policy != MC_POL_DISABLED && cannot_seal(st, m->lanes, err, sizeof(err)))
+		return start_failed(st, m, "cannot_seal", err, by);
 	if (mig_install(st, m, r, err, sizeof(err)) != 0)
-		return start_failed(st, m, err, by);
+		return start_failed(st, m, "dataplane_error", err, by);
 	ev = mc_mig_json(st, m);
 	json_object_set_new(ev, "by", json_string(by));
 	if (r->note[0])

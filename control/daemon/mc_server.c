@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The management listener: non-blocking TLS connections in one poll loop,
- * a cap on their number, a deadline on each (handshake, idle, slow peer).
- * A connection that misbehaves is closed alone; the others go on.
+ * a cap on their number and on those from one source, and deadlines that
+ * a peer cannot push back by trickling bytes: the TLS handshake
+ * (mgmt.handshake_ms), each request from its first byte (mgmt.request_s),
+ * the idle time between requests and each reply (mgmt.timeout_s). A
+ * connection that misbehaves is closed alone; the others go on. What is
+ * refused is audited through mc_refuse.c, within a budget per source.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,9 +25,11 @@
 
 #include "mc_audit.h"
 #include "mc_authz.h"
+#include "mc_refuse.h"
 #include "mc_server.h"
 
 #define CONN_MAX 256
+#define ACCEPT_BURST 32		/* accepted per wake-up: refusals must not queue */
 
 enum cstate { C_HANDSHAKE, C_READ, C_WRITE };
 
@@ -31,8 +37,10 @@ struct conn {
 	int fd;
 	SSL *ssl;
 	enum cstate st;
-	time_t deadline;
+	uint64_t deadline;	/* CLOCK_MONOTONIC ms */
+	const char *late;	/* what the deadline is for, if it passes */
 	bool close_after;	/* after the reply: a protocol error */
+	struct mc_src src;
 	char peer[64];		/* address:port */
 	char subject[MC_IDENTITY_MAX];	/* client certificate's subject (RFC 2253) */
 	const struct mc_client *who;	/* its entry of mgmt.clients, once known */
@@ -50,48 +58,29 @@ struct mc_server {
 	int lfd;
 	unsigned int nconn;
 	struct conn *c[CONN_MAX];
+	struct mc_refuse refused;
 };
 
-int
-mc_listen(const char *spec, char *err, size_t errlen)
+static uint64_t
+now_ms(void)
 {
-	char host[128], *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST |
-				  AI_NUMERICSERV | AI_PASSIVE }, *ai = NULL;
-	int fd = -1, one = 1, rc;
+	struct timespec ts;
 
-	snprintf(host, sizeof(host), "%s", spec);
-	port = strrchr(host, ':');
-	if (port == NULL) {
-		snprintf(err, errlen, "mgmt.listen '%s' must be ADDRESS:PORT", spec);
-		return -EINVAL;
-	}
-	*port++ = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0) {
-		snprintf(err, errlen, "mgmt.listen '%s': %s", spec, gai_strerror(rc));
-		return -EINVAL;
-	}
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -errno;
-	}
-	freeaddrinfo(ai);
-	return fd;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+set_deadline(struct conn *k, uint64_t now, uint64_t ms, const char *late)
+{
+	k->deadline = now + ms;
+	k->late = late;
 }
 
 struct mc_server *
 mc_server_new(const struct mc_conf *conf, struct mc_state *st, SSL_CTX *ctx, int lfd)
 {
-	struct mc_server *s = calloc(1, sizeof(*s));
+	struct mc_server *s = calloc(1, sizeof(*s));	/* large: the refusal table */
 
 	if (s != NULL) {
 		s->conf = conf;
@@ -120,55 +109,83 @@ conn_close(struct mc_server *s, int i)
 	s->nconn--;
 }
 
+/* Refused, failed or timed out: audited within its source's budget. */
 static void
-audit_conn(const char *event, const struct conn *k, const char *reason)
+audit_conn(struct mc_server *s, const char *event, const struct conn *k, const char *reason,
+	   uint64_t now)
 {
 	json_t *o = json_pack("{s:s,s:s}", "peer", k->peer, "reason", reason);
 
 	if (k->who != NULL || k->subject[0])
 		json_object_set_new(o, "client", json_string(k->who ? k->who->identity : k->subject));
-	mc_audit(event, o);
+	mc_refuse_audit(&s->refused, &k->src, event, reason, o, now);
 }
 
-static void
-accept_one(struct mc_server *s, time_t now)
+static unsigned int
+from_source(const struct mc_server *s, const struct mc_src *src)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < CONN_MAX; i++)
+		n += s->c[i] != NULL && mc_src_same(&s->c[i]->src, src);
+	return n;
+}
+
+/* Why fd (from src) gets no slot, or NULL; i: the free slot. */
+static const char *
+no_slot(const struct mc_server *s, const struct mc_src *src, int *i)
+{
+	for (*i = 0; *i < CONN_MAX && s->c[*i] != NULL; (*i)++)
+		;
+	if (s->nconn >= s->conf->max_conns || *i == CONN_MAX)
+		return "connection limit";
+	if (from_source(s, src) >= s->conf->max_per_source)
+		return "per-source limit";
+	return NULL;
+}
+
+/* false when there is nothing more to accept. */
+static bool
+accept_one(struct mc_server *s, uint64_t now)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?", serv[8] = "?";
-	struct conn *k;
+	struct conn *k = calloc(1, sizeof(*k));
 	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+	const char *why;
 
-	if (fd < 0)
-		return;
+	if (fd < 0 || k == NULL) {
+		if (fd >= 0)
+			close(fd);
+		free(k);
+		return fd >= 0;
+	}
 	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
 		    NI_NUMERICHOST | NI_NUMERICSERV);
-	for (i = 0; i < CONN_MAX && s->c[i] != NULL; i++)
-		;
-	if (s->nconn >= s->conf->max_conns || i == CONN_MAX ||
-	    (k = calloc(1, sizeof(*k))) == NULL) {
-		mc_audit("connection_refused", json_pack("{s:s,s:s}", "peer", host,
-							 "reason", "connection limit"));
-		close(fd);
-		return;
-	}
 	k->fd = fd;
+	mc_src_of(&ss, &k->src);
 	snprintf(k->peer, sizeof(k->peer), "%s:%s", host, serv);
-	k->deadline = now + s->conf->timeout_s;
-	k->ssl = SSL_new(s->ctx);
-	if (k->ssl == NULL || SSL_set_fd(k->ssl, fd) != 1) {
+	why = no_slot(s, &k->src, &i);
+	if (why == NULL && ((k->ssl = SSL_new(s->ctx)) == NULL || SSL_set_fd(k->ssl, fd) != 1))
+		why = "out of memory";
+	if (why != NULL) {
+		audit_conn(s, "connection_refused", k, why, now);
 		SSL_free(k->ssl);
 		close(fd);
 		free(k);
-		return;
+		return true;
 	}
+	set_deadline(k, now, s->conf->handshake_ms, "timeout: TLS handshake not done within "
+		     "mgmt.handshake_ms");
 	s->c[i] = k;
 	s->nconn++;
+	return true;
 }
 
 /* Returns false when the connection must close. */
 static bool
-handshake(struct mc_server *s, struct conn *k, time_t now)
+handshake(struct mc_server *s, struct conn *k, uint64_t now)
 {
 	int r = SSL_accept(k->ssl), e;
 	char why[256];
@@ -176,24 +193,25 @@ handshake(struct mc_server *s, struct conn *k, time_t now)
 	if (r == 1) {
 		k->who = mc_authz_client(s->conf, k->ssl, k->subject, sizeof(k->subject));
 		if (k->who == NULL) {
-			audit_conn("auth_failure", k, "client certificate not allowed: no entry of "
-				   "mgmt.clients is its subject or subjectAltName");
+			audit_conn(s, "auth_failure", k, "client certificate not allowed: no entry of "
+				   "mgmt.clients is its subject or subjectAltName", now);
 			return false;
 		}
 		k->st = C_READ;
-		k->deadline = now + s->conf->timeout_s;
+		set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: idle");
 		return true;
 	}
 	e = SSL_get_error(k->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return true;
 	mc_tls_failure(k->ssl, why, sizeof(why));
-	audit_conn("auth_failure", k, why);
+	audit_conn(s, "auth_failure", k, why, now);
 	return false;
 }
 
+/* The reply must be taken within mgmt.timeout_s. */
 static void
-reply(struct conn *k, char *body, time_t now, time_t timeout)
+reply(const struct mc_server *s, struct conn *k, char *body, uint64_t now)
 {
 	size_t n = body ? strlen(body) : 0;
 	uint32_t be = htonl((uint32_t)n);
@@ -210,11 +228,12 @@ reply(struct conn *k, char *body, time_t now, time_t timeout)
 	k->out_len = 4 + n;
 	k->out_off = 0;
 	k->st = C_WRITE;
-	k->deadline = now + timeout;
+	set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: reply not taken within "
+		     "mgmt.timeout_s");
 }
 
 static void
-serve(struct mc_server *s, struct conn *k, time_t now)
+serve(struct mc_server *s, struct conn *k, uint64_t now)
 {
 	struct mc_req req;
 	struct mc_err e;
@@ -234,13 +253,32 @@ serve(struct mc_server *s, struct conn *k, time_t now)
 	OPENSSL_cleanse(k->in, sizeof(k->in));
 	k->got = 0;
 	k->need = 0;
-	reply(k, out, now, s->conf->timeout_s);
+	reply(s, k, out, now);
 }
 
-static bool
-read_more(struct mc_server *s, struct conn *k, time_t now)
+/* The length prefix is in: a length out of range ends the connection after the reply. */
+static void
+check_length(struct mc_server *s, struct conn *k, uint64_t now)
 {
-	for (;;) {
+	char msg[96];
+	uint32_t be;
+
+	memcpy(&be, k->in, 4);
+	k->need = ntohl(be);
+	if (k->need != 0 && k->need <= MC_MSG_MAX)
+		return;
+	snprintf(msg, sizeof(msg), "message length %u is not 1..%d", k->need, MC_MSG_MAX);
+	mc_audit("request_rejected", json_pack("{s:s,s:s,s:s}", "peer", k->peer,
+					       "client", k->who->identity, "reason", msg));
+	reply(s, k, mc_msg_error("bad_message", msg), now);
+	k->close_after = true;	/* the stream cannot be trusted */
+}
+
+/* One deadline per request, from its first byte: trickling does not push it back. */
+static bool
+read_more(struct mc_server *s, struct conn *k, uint64_t now)
+{
+	while (k->st == C_READ) {
 		size_t want = k->got < 4 ? 4 - k->got : 4 + k->need - k->got;
 		int r, e;
 
@@ -253,29 +291,18 @@ read_more(struct mc_server *s, struct conn *k, time_t now)
 			e = SSL_get_error(k->ssl, r);
 			return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
 		}
+		if (k->got == 0)
+			set_deadline(k, now, s->conf->request_s * 1000ULL, "timeout: request not "
+				     "complete within mgmt.request_s");
 		k->got += (size_t)r;
-		k->deadline = now + s->conf->timeout_s;
-		if (k->got == 4) {
-			uint32_t be;
-
-			memcpy(&be, k->in, 4);
-			k->need = ntohl(be);
-			if (k->need == 0 || k->need > MC_MSG_MAX) {
-				char msg[96];
-
-				snprintf(msg, sizeof(msg), "message length %u is not 1..%d", k->need,
-					 MC_MSG_MAX);
-				audit_conn("request_rejected", k, msg);
-				reply(k, mc_msg_error("bad_message", msg), now, s->conf->timeout_s);
-				k->close_after = true;	/* the stream cannot be trusted */
-				return true;
-			}
-		}
+		if (k->got == 4)
+			check_length(s, k, now);
 	}
+	return true;
 }
 
 static bool
-write_more(struct conn *k, time_t now, time_t timeout)
+write_more(const struct mc_server *s, struct conn *k, uint64_t now)
 {
 	while (k->out_off < k->out_len) {
 		int r = SSL_write(k->ssl, k->out + k->out_off, (int)(k->out_len - k->out_off)), e;
@@ -291,22 +318,50 @@ write_more(struct conn *k, time_t now, time_t timeout)
 	if (k->close_after)
 		return false;
 	k->st = C_READ;
-	k->deadline = now + timeout;
+	set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: idle");
 	return true;
 }
 
 static bool
-step(struct mc_server *s, struct conn *k, time_t now)
+step(struct mc_server *s, struct conn *k, uint64_t now)
 {
 	switch (k->st) {
 	case C_HANDSHAKE:
 		return handshake(s, k, now) && (k->st == C_HANDSHAKE || read_more(s, k, now));
 	case C_READ:
-		return read_more(s, k, now) && (k->st != C_WRITE || write_more(k, now, s->conf->timeout_s));
+		return read_more(s, k, now) && (k->st != C_WRITE || write_more(s, k, now));
 	case C_WRITE:
-		return write_more(k, now, s->conf->timeout_s);
+		return write_more(s, k, now);
 	}
 	return false;
+}
+
+/* The poll set: the listener, then every connection not past its deadline. */
+static nfds_t
+poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
+{
+	nfds_t n = 0;
+
+	pfd[n].fd = s->lfd;
+	pfd[n].events = POLLIN;
+	map[n++] = -1;
+	for (int i = 0; i < CONN_MAX; i++) {
+		struct conn *k = s->c[i];
+
+		if (k == NULL)
+			continue;
+		if (now > k->deadline) {
+			audit_conn(s, k->st == C_HANDSHAKE ? "auth_failure" : "connection_closed", k,
+				   k->late, now);
+			conn_close(s, i);
+			continue;
+		}
+		pfd[n].fd = k->fd;
+		/* SSL may want either direction whatever our state: ask for both. */
+		pfd[n].events = POLLIN | (k->st == C_WRITE ? POLLOUT : 0);
+		map[n++] = i;
+	}
+	return n;
 }
 
 int
@@ -314,40 +369,24 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 {
 	struct pollfd pfd[CONN_MAX + 1];
 	int map[CONN_MAX + 1];
-	time_t next_tick = 0;
+	uint64_t next_tick = 0;
 
 	while (!*quit) {
-		time_t now = time(NULL);
-		nfds_t n = 0;
+		uint64_t now = now_ms();
+		nfds_t n;
 
-		mc_authz_reload(s->conf, s->ctx);	/* after a SIGHUP: a new CRL */
-		pfd[n].fd = s->lfd;
-		pfd[n].events = POLLIN;
-		map[n++] = -1;
-		for (int i = 0; i < CONN_MAX; i++) {
-			struct conn *k = s->c[i];
+		mc_authz_reload(s->conf, s->ctx);	/* after a SIGHUP: a new CA and CRL */
+		n = poll_set(s, pfd, map, now);
 
-			if (k == NULL)
-				continue;
-			if (now > k->deadline) {
-				audit_conn(k->st == C_HANDSHAKE ? "auth_failure" : "connection_closed", k,
-					   "timeout: peer too slow or idle");
-				conn_close(s, i);
-				continue;
-			}
-			pfd[n].fd = k->fd;
-			/* SSL may want either direction whatever our state: ask for both. */
-			pfd[n].events = POLLIN | (k->st == C_WRITE ? POLLOUT : 0);
-			map[n++] = i;
-		}
 		if (poll(pfd, n, 200) < 0 && errno != EINTR)
 			return -errno;
-		now = time(NULL);
+		now = now_ms();
 		for (nfds_t j = 0; j < n; j++) {
 			if (pfd[j].revents == 0)
 				continue;
 			if (map[j] < 0) {
-				accept_one(s, now);
+				for (int a = 0; a < ACCEPT_BURST && accept_one(s, now); a++)
+					;
 				continue;
 			}
 			if (s->c[map[j]] != NULL && !step(s, s->c[map[j]], now))
@@ -355,7 +394,8 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 		}
 		if (now >= next_tick) {
 			mc_tick(s->st);
-			next_tick = now + 1;
+			mc_refuse_tick(&s->refused, now);
+			next_tick = now + 1000;
 		}
 	}
 	return 0;

@@ -60,5 +60,6 @@ void ct_suite_kdf(void);
 void ct_suite_mig(void);
 void ct_suite_tls(void);
 void ct_suite_authz(void);
+void ct_suite_refuse(void);
 
 #endif

@@ -190,6 +190,9 @@ check_mc_conf(const struct mc_conf *c)
 	CHECK(c->rekey_s == 0 || c->rekey_s >= 10);
 	CHECK(c->nb_clients >= 1 && c->nb_clients <= MC_CLIENTS_MAX);
 	CHECK(c->nb_peers >= 1 && c->nb_peers <= MC_PEERS_MAX);
+	CHECK(c->max_per_source >= 1 && c->max_per_source <= 256 && c->handshake_ms >= 100 &&
+	      c->handshake_ms <= 60000 && c->request_s >= 1 && c->request_s <= 600);
+	CHECK(c->audit_max_kib == 0 || (c->audit_max_kib >= 4 && c->audit_max_kib <= 1U << 22));
 }
 
 int
