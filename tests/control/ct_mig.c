@@ -5,17 +5,24 @@
  * keys match across appliances and never across directions, policies,
  * rollback, the rekey state machine, lifetimes, recovery, key wiping.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "ct.h"
 #include "mc_audit.h"
+#include "mc_dpc.h"
 #include "mc_kdf.h"
 #include "mc_mig.h"
 #include "mc_secmem.h"
+#include "ms_ctl_proto.h"
 #include "tl.h"
 
 static struct fake_dp dp[2];
@@ -320,6 +327,75 @@ test_lanes(void)
 	CU_ASSERT_EQUAL(dp[0].nb, 0);
 }
 
+/*
+ * A socket at the data plane's path served by a process of another user
+ * (here nobody, forked): migsec-control must not hand it keys, nor take
+ * its counters. The impostor answers PING like the real one would.
+ */
+static pid_t
+impostor(const char *path, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct ms_ctl_hdr h;
+		int l = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		if (setgid(65534) != 0 || setuid(65534) != 0 ||
+		    bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(l, 1) != 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		fd = accept(l, NULL, NULL);
+		if (fd >= 0 && recv(fd, &h, sizeof(h), MSG_WAITALL) == sizeof(h)) {
+			h.status = 0;
+			h.len = 2;
+			if (send(fd, &h, sizeof(h), 0) == sizeof(h) && send(fd, "{}", 2, 0) == 2)
+				_exit(0);
+		}
+		_exit(1);
+	}
+	close(p[1]);
+	*ready = pid > 0 && read(p[0], &(char){ 0 }, 1) == 1;
+	close(p[0]);
+	return pid;
+}
+
+static void
+test_peer_of_other_user(void)
+{
+	char dir[] = "/tmp/migsec-ct-peer-XXXXXX", path[108], err[256] = "";
+	json_t *j;
+	pid_t pid;
+	int ready = 0, status;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "\n  (not root: cannot serve a socket as another user; skipped)\n");
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	chmod(dir, 0777);	/* for the impostor's bind */
+	snprintf(path, sizeof(path), "%s/dp.sock", dir);
+	pid = impostor(path, &ready);
+	CU_ASSERT_FATAL(pid > 0 && ready);
+	j = mc_dp_ping(path, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(j);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "uid 65534"));
+	if (j != NULL)
+		fprintf(stderr, "\n  the impostor was answered: %s\n", err);
+	json_decref(j);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static const CU_TestInfo tests[] = {
 	{ "start: keys match across appliances, never across directions",
 	  test_start_keys_and_selectors },
@@ -330,6 +406,7 @@ static const CU_TestInfo tests[] = {
 	{ "recovery after a restart: status and end work, rekey does not", test_recovery },
 	{ "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes },
 	{ "no copy of the one-shot key left in memory", test_no_key_left },
+	{ "a data plane socket served by another user is refused", test_peer_of_other_user },
 	CU_TEST_INFO_NULL,
 };
 
