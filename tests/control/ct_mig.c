@@ -328,6 +328,34 @@ test_lanes(void)
 }
 
 /*
+ * An SA_ADD whose answer comes too late: migsec-control gives up and rolls
+ * the start back, but the data plane did install the SA (and the rollback's
+ * deletes of the inbound SAs are late too). The next tick must delete every
+ * SA of the failed start, or its key would live until its expiry.
+ */
+static void
+test_late_add_reconciled(void)
+{
+	struct mc_req r;
+
+	mc_dp_set_timeout(300);
+	dp[0].slow_add = (int)dp[0].adds + 3;	/* the outbound SA, after in g0 and in g1 */
+	dp[0].slow_ms = 700;
+	req_start(&r, "m7", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	json_decref(handle(0, &r, "dataplane_error"));
+	simple(0, MC_OP_STATUS, "m7", "not_found");	/* control forgot it */
+	usleep(1200 * 1000);			/* the fake data plane caught up */
+	dp[0].slow_add = 0;
+	mc_tick(st[0]);
+	CU_ASSERT_EQUAL(dp[0].nb, 0);		/* no SA of m7 left */
+	if (dp[0].nb != 0)
+		fprintf(stderr, "\n  %u SA(s) of a failed start left in the data plane\n", dp[0].nb);
+	mc_dp_set_timeout(0);
+	for (unsigned int i = 0; i < dp[0].nb; i++)	/* for the next tests */
+		mc_dp_del(dp[0].path, dp[0].sa[i].id, (char[64]){ 0 }, 64);
+}
+
+/*
  * A socket at the data plane's path served by a process of another user
  * (here nobody, forked): migsec-control must not hand it keys, nor take
  * its counters. The impostor answers PING like the real one would.
@@ -407,6 +435,7 @@ static const CU_TestInfo tests[] = {
 	{ "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes },
 	{ "no copy of the one-shot key left in memory", test_no_key_left },
 	{ "a data plane socket served by another user is refused", test_peer_of_other_user },
+	{ "an SA whose SA_ADD timed out is deleted at the next tick", test_late_add_reconciled },
 	CU_TEST_INFO_NULL,
 };
 
