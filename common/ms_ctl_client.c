@@ -21,6 +21,30 @@ ms_left(const struct timespec *end)
 	return (end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+/*
+ * Who listens on the socket: root (the packaged data plane) or this user.
+ * Anyone else who got a socket onto that path (a directory others can
+ * write, a stale path after the data plane died) must not be sent keys.
+ */
+static int
+peer_check(int fd, const char *path, char *err, size_t errlen)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		snprintf(err, errlen, "data plane at %s: cannot read its credentials: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	if (cr.uid != 0 && cr.uid != geteuid()) {
+		snprintf(err, errlen, "data plane at %s: served by uid %u (pid %d), not by root or "
+			 "this user: refused", path, (unsigned int)cr.uid, (int)cr.pid);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Move exactly len bytes, or fail: timeout, hang-up, error. */
 static int
 xfer(int fd, void *buf, size_t len, bool out, const struct timespec *end)
@@ -81,6 +105,11 @@ ms_ctl_call(const char *path, uint16_t op, const void *body, uint32_t len, int t
 			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return rc;
+	}
+	rc = peer_check(fd, path, err, errlen);
+	if (rc != 0) {
+		close(fd);
 		return rc;
 	}
 	rc = xfer(fd, &h, sizeof(h), true, &end);

@@ -44,6 +44,30 @@ fail(struct mc_err *e, const char *code, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * What jansson found wrong, without its own text: that quotes up to 20
+ * bytes "near" the fault, which in a start request can be the key's hex
+ * digits, and the message goes into the reply and the audit trail. Only
+ * the kind of fault and where it is (line, column, byte) are passed on.
+ */
+static const char *
+json_fault(const json_error_t *je)
+{
+	switch (json_error_code(je)) {
+	case json_error_invalid_utf8: return "invalid UTF-8";
+	case json_error_premature_end_of_input: return "premature end of input";
+	case json_error_end_of_input_expected: return "data after the object";
+	case json_error_invalid_syntax: return "invalid syntax";
+	case json_error_null_character: return "NUL character";
+	case json_error_null_byte_in_key: return "NUL byte in a field name";
+	case json_error_duplicate_key: return "duplicate field";
+	case json_error_numeric_overflow: return "number out of range";
+	case json_error_stack_overflow: return "nested too deeply";
+	case json_error_out_of_memory: return "out of memory";
+	default: return "malformed";
+	}
+}
+
 static int
 one_of(const char *v, const char *const *names)
 {
@@ -245,7 +269,8 @@ mc_msg_parse(const char *text, size_t len, struct mc_req *r, struct mc_err *e)
 		return fail(e, "bad_message", "message of %zu bytes exceeds %d", len, MC_MSG_MAX);
 	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (o == NULL)
-		return fail(e, "bad_message", "not valid JSON: %s (at byte %d)", je.text, je.position);
+		return fail(e, "bad_message", "not valid JSON: %s (line %d, column %d, at byte %d)",
+			    json_fault(&je), je.line, je.column, je.position);
 	if (!json_is_object(o)) {
 		fail(e, "bad_message", "a message is one JSON object");
 		goto out;

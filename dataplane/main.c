@@ -67,16 +67,30 @@ usage(FILE *f, const char *prog)
 		prog);
 }
 
-/* Keys must never reach a core dump or swap. */
-static void
-harden_process(void)
+/*
+ * Keys must never reach a core dump or swap. If either cannot be ensured
+ * the data plane does not start, so that it never holds a key unprotected,
+ * unless the operator said otherwise (hardening.required = false): then
+ * each failure is logged. 0, or -errno with the reason in err.
+ */
+static int
+harden_process(const struct ms_conf *conf, char *err, unsigned int errlen)
 {
 	struct rlimit no_core = { 0, 0 };
+	int rc = 0;
 
-	if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0)
-		MS_LOG(WARNING, "cannot disable core dumps: %s", strerror(errno));
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		MS_LOG(WARNING, "mlockall failed (%s): key memory could be swapped", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot disable core dumps: %s", strerror(-rc));
+	} else if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot lock memory (mlockall: %s): keys could reach swap; "
+			 "grant CAP_IPC_LOCK or raise RLIMIT_MEMLOCK", strerror(-rc));
+	}
+	if (rc == 0 || conf->harden_required)
+		return rc;
+	MS_LOG(WARNING, "%s; starting anyway (hardening.required = false)", err);
+	return 0;
 }
 
 static void
@@ -211,7 +225,12 @@ serve(const struct ms_conf *conf, const struct ms_profile *prof, struct ms_eal_a
 			rte_strerror(rte_errno));
 		return 3;
 	}
-	harden_process();
+	if (harden_process(conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "migsec-dataplane: %s; refusing to hold keys (set hardening.required "
+			"= false to start anyway)\n", err);
+		rte_eal_cleanup();
+		return 3;
+	}
 	rc = ms_dp_setup(&dp, conf, prof, &cd, err, sizeof(err));
 	if (rc == 0)
 		rc = ms_ctl_open(&ctl, conf->ctl_socket, conf->ctl_user, ms_ops_handle, &ops, err,

@@ -6,9 +6,13 @@
  * the text of stats and crypto in dpctl_print.c. One process, one thread,
  * one request (sa add: the key from stdin).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "dpctl.h"
 #include "ms_ctl_client.h"
@@ -114,11 +118,38 @@ dpctl_show(const char *path, uint16_t op, bool json, void (*pretty)(const char *
 	return EXIT_OK;
 }
 
+/* sa add holds a key: it must not reach a core dump (set for every command). */
+static int
+no_core_dumps(void)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		fprintf(stderr, "migsec-dpctl: cannot disable core dumps: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+dpctl_lock_memory(void)
+{
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0 ||
+	    (errno == EINVAL && mlockall(MCL_CURRENT | MCL_FUTURE) == 0))
+		return 0;
+	fprintf(stderr, "migsec-dpctl: cannot lock its memory (mlockall: %s): the key could "
+		"reach swap; run it as root or with CAP_IPC_LOCK\n", strerror(errno));
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = DEFAULT_SOCKET;
 	int i = 1;
+
+	if (no_core_dumps() != 0)
+		return EXIT_USAGE;
 
 	while (i < argc && argv[i][0] == '-') {
 		if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) && i + 1 < argc) {

@@ -16,6 +16,8 @@
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 void dpctl_usage(FILE *f);
+/* Before a key is read: every page locked in RAM; 0, or -1 with the reason printed. */
+int dpctl_lock_memory(void);
 
 /* One request; the reply (malloc'ed, NUL-terminated) to *out, or printed if out is NULL.
  * Returns the exit status; a refusal is printed. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dpctl.h"
 #include "ms_ctl_proto.h"
@@ -17,13 +18,32 @@
 
 #define DIR_UNSET 0xff
 
+/* All of stdin (up to size bytes) with read(2): stdio would keep a copy of
+ * the hex key in its own buffer, which nothing here can wipe. */
+static size_t
+read_all(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n < size) {
+		ssize_t r = read(STDIN_FILENO, buf + n, size - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	return n;
+}
+
 /* 72 hex digits on stdin -> key || salt. Every buffer is wiped. */
 static int
 read_key(struct ms_sa_spec *s)
 {
 	char buf[256];
 	uint8_t raw[MS_KEY_LEN + MS_SALT_LEN];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
+	size_t n = read_all(buf, sizeof(buf) - 1);
 	int rc = ms_hex_decode_spaced(buf, n, raw, sizeof(raw));
 
 	if (rc == 0) {
@@ -170,7 +190,7 @@ sa_add(const char *path, int argc, char **argv)
 	}
 	if (s->dir == MS_DIR_BYPASS)
 		s->spi = 0;	/* a policy rule: no SA, no key */
-	else if (read_key(s) != 0)
+	else if (dpctl_lock_memory() != 0 || read_key(s) != 0)
 		goto out;
 	rc = dpctl_simple(path, MS_CTL_SA_ADD, &req, sizeof(req), NULL);
 out:

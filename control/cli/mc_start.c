@@ -9,11 +9,13 @@
  * in locked memory and is wiped once both requests are sent.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -22,6 +24,9 @@
 #include "mc_msg.h"
 #include "mc_secmem.h"
 #include "ms_hex.h"
+
+/* Locked memory for start: about 10 MiB mapped, two TLS connections. */
+#define MC_CLI_MEMLOCK (32UL << 20)
 
 struct start_args {
 	const char *id, *vm, *policy, *src_outer, *dst_outer;
@@ -33,9 +38,32 @@ struct start_args {
 };
 
 /*
- * The OS CSPRNG, or one line of stdin: not to the end of input as migsec-dpctl
- * reads its key, since whoever types or pipes it may keep stdin open.
+ * One line of stdin, with read(2) a byte at a time: stdio would keep the
+ * hex key in its own buffer, which nothing here can wipe. Not to the end of
+ * input as migsec-dpctl reads its key, since whoever types or pipes it may
+ * keep stdin open.
  */
+static int
+read_line(char *buf, size_t size)
+{
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < size) {
+		ssize_t r = read(STDIN_FILENO, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	OPENSSL_cleanse(&c, sizeof(c));
+	return n > 0 ? 0 : -1;
+}
+
+/* The OS CSPRNG, or one line of stdin. */
 static int
 read_secret(bool from_stdin, uint8_t *secret)
 {
@@ -44,9 +72,9 @@ read_secret(bool from_stdin, uint8_t *secret)
 
 	if (!from_stdin)
 		return getrandom(secret, MC_SECRET_LEN, 0) == MC_SECRET_LEN ? 0 : -1;
-	if (fgets(buf, sizeof(buf), stdin) == NULL)
+	if (read_line(buf, sizeof(buf)) != 0)
 		rc = -1;
-	buf[strcspn(buf, "\r\n")] = '\0';
+	buf[strcspn(buf, "\r")] = '\0';
 	if (rc == 0 && ms_hex_decode(buf, secret, MC_SECRET_LEN) != 0)
 		rc = -1;
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -239,6 +267,14 @@ do_start(const struct mc_cli *c, struct start_args *a)
 	if (sealed && a->lanes == 0 && (rc = default_lanes(c, a)) != MC_EXIT_OK)
 		return rc;
 	if (sealed) {
+		rc = mc_secmem_lock(MC_CLI_MEMLOCK);
+		if (rc != 0) {
+			fprintf(stderr, "migsecctl: cannot lock its memory (mlockall: %s): the key "
+				"could reach swap. Raise the locked-memory limit to %lu MiB (ulimit -l "
+				"%lu) or run it with CAP_IPC_LOCK\n", strerror(-rc),
+				MC_CLI_MEMLOCK >> 20, MC_CLI_MEMLOCK >> 10);
+			return MC_EXIT_USAGE;
+		}
 		secret = mc_secure_zalloc(MC_SECRET_LEN);
 		if (secret == NULL || read_secret(a->key_stdin, secret) != 0) {
 			mc_secure_free(secret, MC_SECRET_LEN);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * migsec-control's client of the data plane's local control socket
- * (mc_dpc.h): one blocking request per call, on its one thread.
+ * (mc_dpc.h): one blocking request per call, on its one thread, and the
+ * reconciliation of SAs whose requests went unanswered.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -15,6 +17,55 @@
 #include "ms_ctl_proto.h"
 
 #define DP_TIMEOUT_MS 5000
+#define PENDING_MAX 256
+#define GONE_GRACE_S 10	/* "no such SA" this long: a late SA_ADD did not land */
+
+static int timeout_ms = DP_TIMEOUT_MS;
+
+/*
+ * SAs the data plane may hold although migsec-control gave up on them: an
+ * SA_ADD or SA_DEL whose answer did not come in time (or the connection
+ * broke after the request was sent). The data plane may still install
+ * the SA, or have kept it; its key would live until the SA's own expiry,
+ * up to 7 days. Each is deleted at the next reconciliation (mc_dp_list,
+ * once a tick), until the data plane says it is gone (for GONE_GRACE_S,
+ * as a late SA_ADD may still be on its way) or is gone itself.
+ */
+static struct pending {
+	char sock[108];
+	uint32_t id;
+	time_t gone_since;	/* 0: not yet seen absent */
+} pending[PENDING_MAX];
+static unsigned int nb_pending;
+
+void
+mc_dp_set_timeout(int ms)
+{
+	timeout_ms = ms > 0 ? ms : DP_TIMEOUT_MS;
+}
+
+/* The request may have reached the data plane, and been acted on. */
+static bool
+maybe_delivered(int rc)
+{
+	return rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPIPE || rc == -EPROTO;
+}
+
+static void
+pending_add(const char *sock, uint32_t id)
+{
+	for (unsigned int i = 0; i < nb_pending; i++)
+		if (pending[i].id == id && strcmp(pending[i].sock, sock) == 0)
+			return;
+	if (nb_pending == PENDING_MAX) {
+		fprintf(stderr, "migsec-control: SA %u: too many unanswered requests to reconcile; "
+			"it lives until its expiry\n", id);
+		return;
+	}
+	snprintf(pending[nb_pending].sock, sizeof(pending[0].sock), "%s", sock);
+	pending[nb_pending].id = id;
+	pending[nb_pending++].gone_since = 0;
+}
 
 static int
 call(const char *sock, uint16_t op, const void *body, uint32_t len, char **reply, char *err,
@@ -22,7 +73,7 @@ call(const char *sock, uint16_t op, const void *body, uint32_t len, char **reply
 {
 	int32_t status;
 	size_t rlen;
-	int rc = ms_ctl_call(sock, op, body, len, DP_TIMEOUT_MS, &status, reply, &rlen, err, errlen);
+	int rc = ms_ctl_call(sock, op, body, len, timeout_ms, &status, reply, &rlen, err, errlen);
 
 	if (rc != 0)
 		return rc;
@@ -46,11 +97,13 @@ mc_dp_add(const char *sock, const struct ms_sa_spec *spec, char *err, size_t err
 	rc = call(sock, MS_CTL_SA_ADD, &req, sizeof(req), &reply, err, errlen);
 	OPENSSL_cleanse(&req, sizeof(req));
 	free(reply);
+	if (maybe_delivered(rc))
+		pending_add(sock, spec->id);
 	return rc;
 }
 
-int
-mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen)
+static int
+del_once(const char *sock, uint32_t id, char *err, size_t errlen)
 {
 	struct ms_ctl_sa_id req = { .id = id };
 	char *reply = NULL;
@@ -58,6 +111,65 @@ mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen)
 
 	free(reply);
 	return rc;
+}
+
+int
+mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen)
+{
+	int rc = del_once(sock, id, err, errlen);
+
+	if (maybe_delivered(rc))
+		pending_add(sock, id);
+	return rc;
+}
+
+/* One attempt for pending SA i; true when it is settled (deleted or gone). */
+static bool
+reconcile_one(struct pending *p, time_t now)
+{
+	char err[256];
+	int rc = del_once(p->sock, p->id, err, sizeof(err));
+
+	if (rc == 0) {
+		fprintf(stderr, "migsec-control: deleted SA %u, which a request that timed out had "
+			"left in the data plane\n", p->id);
+		return true;
+	}
+	if (rc == -ENOENT) {	/* the data plane's answer: no such SA (yet?) */
+		if (p->gone_since == 0)
+			p->gone_since = now;
+		return now - p->gone_since >= GONE_GRACE_S;
+	}
+	/* Not there at all: a dead data plane took its keys along. */
+	return !maybe_delivered(rc);
+}
+
+void
+mc_dp_reconcile(const char *sock)
+{
+	time_t now = time(NULL);
+
+	for (unsigned int i = 0; i < nb_pending;) {
+		struct pending *p = &pending[i];
+
+		if (strcmp(p->sock, sock) != 0) {
+			i++;
+			continue;
+		}
+		if (!reconcile_one(p, now)) {
+			if (p->gone_since == 0)
+				break;	/* no answer again: leave the rest for the next tick */
+			i++;
+			continue;
+		}
+		*p = pending[--nb_pending];
+	}
+}
+
+unsigned int
+mc_dp_pending(void)
+{
+	return nb_pending;
 }
 
 static json_t *
@@ -79,6 +191,7 @@ get_json(const char *sock, uint16_t op, char *err, size_t errlen)
 json_t *
 mc_dp_list(const char *sock, char *err, size_t errlen)
 {
+	mc_dp_reconcile(sock);	/* the list then shows what is really left */
 	return get_json(sock, MS_CTL_SA_LIST, err, errlen);
 }
 

@@ -18,4 +18,14 @@ json_t *mc_dp_ping(const char *sock, char *err, size_t errlen);
 json_t *mc_dp_stats(const char *sock, char *err, size_t errlen);
 json_t *mc_dp_crypto(const char *sock, char *err, size_t errlen);
 
+/*
+ * An SA_ADD or SA_DEL without an answer in time leaves an SA the data plane
+ * may hold: it is deleted later, by mc_dp_reconcile(), which mc_dp_list()
+ * runs first (so once a tick). mc_dp_pending(): how many are left.
+ */
+void mc_dp_reconcile(const char *sock);
+unsigned int mc_dp_pending(void);
+/* The deadline of each request, ms (tests); 0: the default, 5000. */
+void mc_dp_set_timeout(int ms);
+
 #endif

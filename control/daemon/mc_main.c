@@ -24,6 +24,9 @@
 #include "mc_server.h"
 
 #define SECURE_HEAP (256 * 1024)
+/* Locked memory for the whole process: about 10 MiB mapped at start, plus
+ * TLS and buffers of up to 256 connections (mgmt.max_connections). */
+#define MEMLOCK_LIMIT (64UL << 20)
 
 static volatile sig_atomic_t quit;
 
@@ -54,6 +57,34 @@ usage(FILE *f)
 		"Exit status: 0 clean stop, 1 configuration error, 2 usage, 3 start-up failure.\n");
 }
 
+/*
+ * It parses network input and holds keys: never as root. Started as root,
+ * it must be told whom to become (mgmt.user), and that must not be root.
+ */
+static int
+user_check(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (user[0] == '\0') {
+		if (geteuid() != 0 && getuid() != 0)
+			return 0;
+		snprintf(err, errlen, "started as root without mgmt.user: set mgmt.user (e.g. "
+			 "\"migsec\") or start it as that user (the systemd unit does)");
+		return -EPERM;
+	}
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "mgmt.user: no such user '%s'", user);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "mgmt.user: '%s' is root; name an unprivileged user", user);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* After binding and loading keys: the configured user, no way back. */
 static int
 drop_privileges(const char *user, char *err, size_t errlen)
@@ -62,7 +93,7 @@ drop_privileges(const char *user, char *err, size_t errlen)
 	bool already;
 
 	if (user[0] == '\0')
-		return 0;
+		return 0;	/* not root: user_check() */
 	pw = getpwnam(user);
 	if (pw == NULL) {
 		snprintf(err, errlen, "mgmt.user: no such user '%s'", user);
@@ -71,8 +102,12 @@ drop_privileges(const char *user, char *err, size_t errlen)
 	/* Started as that user already (the systemd unit's User=): nothing to drop. */
 	already = getuid() == pw->pw_uid && geteuid() == pw->pw_uid && getgid() == pw->pw_gid &&
 		  getegid() == pw->pw_gid;
-	if (!already && (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-			 setuid(pw->pw_uid) != 0 || setuid(0) == 0)) {
+	/* CAP_IPC_LOCK survives the setuid (alone): the memory locked by
+	 * mc_secmem_lock() may grow even if RLIMIT_MEMLOCK could not be raised. */
+	if (!already && (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(0, NULL) != 0 ||
+			 setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0 ||
+			 mc_secmem_keep_lock_cap() != 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0 ||
+			 setuid(0) == 0)) {
 		snprintf(err, errlen, "cannot drop privileges to %s: %s", user, strerror(errno));
 		return -EPERM;
 	}
@@ -121,6 +156,14 @@ start_up(const struct mc_conf *conf, int *lfd)
 	if (rc != 0) {
 		fprintf(stderr, "migsec-control: cannot set up locked memory for keys: %s\n",
 			strerror(-rc));
+		return 3;
+	}
+	rc = mc_secmem_lock(MEMLOCK_LIMIT);
+	if (rc != 0) {
+		fprintf(stderr, "migsec-control: cannot lock its memory (mlockall: %s): keys could "
+			"reach swap. Raise the locked-memory limit to %lu MiB (LimitMEMLOCK= in the "
+			"unit, ulimit -l) or start it as root with mgmt.user set\n", strerror(-rc),
+			MEMLOCK_LIMIT >> 20);
 		return 3;
 	}
 	if (mc_audit_open(conf->name, conf->audit_file) != 0) {
@@ -183,7 +226,8 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &path, &check) != 0)
 		return 2;
-	if (mc_conf_load(path, &conf, err, sizeof(err)) != 0) {
+	if (mc_conf_load(path, &conf, err, sizeof(err)) != 0 ||
+	    user_check(conf.user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "migsec-control: %s\n", err);
 		return 1;
 	}

@@ -191,6 +191,17 @@ ms_cdev_setup(const struct ms_profile *p, uint16_t nb_qp, uint32_t sessions, uin
 	return 0;
 }
 
+/* lib/ipsec writes salt || IV into each op's IV area (ms_sa.h, MS_IV_OFFSET). */
+static void
+op_iv_wipe(struct rte_mempool *mp, void *arg, void *obj, unsigned int idx)
+{
+	RTE_SET_USED(mp);
+	RTE_SET_USED(arg);
+	RTE_SET_USED(idx);
+	explicit_bzero((uint8_t *)obj + MS_IV_OFFSET, 16);
+}
+
+/* Workers stopped: every op is back in the pool, and none is touched again. */
 void
 ms_cdev_close(struct ms_cdev *cd)
 {
@@ -198,6 +209,8 @@ ms_cdev_close(struct ms_cdev *cd)
 	if (cd->failover)
 		ms_failover_detach(cd);
 	rte_cryptodev_close(cd->dev_id);
+	if (cd->op_pool != NULL)
+		rte_mempool_obj_iter(cd->op_pool, op_iv_wipe, NULL);	/* the last salts */
 	rte_mempool_free(cd->op_pool);
 	rte_mempool_free(cd->sess_pool);
 	cd->op_pool = cd->sess_pool = NULL;

@@ -235,6 +235,20 @@ load_control(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf 
 	return 0;
 }
 
+/* Group "hardening": whether a failure to keep keys out of core dumps and swap stops the start. */
+static int
+load_hardening(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
+{
+	static const char *const known[] = { "required", NULL };
+	const config_setting_t *g;
+	int rc;
+
+	g = opt_group(c, root, "hardening", known, &rc);
+	if (rc == 0)
+		rc = ms_cfg_bool(c, g, "hardening", "required", &conf->harden_required, true);
+	return rc;
+}
+
 static int
 check_frames(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *conf)
 {
@@ -284,6 +298,7 @@ load_groups(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_conf *
 	    (rc = load_crypto(c, root, conf)) ||
 	    (rc = load_limits(c, root, conf)) ||
 	    (rc = load_control(c, root, conf)) ||
+	    (rc = load_hardening(c, root, conf)) ||
 	    (rc = load_poll(c, root, &conf->poll)))
 		return rc;
 	return check_frames(c, root, conf);
@@ -294,7 +309,7 @@ ms_conf_load(const char *path, struct ms_conf *conf, char *err, unsigned int err
 {
 	/* "mgmt" belongs to migsec-control, which reads the same file. */
 	static const char *const known[] = { "name", "eal", "crypto", "inner", "outer", "remote",
-		"policy", "limits", "poll", "control", "mgmt", NULL };
+		"policy", "limits", "poll", "control", "hardening", "mgmt", NULL };
 	struct ms_cfg_ctx c = { .file = path, .err = err, .errlen = errlen };
 	const config_setting_t *root;
 	config_t cfg;

@@ -95,6 +95,9 @@ struct ms_conf {
 	/* control */
 	char ctl_socket[MS_PATH_MAX];
 	char ctl_user[MS_NAME_MAX];
+
+	/* hardening */
+	bool harden_required;		/* no start without core dumps off and memory locked */
 };
 
 /*

@@ -25,6 +25,8 @@ struct fake_dp {
 	unsigned int adds, dels;
 	int workers;				/* what PING reports (0: 1) */
 	int fail_add_after;			/* refuse SA_ADD number N (1-based); 0: never */
+	int slow_add;				/* SA_ADD number N installs, answers late; 0: none */
+	int slow_ms;				/* ... this late */
 	pthread_t thr;
 };
 

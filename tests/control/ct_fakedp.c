@@ -69,6 +69,7 @@ serve(struct fake_dp *f, int fd)
 	struct ms_ctl_hdr h;
 	uint8_t body[MS_CTL_MAX_REQ];
 	char *reply = NULL;
+	bool delay;
 
 	if (io(fd, &h, sizeof(h), false) || h.len > sizeof(body) || io(fd, body, h.len, false))
 		return;
@@ -109,8 +110,11 @@ serve(struct fake_dp *f, int fd)
 			 "\"fake\"}", f->workers ? f->workers : 1);
 		reply = strdup(buf);
 	}
+	delay = h.op == MS_CTL_SA_ADD && f->slow_add && f->adds == (unsigned int)f->slow_add;
 	pthread_mutex_unlock(&lock);
 	OPENSSL_cleanse(body, sizeof(body));
+	if (delay)	/* a data plane that installed the SA, then stalled before answering */
+		usleep((useconds_t)f->slow_ms * 1000);
 	h.len = reply ? (uint32_t)strlen(reply) : 0;
 	if (io(fd, &h, sizeof(h), true) == 0 && h.len)
 		io(fd, reply, h.len, true);

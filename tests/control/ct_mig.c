@@ -5,17 +5,24 @@
  * keys match across appliances and never across directions, policies,
  * rollback, the rekey state machine, lifetimes, recovery, key wiping.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "ct.h"
 #include "mc_audit.h"
+#include "mc_dpc.h"
 #include "mc_kdf.h"
 #include "mc_mig.h"
 #include "mc_secmem.h"
+#include "ms_ctl_proto.h"
 #include "tl.h"
 
 static struct fake_dp dp[2];
@@ -323,6 +330,103 @@ test_lanes(void)
 	CU_ASSERT_EQUAL(dp[0].nb, 0);
 }
 
+/*
+ * An SA_ADD whose answer comes too late: migsec-control gives up and rolls
+ * the start back, but the data plane did install the SA (and the rollback's
+ * deletes of the inbound SAs are late too). The next tick must delete every
+ * SA of the failed start, or its key would live until its expiry.
+ */
+static void
+test_late_add_reconciled(void)
+{
+	struct mc_req r;
+
+	mc_dp_set_timeout(300);
+	dp[0].slow_add = (int)dp[0].adds + 3;	/* the outbound SA, after in g0 and in g1 */
+	dp[0].slow_ms = 700;
+	req_start(&r, "m7", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	json_decref(handle(0, &r, "dataplane_error"));
+	simple(0, MC_OP_STATUS, "m7", "not_found");	/* control forgot it */
+	usleep(1200 * 1000);			/* the fake data plane caught up */
+	dp[0].slow_add = 0;
+	mc_tick(st[0]);
+	CU_ASSERT_EQUAL(dp[0].nb, 0);		/* no SA of m7 left */
+	if (dp[0].nb != 0)
+		fprintf(stderr, "\n  %u SA(s) of a failed start left in the data plane\n", dp[0].nb);
+	mc_dp_set_timeout(0);
+	for (unsigned int i = 0; i < dp[0].nb; i++)	/* for the next tests */
+		mc_dp_del(dp[0].path, dp[0].sa[i].id, (char[64]){ 0 }, 64);
+}
+
+/*
+ * A socket at the data plane's path served by a process of another user
+ * (here nobody, forked): migsec-control must not hand it keys, nor take
+ * its counters. The impostor answers PING like the real one would.
+ */
+static pid_t
+impostor(const char *path, int *ready)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct ms_ctl_hdr h;
+		int l = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		if (setgid(65534) != 0 || setuid(65534) != 0 ||
+		    bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(l, 1) != 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		fd = accept(l, NULL, NULL);
+		if (fd >= 0 && recv(fd, &h, sizeof(h), MSG_WAITALL) == sizeof(h)) {
+			h.status = 0;
+			h.len = 2;
+			if (send(fd, &h, sizeof(h), 0) == sizeof(h) && send(fd, "{}", 2, 0) == 2)
+				_exit(0);
+		}
+		_exit(1);
+	}
+	close(p[1]);
+	*ready = pid > 0 && read(p[0], &(char){ 0 }, 1) == 1;
+	close(p[0]);
+	return pid;
+}
+
+static void
+test_peer_of_other_user(void)
+{
+	char dir[] = "/tmp/migsec-ct-peer-XXXXXX", path[108], err[256] = "";
+	json_t *j;
+	pid_t pid;
+	int ready = 0, status;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "\n  (not root: cannot serve a socket as another user; skipped)\n");
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	chmod(dir, 0777);	/* for the impostor's bind */
+	snprintf(path, sizeof(path), "%s/dp.sock", dir);
+	pid = impostor(path, &ready);
+	CU_ASSERT_FATAL(pid > 0 && ready);
+	j = mc_dp_ping(path, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(j);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "uid 65534"));
+	if (j != NULL)
+		fprintf(stderr, "\n  the impostor was answered: %s\n", err);
+	json_decref(j);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static const CU_TestInfo tests[] = {
 	{ "start: keys match across appliances, never across directions",
 	  test_start_keys_and_selectors },
@@ -333,6 +437,8 @@ static const CU_TestInfo tests[] = {
 	{ "recovery after a restart: status and end work, rekey does not", test_recovery },
 	{ "lanes: one SA per lane, all keys differ, rekeyed together", test_lanes },
 	{ "no copy of the one-shot key left in memory", test_no_key_left },
+	{ "a data plane socket served by another user is refused", test_peer_of_other_user },
+	{ "an SA whose SA_ADD timed out is deleted at the next tick", test_late_add_reconciled },
 	CU_TEST_INFO_NULL,
 };
 

@@ -225,6 +225,61 @@ test_error_text(void)
 	}
 }
 
+/*
+ * A request that carries a key and is refused: neither the reply nor the
+ * audit line (both made of e.code and e.msg, mc_server.c) may hold a byte
+ * of it. jansson's own error text quotes up to 20 bytes "near" the fault,
+ * which in these requests are the key's hex digits.
+ */
+static void
+test_no_key_in_errors(void)
+{
+#define HOT "c9f1e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9"
+	/* The fault within the first 18 digits: jansson quotes the token so far. */
+#define PART "c9f1e8d7a6b5c4d3e2"
+	static const char *const bad[] = {
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" PART,			/* truncated */
+		"{\"v\":1,\"op\":\"start\",\"key\":" PART "}",			/* not a string */
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" PART "\xff" HOT "\"}",	/* bad UTF-8 */
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" PART "\x01" HOT "\"}",	/* control char */
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" PART "\\q" HOT "\"}",	/* bad escape */
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" HOT "\" \"nonce\":1}",	/* no comma */
+		"{\"key\":\"" HOT "\",\"key\":\"" HOT "\"}",				/* duplicate */
+		"{\"v\":1,\"op\":\"start\",\"key\":\"" HOT "\"",			/* unclosed */
+	};
+	const char *hot = HOT;
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mc_req r;
+		struct mc_err e = { 0 };
+		char *reply, *line;
+		json_t *o;
+		int leaks = 0;
+
+		CU_ASSERT_NOT_EQUAL_FATAL(mc_msg_parse(bad[i], strlen(bad[i]), &r, &e), 0);
+		reply = mc_msg_error(e.code, e.msg);
+		o = json_pack("{s:s,s:s}", "code", e.code, "reason", e.msg);
+		line = json_dumps(o, JSON_COMPACT);
+		/* No run of 4 hex digits of the key (16 bits) in either. */
+		for (size_t k = 0; k + 4 <= strlen(hot); k++) {
+			char w[5];
+
+			memcpy(w, hot + k, 4);
+			w[4] = '\0';
+			leaks += strstr(reply, w) != NULL || strstr(line, w) != NULL;
+		}
+		CU_ASSERT_EQUAL(leaks, 0);
+		if (leaks)
+			fprintf(stderr, "\n  request %u: the key shows in: %s\n", i, reply);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "byte"));	/* still says where */
+		free(line);
+		json_decref(o);
+		free(reply);
+	}
+#undef PART
+#undef HOT
+}
+
 /* migsec-control's settings: the shipped example, and errors naming file:line:setting. */
 static void
 test_conf(void)
@@ -322,6 +377,7 @@ static const CU_TestInfo tests[] = {
 	{ "every field, every error", test_errors },
 	{ "reply format", test_replies },
 	{ "quoted input in errors stays printable ASCII", test_error_text },
+	{ "a refused request's key is never quoted in the reply or audit", test_no_key_in_errors },
 	{ "configuration: example, errors with file:line:setting", test_conf },
 	{ "configuration: clients and peers required, their errors", test_conf_clients },
 	CU_TEST_INFO_NULL,

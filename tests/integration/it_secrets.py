@@ -16,7 +16,8 @@ Then none in any log or audit file of the lab, in hex or base64 either, and
 no core dump: RLIMIT_CORE is 0 in both daemons, and after the limit is
 raised from outside (prlimit), a crash (SIGSEGV) still leaves no core
 because the process is not dumpable (a plain process crashed the same way
-with the same limit does leave one, so the method can tell).
+with the same limit does leave one, so the method can tell). And no swap:
+every page of both migsec-control is locked (VmLck).
 """
 import base64
 import glob
@@ -224,6 +225,15 @@ def proc_owner(p):
     return os.stat(f"/proc/{p}/status").st_uid
 
 
+def check_locked(lab, name):
+    """Every page of migsec-control locked (mlockall): no copy of a key it
+    handles (TLS records, JSON, its connection buffer, stacks) can be swapped."""
+    with open(f"/proc/{pid(lab, name)}/status") as f:
+        kb = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.startswith("Vm")}
+    check(kb["VmLck"] >= kb["VmSize"] * 0.9,
+          f"{name}: its memory is locked (VmLck {kb['VmLck']} kB of VmSize {kb['VmSize']} kB)")
+
+
 def core_dumps(lab):
     """RLIMIT_CORE 0, and not dumpable (PR_SET_DUMPABLE 0), each shown by an
     effect that a plain process in the same place does not have."""
@@ -246,6 +256,7 @@ def core_dumps(lab):
             uid = int([ln for ln in f if ln.startswith("Uid:")][0].split()[1])
         check(uid == nobody and proc_owner(pid(lab, name)) == 0,
               f"{name} runs as nobody and is not dumpable (its /proc files are root's)")
+        check_locked(lab, name)
         h = json.loads(ctl(lab, "--json", "health", appliance(app)).stdout)[app]
         check(h.get("dumpable") is False, f"{name} says so too (health: dumpable false)")
         # The data plane runs as root, where /proc shows nothing: it says what

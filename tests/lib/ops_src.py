@@ -130,7 +130,8 @@ def known_settings():
     out = set()
     groups = {"load_eal": "eal", "load_remote": "remote", "load_policy": "policy",
               "load_poll": "poll", "load_crypto": "crypto", "known_limits": "limits",
-              "known_ctl": "control", "known_inner": "inner", "known_outer": "outer"}
+              "known_ctl": "control", "known_inner": "inner", "known_outer": "outer",
+              "load_hardening": "hardening"}
     # The schema is split by group: ms_conf.c, ms_conf_net.c, ... (every ms_conf*.c).
     schema = sorted(f for f in os.listdir(os.path.join(TOP, "dataplane/setup"))
                     if re.fullmatch(r"ms_conf\w*\.c", f))

@@ -10,7 +10,9 @@ private mount namespace lays the install over the real directory
 (read-only overlay), and MANPATH points man at the installed pages; both
 vanish with the namespace. The sysusers.d file creates the migsec user in
 a scratch root, and `systemd-analyze security` must rate both units no
-worse than their bounds below (a guard against lost hardening).
+worse than their bounds below (a guard against lost hardening). Both units
+keep keys out of swap and core dumps (MemorySwapMax=0, LimitCORE=0), and
+migsec-control's LimitMEMLOCK= leaves room for its mlockall().
 """
 import glob
 import os
@@ -81,6 +83,20 @@ def verify(dest, units):
               f"<= {EXPOSURE_MAX[u]}")
 
 
+def memory_settings(units):
+    """Keys out of swap and core dumps: settings both units must keep."""
+    for u in units:
+        text = open(u).read()
+        name = os.path.basename(u)
+        for want in ("MemorySwapMax=0", "LimitCORE=0"):
+            check(re.search(r"^%s$" % want, text, flags=re.M), f"{name}: {want}")
+        if name == "migsec-control.service":
+            m = re.search(r"^LimitMEMLOCK=(\d+)M$", text, flags=re.M)
+            check(m and int(m.group(1)) >= 32,
+                  f"{name}: LimitMEMLOCK= at least 32M for mlockall() "
+                  f"({m.group(0) if m else 'missing'})")
+
+
 def sysusers(dest, scratch):
     conf = glob.glob(f"{dest}/**/lib/sysusers.d/migsec.conf", recursive=True)[0]
     root = os.path.join(scratch, "root")
@@ -102,6 +118,7 @@ def main():
         if r.returncode == 0:
             layout(dest)
             units = unit_paths(dest)
+            memory_settings(units)
             if len(units) == len(UNITS):
                 verify(dest, units)
             sysusers(dest, scratch)
