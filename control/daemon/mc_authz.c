@@ -70,7 +70,7 @@ mc_authz_client(const struct mc_conf *c, SSL *ssl, char *subject, size_t len)
 	return who;
 }
 
-static char *
+static char * __attribute__((format(printf, 4, 5)))
 denied(const struct mc_req *r, const struct mc_client *who, const char *code, const char *fmt,
        ...)
 {
