@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from migsec_lab import (BUILD, HOST, MGMT, OUTER, PY, TLSPROBE, TOP, Lab,  # noqa: E402
                         appliance, check, ctl, log)
 
-SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"
+# TCP only, so that it does not overlap FILLER (overlapping selectors are refused).
+SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp"
 FILLER = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=udp,dport=9"
 PROXY = os.path.join(TOP, "tests", "lib", "mgmt_proxy.py")
 REQUEST_S = 3
