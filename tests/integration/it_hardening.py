@@ -135,7 +135,8 @@ def ctl_conf(d, user_line, port):
     with open(path, "w") as f:
         f.write('name = "hard";\n'
                 f'mgmt: {{ listen = "127.0.0.1:{port}"; ca = "{cert}"; cert = "{cert}"; '
-                f'key = "{key}"; {user_line} }};\n'
+                f'key = "{key}"; clients = ( {{ identity = "CN=migsecctl"; role = "operator"; }} ); '
+                f'peers = [ "203.0.113.2" ]; {user_line} }};\n'
                 f'control: {{ socket = "{d}/none.sock"; }};\n')
     return path
 
