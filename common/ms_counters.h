@@ -84,6 +84,11 @@
 	X(icmp_sent, MS_REP_TOTAL, "ICMP errors sent") \
 	X(mss_clamped, MS_REP_TOTAL, "TCP SYNs whose MSS was clamped") \
 	X(handoff_pkts, MS_REP_TOTAL, "packets handed to the SA's owning worker") \
+	X(neigh_refused, MS_REP_TOTAL, "ARP/ND MACs not learned: nobody asked for them") \
+	X(neigh_conflict, MS_REP_TOTAL, "ARP/ND that claimed another MAC for a resolved neighbour: ignored") \
+	X(neigh_evicted, MS_REP_TOTAL, "neighbour entries aged out or evicted for room") \
+	X(neigh_full, MS_REP_TOTAL, "resolutions refused: every neighbour entry in use") \
+	X(arp_nd_limited, MS_REP_TOTAL, "ARP/ND requests from unknown hosts over the rate limit: not answered") \
 	X(busy_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that moved packets (TSC)") \
 	X(io_cycles, MS_REP_TOTAL | MS_REP_WORKER, "of those, inside the ports' RX/TX bursts") \
 	X(idle_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that found nothing, sleeps included") \
