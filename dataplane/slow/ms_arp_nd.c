@@ -118,12 +118,24 @@ ms_slow_solicit(struct ms_dp *dp, struct ms_neigh_entry *e)
 		send_ns(dp, e->port, &e->ip);
 }
 
+/* Have ms_slow_tick ask e again MS_RECHECK_MS from now, unless it will sooner. */
+static void
+recheck_soon(const struct ms_dp *dp, struct ms_neigh_entry *e, uint64_t now)
+{
+	uint64_t reach = dp->tsc_hz / 1000 * MS_REACHABLE_MS;
+	uint64_t recheck = dp->tsc_hz / 1000 * MS_RECHECK_MS;
+
+	if (now - e->confirmed + recheck < reach)	/* modular: confirmed may be "ahead" */
+		e->confirmed = now + recheck - reach;
+}
+
 /*
  * A neighbour's frame says ip is at mac. Learned only into an entry that
  * asked (a next hop we resolve, within MS_RESOLVE_RETRY_MS of our request):
  * a host nobody asked about creates nothing (neigh_refused), and a resolved
  * entry is never overwritten by an unsolicited claim (neigh_conflict); it
- * takes a new MAC only from the answer to its next refresh.
+ * takes a new MAC only from the answer to its next refresh, which such a
+ * claim brings forward to MS_RECHECK_MS from now.
  */
 static void
 learn(struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *ip,
@@ -150,10 +162,12 @@ learn(struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *ip,
 		return;
 	}
 	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
-	if (!(e->mac & MS_NEIGH_VALID))
+	if (!(e->mac & MS_NEIGH_VALID)) {
 		MS_SLOW_COUNT(dp, neigh_refused, 1);
-	else if (e->mac != (v | MS_NEIGH_VALID))
+	} else if (e->mac != (v | MS_NEIGH_VALID)) {
 		MS_SLOW_COUNT(dp, neigh_conflict, 1);
+		recheck_soon(dp, e, now);
+	}
 }
 
 void

@@ -14,7 +14,6 @@
 #include "ms_slow_priv.h"
 
 #define HOLD_TRIES 3
-#define REACHABLE_MS 30000	/* a resolved neighbour is asked again after this */
 #define PROBES 3		/* unanswered refreshes before an entry nobody needs goes */
 #define REQ_PER_SEC 100		/* requests from unknown hosts answered, per port */
 
@@ -208,14 +207,14 @@ age_unresolved(struct ms_dp *dp, struct ms_neigh_entry *e)
 }
 
 /*
- * Resolved: asked again once REACHABLE_MS passed since its last answer (the
+ * Resolved: asked again once MS_REACHABLE_MS passed since its last answer (the
  * MAC stays in use meanwhile). One that PROBES requests did not bring back
  * goes, unless an SA needs it.
  */
 static void
 age_resolved(struct ms_dp *dp, struct ms_neigh_entry *e, uint64_t now)
 {
-	if (now - e->confirmed < dp->tsc_hz / 1000 * REACHABLE_MS)
+	if (now - e->confirmed < dp->tsc_hz / 1000 * MS_REACHABLE_MS)
 		return;
 	if (e->tries >= PROBES && !e->wanted) {
 		ms_neigh_evict(&dp->neigh, e);

@@ -22,6 +22,14 @@ void ms_slow_release(struct ms_dp *dp, struct ms_neigh_entry *e);
 
 /* A neighbour's answer is taken within this long of our request; we ask again after it. */
 #define MS_RESOLVE_RETRY_MS 1000
+/*
+ * A resolved neighbour is asked again this long after its last answer (a
+ * MAC that changed is learned then), or MS_RECHECK_MS after something
+ * claimed another MAC for it: soon, but not while the claimant's own
+ * follow-up "answer" could still be in flight, and at most that often.
+ */
+#define MS_REACHABLE_MS 300000
+#define MS_RECHECK_MS 5000
 
 /* ms_slow.c: add n to the control thread's counter c (a field of struct ms_lcore_stats). */
 #define MS_SLOW_COUNT(dp, c, n) ms_ctr_add(&(dp)->stats.lc[ms_ctl_block(dp)].c, (n))

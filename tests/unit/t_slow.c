@@ -300,7 +300,7 @@ static void
 test_aging(void)
 {
 	struct rte_ether_addr mac = { .addr_bytes = { 0x02, 0, 0, 0, 0x01, 0x77 } };
-	uint64_t now = rte_get_timer_cycles(), old = now - 40 * rte_get_timer_hz();
+	uint64_t now = rte_get_timer_cycles(), old = now - 400 * rte_get_timer_hz();
 	struct ms_lcore_stats s0 = sums();
 	struct ms_neigh_entry *gone, *kept, *stale;
 	struct rte_mbuf *out[8];
