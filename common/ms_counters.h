@@ -30,8 +30,9 @@
 	X(TOO_BIG, "too_big", 0, "too big for the outer MTU after ESP; ICMP sent back") \
 	X(TOO_BIG_NODF, "too_big_nodf", 0, "too big for the outer MTU and DF not set") \
 	X(NO_NEIGHBOR, "no_neighbor", 0, "next hop unresolved and its hold queue full") \
+	X(FRAGMENT_UNCOVERED, "fragment_uncovered", 0, "inner fragment without ports that a port-limited SA could own and no SA covers") \
 	X(SEAL_PREPARE, "seal_prepare", 0, "no room in the mbuf to add ESP") \
-	X(SEQ_EXHAUSTED, "seq_exhausted", 0, "outbound SA ran out of sequence numbers") \
+	X(SEQ_EXHAUSTED, "seq_exhausted", 0, "outbound SA reached its last sequence number (2^63 - 1)") \
 	X(CRYPTO_ENQUEUE, "crypto_enqueue", 0, "crypto queue pair refused the operation (full, stopped, failed)") \
 	X(CRYPTO_FAILED, "crypto_failed", 0, "crypto device failed an outbound operation") \
 	X(CRYPTO_LOST, "crypto_lost", 0, "crypto device never returned the operation (written off)") \
@@ -83,6 +84,11 @@
 	X(icmp_sent, MS_REP_TOTAL, "ICMP errors sent") \
 	X(mss_clamped, MS_REP_TOTAL, "TCP SYNs whose MSS was clamped") \
 	X(handoff_pkts, MS_REP_TOTAL, "packets handed to the SA's owning worker") \
+	X(neigh_refused, MS_REP_TOTAL, "ARP/ND MACs not learned: nobody asked for them") \
+	X(neigh_conflict, MS_REP_TOTAL, "ARP/ND that claimed another MAC for a resolved neighbour: ignored") \
+	X(neigh_evicted, MS_REP_TOTAL, "neighbour entries aged out or evicted for room") \
+	X(neigh_full, MS_REP_TOTAL, "resolutions refused: every neighbour entry in use") \
+	X(arp_nd_limited, MS_REP_TOTAL, "ARP/ND requests from unknown hosts over the rate limit: not answered") \
 	X(busy_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that moved packets (TSC)") \
 	X(io_cycles, MS_REP_TOTAL | MS_REP_WORKER, "of those, inside the ports' RX/TX bursts") \
 	X(idle_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that found nothing, sleeps included") \

@@ -4,6 +4,7 @@
  * plane makes on a spec before it builds an SA from it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,8 +95,9 @@ ms_sa_spec_check(const struct ms_sa_spec *s, char *err, unsigned int errlen)
 		snprintf(err, errlen, "replay window must be 64..4096 (or 0 for the default)");
 		return -EINVAL;
 	}
-	if (s->seq_start == 0) {
-		snprintf(err, errlen, "first sequence number must be at least 1");
+	if (s->seq_start == 0 || s->seq_start > MS_SEQ_LAST) {
+		snprintf(err, errlen, "first sequence number must be 1..%" PRIu64
+			 " (2^63 - 1, the last an SA uses: no IV is ever reused)", MS_SEQ_LAST);
 		return -EINVAL;
 	}
 	if ((rc = check_sels(s, err, errlen)) != 0)

@@ -20,6 +20,18 @@
 #define MS_ICV_LEN 16
 
 /*
+ * The last sequence number an SA may use, 2^63 - 1. An outbound SA never
+ * seals past it (drop seq_exhausted): the 64-bit counter, which is also the
+ * GCM IV, then cannot wrap under the same key (WireGuard's
+ * REJECT_AFTER_MESSAGES). Half the space is left unused on purpose: packets
+ * refused at the limit still advance lib/ipsec's counter, and 2^63 more of
+ * them take centuries at any rate. migsec-control rekeys long before (by
+ * bytes or time; every generation starts at 1). A spec's seq_start is
+ * 1 .. MS_SEQ_LAST, in both directions.
+ */
+#define MS_SEQ_LAST ((UINT64_C(1) << 63) - 1)
+
+/*
  * in: opens ESP from the peer; out: seals towards it; bypass: no SA, the
  * selectors' traffic crosses in plaintext both ways (a policy rule, e.g. a
  * migration whose policy is "disabled").

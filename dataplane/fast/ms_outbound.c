@@ -158,6 +158,35 @@ too_big(struct ms_worker *w, struct rte_mbuf *m, const struct ms_sa_rt *rt)
 	ms_to_slow(w, m, MS_SLOW_TOO_BIG, MS_PORT_INNER, (int32_t)rt->slot);
 }
 
+/* The sequence number lib/ipsec gave op: its GCM nonce is salt | IV, IV = the number. */
+static inline uint64_t
+op_seq(const struct rte_crypto_op *op)
+{
+	uint64_t iv;
+
+	memcpy(&iv, rte_crypto_op_ctod_offset(op, const uint8_t *, MS_IV_OFFSET + 4), 8);
+	return rte_be_to_cpu_64(iv);
+}
+
+/*
+ * Past MS_SEQ_LAST: lib/ipsec's 64-bit counter would wrap (it checks only a
+ * 32-bit space), so these packets are refused here instead, before the
+ * device sees them. One prepare call numbers its packets consecutively, so
+ * the refused ones are a tail; their ops stay in cop for the caller to return.
+ */
+static uint16_t
+seq_limit(struct ms_worker *w, const struct ms_sa_rt *rt, struct rte_mbuf **mb,
+	  struct rte_crypto_op **cop, uint16_t k)
+{
+	uint16_t good = 0;
+
+	while (good < k && op_seq(cop[good]) <= MS_SEQ_LAST && op_seq(cop[good]) != 0)
+		good++;
+	ms_count_drop(&w->dp->stats, w->idx, (int32_t)rt->slot, MS_DROP_SEQ_EXHAUSTED, k - good);
+	rte_pktmbuf_free_bulk(&mb[good], k - good);
+	return good;
+}
+
 uint16_t
 ms_out_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, uint16_t n,
 	       struct rte_crypto_op **cop)
@@ -178,6 +207,8 @@ ms_out_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, u
 		ms_count_drop(&w->dp->stats, w->idx, (int32_t)rt->slot, r, n - k);
 		rte_pktmbuf_free_bulk(&mb[k], n - k);
 	}
+	if (unlikely(k > 0 && op_seq(cop[k - 1]) > MS_SEQ_LAST))
+		k = seq_limit(w, rt, mb, cop, k);
 	return k;
 }
 
@@ -214,6 +245,35 @@ classify(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf **pkts,
 }
 
 /*
+ * No ports to match: a non-first fragment (ms_key_extract gives it ports
+ * 0), or a first one too short to hold them. No real TCP, UDP or SCTP
+ * packet has port 0 at both ends. The protocol byte leads both layouts.
+ */
+static inline bool
+ports_unknown(const struct ms_key *k)
+{
+	uint8_t proto = k->v4.proto;
+	uint32_t ports = k->af == MS_AF_INET ? (uint32_t)k->v4.sport | k->v4.dport
+					     : (uint32_t)k->v6.sport | k->v6.dport;
+
+	return ports == 0 && (proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP);
+}
+
+/*
+ * Could an outbound SA whose selector limits ports own this packet, had it
+ * ports? Then it must not go out in plaintext (rare: fragments only).
+ */
+static bool
+frag_protected(const struct ms_tables *t, const struct ms_key *k)
+{
+	const uint8_t *kp = (const uint8_t *)k;
+	uint32_t res;
+
+	ms_spd_classify(&t->spd, k->af == MS_AF_INET ? MS_SPD_FRAG4 : MS_SPD_FRAG6, &kp, &res, 1);
+	return res != 0;
+}
+
+/*
  * One classified packet (target r): the SA to seal it with, or NULL when it
  * was sent in the clear, handed to the slow path or dropped here.
  */
@@ -221,19 +281,22 @@ static struct ms_sa_rt *
 dispatch(struct ms_worker *w, const struct ms_tables *t, struct rte_mbuf *m,
 	 const struct ms_key *k, int l4, uint32_t r)
 {
-	const struct ms_target *tg;
-	struct ms_sa_rt *rt;
+	const struct ms_target *tg = r == 0 || r > t->nb_tg ? NULL : &t->tg[r - 1];
+	/* Worker w seals with lane w of a group: no sequence counter is shared. */
+	struct ms_sa_rt *rt = tg == NULL ? NULL : tg->rt[tg->nb == 1 ? 0 : w->idx % tg->nb];
 
-	if (r == 0 || r > t->nb_tg) {
+	if ((rt == NULL || rt->dir == MS_DIR_BYPASS) && unlikely(ports_unknown(k)) &&
+	    frag_protected(t, k)) {
+		ms_drop(w, m, -1, MS_DROP_FRAGMENT_UNCOVERED);
+		return NULL;
+	}
+	if (rt == NULL) {
 		if (t->path.bypass)
 			bypass(w, &t->path, m, k);
 		else
 			ms_drop(w, m, -1, MS_DROP_NO_POLICY);
 		return NULL;
 	}
-	/* Worker w seals with lane w of a group: no sequence counter is shared. */
-	tg = &t->tg[r - 1];
-	rt = tg->rt[tg->nb == 1 ? 0 : w->idx % tg->nb];
 	if (rt->dir == MS_DIR_BYPASS) {
 		bypass_rule(w, m, rt);
 		return NULL;

@@ -37,22 +37,37 @@ tables_free(struct ms_tables *t)
 	rte_free(t);
 }
 
-/* An SA's selectors as ACL rules; a bypass rule's go to both directions. */
+static bool
+limits_ports(const struct ms_sel *s)
+{
+	return s->sport_lo != 0 || s->sport_hi != UINT16_MAX || s->dport_lo != 0 ||
+	       s->dport_hi != UINT16_MAX;
+}
+
+/*
+ * An SA's selectors as ACL rules; a bypass rule's go to both directions. An
+ * outbound selector that limits ports also goes, ports ignored, to the
+ * fragment tables: a packet without ports it could own is never sent in
+ * plaintext (ms_outbound.c). At most two rules per selector.
+ */
 static void
 add_rules(const struct ms_sa *sa, uint32_t target, uint32_t prio, struct ms_spd_rule *rules,
 	  unsigned int *n)
 {
 	for (unsigned int s = 0; s < sa->spec.nb_sel; s++) {
-		for (int in = 0; in < 2; in++) {
+		for (int k = 0; k < 3; k++) {	/* out, in, fragments */
 			struct ms_spd_rule *r;
 
-			if (sa->spec.dir != MS_DIR_BYPASS && in != (sa->spec.dir == MS_DIR_IN))
+			if (k == 2 ? sa->spec.dir != MS_DIR_OUT || !limits_ports(&sa->spec.sel[s])
+				   : sa->spec.dir != MS_DIR_BYPASS &&
+				     k != (sa->spec.dir == MS_DIR_IN))
 				continue;
 			r = &rules[(*n)++];
 			r->sel = sa->spec.sel[s];
 			r->userdata = target + 1;
 			r->priority = prio;
-			r->inbound = (uint8_t)in;
+			r->inbound = (uint8_t)(k == 1);
+			r->frag = (uint8_t)(k == 2);
 		}
 	}
 }

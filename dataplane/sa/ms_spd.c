@@ -51,10 +51,10 @@ fill_common(struct rte_acl_rule_data *d, struct rte_acl_field *f, const struct m
 	d->userdata = r->userdata;
 	f[0].value.u8 = r->sel.proto;
 	f[0].mask_range.u8 = r->sel.proto ? 0xff : 0;
-	f[pidx].value.u16 = r->sel.sport_lo;
-	f[pidx].mask_range.u16 = r->sel.sport_hi;
-	f[pidx + 1].value.u16 = r->sel.dport_lo;
-	f[pidx + 1].mask_range.u16 = r->sel.dport_hi;
+	f[pidx].value.u16 = r->frag ? 0 : r->sel.sport_lo;
+	f[pidx].mask_range.u16 = r->frag ? UINT16_MAX : r->sel.sport_hi;
+	f[pidx + 1].value.u16 = r->frag ? 0 : r->sel.dport_lo;
+	f[pidx + 1].mask_range.u16 = r->frag ? UINT16_MAX : r->sel.dport_hi;
 }
 
 static void
@@ -95,6 +95,8 @@ table_of(const struct ms_spd_rule *r)
 {
 	bool v6 = r->sel.src.ip.af == MS_AF_INET6;
 
+	if (r->frag)
+		return v6 ? MS_SPD_FRAG6 : MS_SPD_FRAG4;
 	if (r->inbound)
 		return v6 ? MS_SPD_IN6 : MS_SPD_IN4;
 	return v6 ? MS_SPD_OUT6 : MS_SPD_OUT4;
@@ -104,7 +106,7 @@ static int
 build_one(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
 	  unsigned int n, int socket, char *err, unsigned int errlen)
 {
-	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6;
+	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
 	unsigned int count = 0, nf = v6 ? NF6 : NF4;
 	struct rte_acl_param prm = { 0 };
 	struct rte_acl_config cfg = { 0 };

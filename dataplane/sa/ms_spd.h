@@ -18,6 +18,8 @@ enum ms_spd_table {
 	MS_SPD_OUT6,
 	MS_SPD_IN4,	/* inbound SA selectors: plaintext they cover is refused */
 	MS_SPD_IN6,
+	MS_SPD_FRAG4,	/* outbound SA selectors that limit ports, ports ignored */
+	MS_SPD_FRAG6,
 	MS_SPD_MAX
 };
 
@@ -26,6 +28,7 @@ struct ms_spd_rule {
 	uint32_t userdata;	/* returned on match; must not be 0 */
 	uint32_t priority;	/* higher wins; 1 .. RTE_ACL_MAX_PRIORITY */
 	uint8_t inbound;
+	uint8_t frag;		/* for MS_SPD_FRAG*: the selector's ports are not compiled */
 };
 
 struct ms_spd {

@@ -168,7 +168,7 @@ ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profil
 		rc = setup_rcu(dp, err, errlen);
 	if (rc == 0 && ms_stats_init(&dp->stats, dp->nb_workers, conf->max_sa, dp->socket) != 0)
 		rc = -ENOMEM;
-	if (rc == 0 && ms_neigh_init(&dp->neigh, 4096, dp->socket) != 0)
+	if (rc == 0 && ms_neigh_init(&dp->neigh, 4096, dp->socket, dp->rcu) != 0)
 		rc = -ENOMEM;
 	if (rc != 0) {
 		if (err[0] == '\0')

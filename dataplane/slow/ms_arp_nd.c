@@ -18,6 +18,9 @@
 _Static_assert(MS_ARP_FRAME_LEN == sizeof(struct rte_ether_hdr) + sizeof(struct rte_arp_hdr),
 	       "ARP frame length");
 
+/* An NS or NA as we send them: with the one link-layer address option. */
+#define ND_LEN (RTE_ETHER_HDR_LEN + 40 + 32)
+
 /* Do we answer ARP/NS for ip on port p? Our address, or a proxied remote host. */
 static bool
 answers_for(const struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *ip, bool *proxy)
@@ -97,7 +100,7 @@ send_ns(struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *target)
 		return;
 	memcpy(dip + 13, target->v6 + 13, 3);	/* solicited-node multicast */
 	memcpy(dmac + 3, target->v6 + 13, 3);
-	m = ms_slow_alloc(dp, RTE_ETHER_HDR_LEN + 40 + 32);
+	m = ms_slow_alloc(dp, ND_LEN);
 	if (m == NULL)
 		return;
 	fill_nd(m, &dp->port[p].mac, dmac, own->ip.v6, dip, 135, 0, target->v6);
@@ -108,39 +111,75 @@ void
 ms_slow_solicit(struct ms_dp *dp, struct ms_neigh_entry *e)
 {
 	e->last_req = rte_get_timer_cycles();
+	e->asked = 1;
 	if (e->ip.af == MS_AF_INET)
 		send_arp_request(dp, e->port, &e->ip);
 	else
 		send_ns(dp, e->port, &e->ip);
 }
 
-/* A neighbour told us its MAC. Create the entry only if asked to. */
+/* Have ms_slow_tick ask e again MS_RECHECK_MS from now, unless it will sooner. */
+static void
+recheck_soon(const struct ms_dp *dp, struct ms_neigh_entry *e, uint64_t now)
+{
+	uint64_t reach = dp->tsc_hz / 1000 * MS_REACHABLE_MS;
+	uint64_t recheck = dp->tsc_hz / 1000 * MS_RECHECK_MS;
+
+	if (now - e->confirmed + recheck < reach)	/* modular: confirmed may be "ahead" */
+		e->confirmed = now + recheck - reach;
+}
+
+/*
+ * A neighbour's frame says ip is at mac. Learned only into an entry that
+ * asked (a next hop we resolve, within MS_RESOLVE_RETRY_MS of our request):
+ * a host nobody asked about creates nothing (neigh_refused), and a resolved
+ * entry is never overwritten by an unsolicited claim (neigh_conflict); it
+ * takes a new MAC only from the answer to its next refresh, which such a
+ * claim brings forward to MS_RECHECK_MS from now.
+ */
 static void
 learn(struct ms_dp *dp, enum ms_port_idx p, const struct ms_ip *ip,
-      const struct rte_ether_addr *mac, bool create)
+      const struct rte_ether_addr *mac)
 {
 	const struct ms_prefix *own = ms_slow_own(dp, p, ip->af);
+	uint64_t now = rte_get_timer_cycles(), v = 0;
 	struct ms_neigh_entry *e;
 
 	if (own->ip.af != ip->af || !ms_prefix_has(own, ip) || ms_ip_eq(&own->ip, ip) ||
 	    !rte_is_unicast_ether_addr(mac))
 		return;
-	e = create ? ms_neigh_get(&dp->neigh, p, ip) : ms_neigh_lookup(&dp->neigh, p, ip);
-	if (e == NULL)
+	e = ms_neigh_lookup(&dp->neigh, (uint8_t)p, ip);
+	if (e == NULL) {
+		MS_SLOW_COUNT(dp, neigh_refused, 1);
 		return;
-	ms_neigh_set_mac(e, mac);
-	ms_slow_release(dp, e);
+	}
+	if (e->asked && now - e->last_req < dp->tsc_hz / 1000 * MS_RESOLVE_RETRY_MS) {
+		ms_neigh_set_mac(e, mac);
+		e->asked = 0;
+		e->confirmed = now;
+		e->recent = 1;
+		ms_slow_release(dp, e);	/* also resets tries */
+		return;
+	}
+	memcpy(&v, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	if (!(e->mac & MS_NEIGH_VALID)) {
+		MS_SLOW_COUNT(dp, neigh_refused, 1);
+	} else if (e->mac != (v | MS_NEIGH_VALID)) {
+		MS_SLOW_COUNT(dp, neigh_conflict, 1);
+		recheck_soon(dp, e, now);
+	}
 }
 
 void
-ms_slow_arp(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p)
+ms_slow_arp(struct ms_slow *s, struct rte_mbuf *m, enum ms_port_idx p)
 {
+	struct ms_dp *dp = s->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
 	struct ms_ip sip = { .af = MS_AF_INET }, tip = { .af = MS_AF_INET };
 	bool ours, proxy;
 
-	if (m->pkt_len < sizeof(*eth) + sizeof(*arp) ||
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*arp) ||
 	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
@@ -150,10 +189,14 @@ ms_slow_arp(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p)
 	}
 	sip.v4 = arp->arp_data.arp_sip;
 	tip.v4 = arp->arp_data.arp_tip;
-	ours = answers_for(dp, p, &tip, &proxy);
-	learn(dp, p, &sip, &arp->arp_data.arp_sha, ours);
-	if (!ours || arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    ms_ip_eq(&sip, &tip)) {
+	ours = answers_for(dp, p, &tip, &proxy) &&
+	       arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) && !ms_ip_eq(&sip, &tip);
+	if (ours && !ms_slow_req_allowed(s, p, &sip)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	learn(dp, p, &sip, &arp->arp_data.arp_sha);
+	if (!ours) {
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -189,24 +232,46 @@ nd_valid(const struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 	const uint8_t *icmp = (const uint8_t *)(ip + 1);
-	uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
+	uint32_t plen, have = rte_pktmbuf_data_len(m);	/* all of it is read from here */
 
-	return m->pkt_len >= sizeof(*eth) + sizeof(*ip) + 24 && ip->proto == IPPROTO_ICMPV6 &&
-	       plen >= 24 && sizeof(*eth) + sizeof(*ip) + plen <= m->pkt_len &&
-	       ip->hop_limits == 255 && icmp[1] == 0 &&
-	       rte_ipv6_udptcp_cksum_verify(ip, icmp) == 0 && (icmp[0] == 135 || icmp[0] == 136);
+	if (have < sizeof(*eth) + sizeof(*ip) + 24)
+		return false;
+	plen = rte_be_to_cpu_16(ip->payload_len);
+	return ip->proto == IPPROTO_ICMPV6 && plen >= 24 &&
+	       sizeof(*eth) + sizeof(*ip) + plen <= have && ip->hop_limits == 255 &&
+	       icmp[1] == 0 && rte_ipv6_udptcp_cksum_verify(ip, icmp) == 0 &&
+	       (icmp[0] == 135 || icmp[0] == 136);
+}
+
+/*
+ * Answer a solicitation for tgt (ours, or proxied) from src, to reply_mac,
+ * in a frame of its own: the request may be shorter than the answer (no
+ * option: 78 bytes), and the answer must be exactly ND_LEN long.
+ */
+static void
+send_na(struct ms_dp *dp, enum ms_port_idx p, const struct rte_ether_addr *reply_mac,
+	const uint8_t *src, const uint8_t *tgt, bool proxy)
+{
+	struct rte_mbuf *r = ms_slow_alloc(dp, ND_LEN);
+
+	if (r == NULL)
+		return;
+	/* Solicited; a proxy does not override (RFC 4861 7.2.8). */
+	fill_nd(r, &dp->port[p].mac, reply_mac->addr_bytes, tgt, src, 136,
+		0x40000000u | (proxy ? 0 : 0x20000000u), tgt);
+	ms_slow_tx(dp, r, p);
 }
 
 void
-ms_slow_nd(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p)
+ms_slow_nd(struct ms_slow *s, struct rte_mbuf *m, enum ms_port_idx p)
 {
+	struct ms_dp *dp = s->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
 	uint8_t *icmp = (uint8_t *)(ip + 1);
-	static const uint8_t unspec[16], all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t unspec[16];
 	const struct rte_ether_addr *ll;
 	struct ms_ip src = { .af = MS_AF_INET6 }, tgt = { .af = MS_AF_INET6 };
-	uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
 	struct rte_ether_addr reply_mac;
 	bool ours, proxy;
 
@@ -216,25 +281,23 @@ ms_slow_nd(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p)
 	}
 	memcpy(src.v6, ip->src_addr, 16);
 	memcpy(tgt.v6, icmp + 8, 16);
-	ll = nd_lladdr(icmp + 24, plen - 24, icmp[0] == 135 ? 1 : 2);
-	ours = answers_for(dp, p, &tgt, &proxy);
+	ll = nd_lladdr(icmp + 24, rte_be_to_cpu_16(ip->payload_len) - 24u,
+		       icmp[0] == 135 ? 1 : 2);
 	if (icmp[0] == 136) {
 		if (ll != NULL)
-			learn(dp, p, &tgt, ll, false);
+			learn(dp, p, &tgt, ll);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (!ours || memcmp(ip->src_addr, unspec, 16) == 0) {	/* not ours, or DAD */
+	ours = answers_for(dp, p, &tgt, &proxy);
+	/* not ours, DAD (unspecified source), or over the limit */
+	if (!ours || memcmp(src.v6, unspec, 16) == 0 || !ms_slow_req_allowed(s, p, &src)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
 	if (ll != NULL)
-		learn(dp, p, &src, ll, true);
+		learn(dp, p, &src, ll);
 	reply_mac = ll ? *ll : eth->src_addr;
-	rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - (sizeof(*eth) + sizeof(*ip) + 32)));
-	/* Solicited; a proxy does not override (RFC 4861 7.2.8). */
-	fill_nd(m, &dp->port[p].mac, reply_mac.addr_bytes, tgt.v6,
-		memcmp(src.v6, unspec, 16) ? src.v6 : all_nodes, 136,
-		0x40000000u | (proxy ? 0 : 0x20000000u), tgt.v6);
-	ms_slow_tx(dp, m, p);
+	rte_pktmbuf_free(m);
+	send_na(dp, p, &reply_mac, src.v6, tgt.v6, proxy);
 }

@@ -9,6 +9,8 @@ struct ms_slow {
 	struct ms_dp *dp;
 	uint64_t icmp_tokens;
 	uint64_t icmp_last;
+	uint64_t req_tokens[MS_PORT_MAX];	/* ARP/ND requests from unknown hosts */
+	uint64_t req_last[MS_PORT_MAX];
 };
 
 void ms_slow_init(struct ms_slow *s, struct ms_dp *dp);

@@ -13,7 +13,9 @@ A's namespace), phase after phase:
   lengths fixed up), wrong SPIs, replays inside the window, reordering
   within it, packets pushed out of it, undersized and oversized frames,
   wrong UDP ports, IP options, IPv6 fragments and extension headers, IPv4
-  fragments.
+  fragments; then 5000 neighbour solicitations from the outer /64 and
+  ARP/ND claiming appliance A's addresses (nothing learned, every refusal
+  counted, an SA towards a new peer still installs at once).
 
 Each frame's fate comes from tests/lib/esp_model.py, a model of the
 checks of docs/architecture.md written independently of the C code (including an
@@ -252,6 +254,82 @@ def ipv4_fragments(h):
     return frames, exp
 
 
+def icmp6(src, dst, body):
+    """An ICMPv6 packet (hop limit 255, as ND requires) with its checksum."""
+    pseudo = src + dst + struct.pack(">IxxxB", len(body), 58)
+    body = body[:2] + struct.pack(">H", em.csum(pseudo + body)) + body[4:]
+    return struct.pack(">IHBB16s16s", 6 << 28, len(body), 58, 255, src, dst) + body
+
+
+def mac_bytes(rng):
+    return bytes([0x02]) + bytes(rng.randrange(256) for _ in range(5))
+
+
+def ns_flood(h, n=5000):
+    """Neighbour solicitations for B's outer IPv6 address from n random
+    addresses of the outer /64, each with a link-layer address of its own:
+    B answers some (at most 100 a second from hosts it does not know),
+    learns none, drops none."""
+    tgt = em.ip6(OUTER["B"][6])
+    dst = em.ip6("ff02::1:ff00:0")[:13] + tgt[13:]
+    dmac = "33:33:" + ":".join(f"{b:02x}" for b in dst[12:])
+    frames = []
+    for _ in range(n):
+        src = tgt[:8] + bytes(h.rng.randrange(256) for _ in range(8))
+        mac = mac_bytes(h.rng)
+        body = struct.pack(">BBHI16s", 135, 0, 0, 0, tgt) + bytes([1, 1]) + mac
+        frames.append(em.eth(dmac, mac.hex(":"), em.ETH_IP6) + icmp6(src, dst, body))
+    return frames
+
+
+def poison(h, n=10):
+    """Frames claiming appliance A's outer addresses are at another MAC:
+    gratuitous ARP, ARP replies and requests to B (B resolved A's IPv4
+    address: neigh_conflict, 3n), advertisements with the override flag for
+    A's IPv6 address (nobody asked: neigh_refused, n). None is learned."""
+    fake = bytes.fromhex("026666666666")
+    a4, b4 = em.ip4(OUTER["A"][4]), em.ip4(OUTER["B"][4])
+    a6, b6 = em.ip6(OUTER["A"][6]), em.ip6(OUTER["B"][6])
+    frames = []
+    for _ in range(n):
+        for op, tip, dmac in ((2, a4, "ff:ff:ff:ff:ff:ff"), (2, b4, h.b_mac), (1, b4, h.b_mac)):
+            arp = struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, fake, a4,
+                              bytes(6) if op == 1 else bytes.fromhex(h.b_mac.replace(":", "")),
+                              tip)
+            frames.append(em.eth(dmac, fake.hex(":"), em.ETH_ARP) + arp + bytes(18))
+        body = struct.pack(">BBHI16s", 136, 0, 0, 0x20000000, a6) + bytes([2, 1]) + fake
+        frames.append(em.eth(h.b_mac, fake.hex(":"), em.ETH_IP6) + icmp6(a6, b6, body))
+    return frames
+
+
+def neighbours(lab, h):
+    """The migration network's neighbour abuse (issue 15): a solicitation
+    flood, then poisoning; B counts each refusal, drops nothing, and still
+    installs an SA towards a peer it never resolved, at once."""
+    s0 = lab.stats("apB")
+    run_phase(lab, h, "5000 neighbour solicitations from the outer /64", ns_flood(h),
+              expected={})
+    frames = poison(h)
+    run_phase(lab, h, "ARP and ND claiming A's addresses", frames, expected={})
+    time.sleep(0.5)
+    s1 = lab.stats("apB")
+    d = {k: s1[k] - s0[k] for k in ("neigh_refused", "neigh_conflict", "arp_nd_limited",
+                                     "neigh_full")}
+    log(f"B's neighbour refusals: {d}")
+    check(d["arp_nd_limited"] > 0 and d["neigh_full"] == 0,
+          "B answered the flood at a bounded rate and never ran out of neighbour entries")
+    # 30 ARP against B's entry for A; the 10 advertisements are conflicts too if B
+    # had resolved A's IPv6 address, else refused like the flood's answered NS.
+    check(30 <= d["neigh_conflict"] <= 40 and d["neigh_refused"] >= 10,
+          "no unsolicited ARP or advertisement replaced A's MAC on B (conflicts refused)")
+    t = time.monotonic()
+    lab.add_sa("apB", 901, "out", 0x5901, OUTER["B"][4], "203.0.113.50",
+               ["src=198.18.0.1/32,dst=198.18.0.2/32"], os.urandom(36), tag="after-flood")
+    lab.del_sa("apB", 901)
+    check(time.monotonic() - t < 10, "after the flood, B installs an SA towards a new peer "
+          f"at once ({time.monotonic() - t:.1f} s)")
+
+
 def drops(lab):
     return lab.stats("apB")["drops"]
 
@@ -360,6 +438,7 @@ def main():
         frags, exp = ipv4_fragments(h)
         run_phase(lab, h, "IPv4 fragments (reassembled by the kernel for af_packet)", frags,
                   expected=exp)
+        neighbours(lab, h)
         run_phase(lab, h, "end marker", [h.frame(END, 8)])
 
         res = json.loads(sink.communicate(timeout=60)[0])

@@ -121,5 +121,7 @@ void ut_suite_wipe(void);
 void ut_suite_crypto(void);
 void ut_suite_cost(void);
 void ut_suite_faults(void);
+void ut_suite_slow(void);
+void ut_suite_limits(void);
 
 #endif

@@ -219,7 +219,13 @@ ut_rig_run(struct ut_rig *r)
 
 		for (unsigned int q = 0; q < UT_WORKERS; q++)
 			ms_worker_poll_once(&r->dp.workers[q]);
+		/* The slow path may wait for a grace period (a neighbour entry
+		 * reused): the workers, this same thread, are not reading then. */
+		for (unsigned int q = 0; q < UT_WORKERS; q++)
+			rte_rcu_qsbr_thread_offline(r->dp.rcu, q);
 		ms_slow_poll(&slow);
+		for (unsigned int q = 0; q < UT_WORKERS; q++)
+			rte_rcu_qsbr_thread_online(r->dp.rcu, q);
 		idle = b ? 0 : idle + 1;
 	}
 	for (unsigned int q = 0; q < UT_WORKERS; q++)

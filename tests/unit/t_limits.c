@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Limits of sealing, in the whole data plane in one process: the sequence
+ * space (a start past 2^63 - 1 is refused; an SA that reaches it stops
+ * sealing, counted as seq_exhausted, instead of wrapping its counter, the
+ * GCM IV, under the same key), and inner fragments, which carry no ports:
+ * under the default policy "bypass", a fragment that an SA with port
+ * selectors could own never leaves in plaintext (fragment_uncovered), one
+ * that an SA covers for every port is sealed, and unrelated ones still
+ * follow the policy.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#include "ms_sadb.h"
+#include "tl.h"
+#include "ut.h"
+
+static struct ut_rig rig;
+static uint8_t ks[36];
+
+#define SPI 0x4001
+#define SPI2 0x4002
+#define LAST ((UINT64_C(1) << 63) - 1)	/* MS_SEQ_LAST, as documented */
+#define IV_OFF (14 + 20 + 8 + 8)	/* outer Ethernet, IPv4, UDP, SPI and sequence */
+
+static int
+add_out(uint32_t id, uint32_t spi, uint64_t seq, uint8_t proto, uint16_t dport)
+{
+	struct ms_sa_spec s;
+	char err[256] = "";
+	int rc;
+
+	ut_spec(&s, id, MS_DIR_OUT, spi, ks, seq);
+	s.sel[0].proto = proto;
+	if (dport != 0)
+		s.sel[0].dport_lo = s.sel[0].dport_hi = dport;
+	rc = ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err));
+	explicit_bzero(&s, sizeof(s));
+	return rc;
+}
+
+static void
+test_seq_start(void)
+{
+	struct ms_sa_spec s;
+	char err[256] = "";
+	static const uint64_t bad[] = { 0, LAST + 1, UINT64_MAX - 10, UINT64_MAX };
+
+	ut_spec(&s, 1, MS_DIR_OUT, SPI, ks, 1);
+	CU_ASSERT_EQUAL(ms_sa_spec_check(&s, err, sizeof(err)), 0);
+	s.seq_start = LAST;
+	CU_ASSERT_EQUAL(ms_sa_spec_check(&s, err, sizeof(err)), 0);
+	for (unsigned int i = 0; i < RTE_DIM(bad); i++) {
+		for (uint8_t dir = MS_DIR_IN; dir <= MS_DIR_OUT; dir++) {
+			s.seq_start = bad[i];
+			s.dir = dir;
+			err[0] = '\0';
+			CU_ASSERT_EQUAL(ms_sa_spec_check(&s, err, sizeof(err)), -EINVAL);
+			CU_ASSERT(strstr(err, "sequence number") != NULL);
+		}
+	}
+	explicit_bzero(&s, sizeof(s));
+	/* Near 2^64 an SA is never installed, so it can never wrap. */
+	if (!CU_assertImplementation(add_out(1, SPI, UINT64_MAX - 2, 0, 0) == -EINVAL, __LINE__,
+				     "an SA starting near 2^64 is refused", __FILE__, "", CU_FALSE))
+		ut_sa_del(&rig, 1);
+}
+
+static void
+test_seq_limit(void)
+{
+	static const uint8_t data[40];
+	struct rte_mbuf *m[8], *out[16];
+	uint64_t before = ut_drops(&rig, MS_DROP_SEQ_EXHAUSTED);
+	unsigned int n;
+
+	CU_ASSERT_EQUAL_FATAL(add_out(1, SPI, LAST - 2, 0, 0), 0);
+	for (int i = 0; i < 6; i++)
+		m[i] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1000, 2000, data,
+				     sizeof(data));
+	ut_rig_inject(&rig, MS_PORT_INNER, m, 6);
+	ut_rig_run(&rig);
+	n = ut_rig_take(&rig, MS_PORT_OUTER, out, RTE_DIM(out));
+	CU_ASSERT_EQUAL(n, 3);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t iv;
+
+		memcpy(&iv, rte_pktmbuf_mtod(out[i], uint8_t *) + IV_OFF, 8);
+		CU_ASSERT_EQUAL(rte_be_to_cpu_64(iv), LAST - 2 + i);	/* up to the last, no wrap */
+	}
+	rte_pktmbuf_free_bulk(out, n);
+	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_SEQ_EXHAUSTED), before + 3);
+	/* and it stays stopped */
+	m[0] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1000, 2000, data, sizeof(data));
+	ut_rig_inject(&rig, MS_PORT_INNER, m, 1);
+	ut_rig_run(&rig);
+	CU_ASSERT_EQUAL(ut_rig_take(&rig, MS_PORT_OUTER, out, RTE_DIM(out)), 0);
+	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_SEQ_EXHAUSTED), before + 4);
+	ut_sa_del(&rig, 1);
+}
+
+/* A UDP packet from A to B; offset (8-byte units) != 0: a fragment after the first. */
+static struct rte_mbuf *
+udp_frag(uint8_t proto, uint16_t dport, uint16_t offset)
+{
+	static const uint8_t data[64];
+	struct rte_mbuf *m = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 1000, dport,
+					   data, sizeof(data));
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+
+	ip->next_proto_id = proto;
+	ip->fragment_offset = rte_cpu_to_be_16(offset);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+/* Send m from host A; returns what left the outer port: -1 nothing, 0 plaintext, else the SPI. */
+static int64_t
+send_inner(struct rte_mbuf *m)
+{
+	struct rte_mbuf *out[8];
+	const uint8_t *f;
+	int64_t r = -1;
+	uint32_t spi;
+	unsigned int n;
+
+	ut_rig_inject(&rig, MS_PORT_INNER, &m, 1);
+	ut_rig_run(&rig);
+	n = ut_rig_take(&rig, MS_PORT_OUTER, out, RTE_DIM(out));
+	CU_ASSERT(n <= 1);
+	if (n == 1) {
+		f = rte_pktmbuf_mtod(out[0], const uint8_t *);
+		memcpy(&spi, f + 42, 4);
+		r = f[23] == IPPROTO_UDP && f[36] == 0x11 && f[37] == 0x94 ?	/* to port 4500 */
+		    (int64_t)rte_be_to_cpu_32(spi) : 0;
+	}
+	rte_pktmbuf_free_bulk(out, n);
+	return r;
+}
+
+static void
+test_fragments(void)
+{
+	uint64_t before = ut_drops(&rig, MS_DROP_FRAGMENT_UNCOVERED);
+
+	rig.conf.policy = MS_POLICY_BYPASS;
+	ut_conf_publish(&rig);
+	CU_ASSERT_EQUAL_FATAL(add_out(1, SPI, 1, IPPROTO_UDP, 9999), 0);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0)), SPI);	/* whole: sealed */
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0x2000)), SPI);	/* first fragment */
+	/* A later fragment of it has no ports: never plaintext. */
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 185)), -1);
+	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_FRAGMENT_UNCOVERED), before + 1);
+	/* What no SA could own still follows the policy: TCP, and whole UDP to other ports. */
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_TCP, 9999, 185)), 0);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 53, 0)), 0);
+	/* An SA for every UDP port covers the fragment: sealed by it. */
+	CU_ASSERT_EQUAL_FATAL(add_out(2, SPI2, 1, IPPROTO_UDP, 0), 0);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 185)), SPI2);
+	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_FRAGMENT_UNCOVERED), before + 1);
+	ut_sa_del(&rig, 2);
+	ut_sa_del(&rig, 1);
+	rig.conf.policy = MS_POLICY_DISCARD;
+	ut_conf_publish(&rig);
+}
+
+static const CU_TestInfo tests[] = {
+	{ "a first sequence number past 2^63 - 1 is refused", test_seq_start },
+	{ "an SA at its last sequence number stops sealing, counted", test_seq_limit },
+	{ "a fragment of a protected flow never leaves in plaintext", test_fragments },
+	CU_TEST_INFO_NULL,
+};
+
+void
+ut_suite_limits(void)
+{
+	tl_add_tests(ut_rig_suite("limits", &rig, ks), tests);
+}
