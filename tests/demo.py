@@ -15,9 +15,12 @@ mutual TLS. README command 1 runs it.
    dump; the destination was started with -S), the VM runs on B after
    `cont`, only ESP on the outer link and all of it opens with keys derived
    here, the marker never on the wire, no key left on either appliance.
-5. Unless --no-compare: the same VM migrated back and forth with plaintext
-   QEMU migration sealed by migsec, with QEMU's built-in TLS (the appliances
-   pass it through), and with no protection: time and CPU seconds.
+5. Unless --no-compare: the comparison a user makes (tests/vm/compare.py,
+   also perf/vm-bench's), the same VM moved once per mode: (a) plaintext,
+   (b) QEMU TLS and (c) QEMU TLS multifd on the hosts' direct link without
+   appliances, (d) plaintext, (e) multifd and (f) multifd with
+   zero-copy-send through migsec: time, Gbit/s, downtime, CPU seconds of
+   QEMU and of the appliances, per GiB and per host.
 6. With --poll-compare: the same VM migrated through migsec there and back
    once with the appliances polling busy and once adaptive (a fresh lab
    each): time, QEMU CPU seconds and the data planes' CPU seconds.
@@ -34,21 +37,19 @@ import shutil
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
-from flow import OTHER, Flow  # noqa: E402
+import compare  # noqa: E402
+from flow import MODES, OTHER, Flow  # noqa: E402
 from guest import choose_accel, new_marker  # noqa: E402
-from migsec_lab import BUILD, HOST, OUTER, Lab, appliance, ctl  # noqa: E402
+from migsec_lab import BUILD, DIRECT, HOST, OUTER, Lab, appliance, ctl  # noqa: E402
 from qemu import make_tls_pki  # noqa: E402
 
 MIB = 1 << 20
-MODES = ("migsec", "tls", "plain")
-MODE_TEXT = {"migsec": "plaintext QEMU migration sealed by migsec (policy required)",
-             "tls": "QEMU TLS (tls-creds-x509), appliances pass it (policy disabled)",
-             "plain": "plaintext QEMU migration, no protection (policy disabled)"}
 
 
 def say(msg=""):
@@ -66,12 +67,17 @@ def parse_args(argv=None):
                    help="QEMU multifd with N channels (default 0: one stream)")
     p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto")
     p.add_argument("--rounds", type=int, default=1,
-                   help="comparison rounds, each a migration there and back per mode (default 1)")
-    p.add_argument("--modes", default=",".join(MODES),
-                   help="comparison modes, a comma list of migsec, tls, plain (default all)")
+                   help="comparison rounds, each one migration per mode (default 1)")
+    p.add_argument("--modes", default="all",
+                   help=f"comparison modes, a comma list of {', '.join(compare.ORDER)} or their "
+                        "letters a..f (default all)")
+    p.add_argument("--channels", type=int, default=2, metavar="N",
+                   help="multifd channels of the comparison's multifd modes (default 2)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison")
-    p.add_argument("--poll", choices=("busy", "adaptive"), default="busy",
-                   help="the appliances' poll.mode for the demo and the comparison (default busy)")
+    p.add_argument("--poll", choices=("busy", "adaptive"), default="adaptive",
+                   help="the appliances' poll.mode for the demo and the comparison (default "
+                        "adaptive: off the path of (a)-(c) they sleep instead of taking the "
+                        "cores QEMU needs)")
     p.add_argument("--poll-compare", action="store_true",
                    help="last, migrate the VM through migsec with the appliances polling busy and "
                         "adaptive (--rounds times there and back each) and compare")
@@ -87,9 +93,14 @@ def parse_args(argv=None):
         p.error("--mem must be 16..2048 MiB (the guest fills low RAM only)")
     if not 0 <= a.dirty <= 4096 or not 0 <= a.multifd <= 16 or not 1 <= a.rounds <= 10:
         p.error("--dirty 0..4096, --multifd 0..16, --rounds 1..10")
-    a.modes = [m for m in MODES if m in a.modes.split(",")]
+    if not 1 <= a.channels <= 16:
+        p.error("--channels 1..16")
+    try:
+        a.modes = compare.parse_modes(a.modes)
+    except ValueError as e:
+        p.error(f"--modes: {e}")
     if not a.modes:
-        p.error(f"--modes: one or more of {', '.join(MODES)}")
+        p.error(f"--modes: one or more of {', '.join(compare.ORDER)}")
     return a
 
 
@@ -134,13 +145,14 @@ def main(argv=None):
 def demo(a, guest, accel, why, workdir, out, checks):
     say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
         f"2 migsec-control, MTU {a.mtu}")
-    with Lab("vdemo", poll=a.poll, mtu=a.mtu) as lab:
+    direct = not a.no_compare and any(MODES[m]["direct"] for m in a.modes)
+    with Lab("vdemo", poll=a.poll, mtu=a.mtu, direct=direct) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
             say(f"    {line}")
         marker = new_marker()
         tls = {}
-        if not a.no_compare and "tls" in a.modes:
-            tls = make_tls_pki(workdir, {h: HOST[h][4] for h in "AB"})
+        if not a.no_compare and any(MODES[m]["tls"] for m in a.modes):
+            tls = make_tls_pki(workdir, {h: [HOST[h][4], DIRECT[h]] for h in "AB"})
         flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, tls,
                     log=lambda m: say("  " + m), timeout=a.timeout)
         try:
@@ -172,7 +184,7 @@ def steps(a, flow, accel, why, marker, out, checks):
     for ok, text in c:
         say(f"    [{'ok' if ok else 'FAILED'}] {text}")
     if not a.no_compare:
-        out["compare"] = compare(flow, a.modes, a.rounds)
+        out["compare"] = comparison(flow, a.modes, a.rounds, a.channels)
 
 
 def report(r):
@@ -217,36 +229,29 @@ def report(r):
         say(f"      {e['ts']} {json.dumps(short)}")
 
 
-def compare(flow, modes, rounds):
-    say(f"\n6. Comparison, same VM, same machine, same run: {rounds} round(s) of a migration "
-        f"there and back per mode")
-    runs = {m: [] for m in modes}
-    for rnd in range(rounds):
-        for mode in modes:
-            for _ in range(2):
-                tag = f"{mode}-{rnd}-{flow.host}"
-                say(f"  {MODE_TEXT[mode]}: host {flow.host} -> {'B' if flow.host == 'A' else 'A'}")
-                r = flow.timed(mode, f"cmp-{tag}")
-                if not r["runs"]:
-                    raise RuntimeError(f"{tag}: the VM does not run after the migration")
-                runs[mode].append(r)
-    res = summarize(runs)
-    say("\n    Per migration, median of " + str(2 * rounds) + " (noisy machine: medians, not sums):")
-    say("    | mode | MiB sent | time s | Gbit/s | QEMU CPU s | appliance busy s "
-        "| QEMU + appliances s |")
-    say("    |---|---:|---:|---:|---:|---:|---:|")
-    for mode, w in res["rows"].items():
-        say(f"    | {mode} | {w['mib']:.0f} | {w['seconds']:.1f} | {w['gbps']:.2f} | "
-            f"{w['qemu_cpu']:.1f} | {w['appliance_busy']:.1f} | {w['total_cpu']:.1f} |")
-    q = res.get("ratios")
-    if q:
-        names = {"time": "time", "qemu_cpu": "QEMU CPU", "total_cpu": "QEMU + appliances CPU"}
-        say("\n    QEMU TLS / migsec: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in q.items()))
-    say("    (QEMU CPU: both QEMU processes without their vCPU threads. Appliance busy: each "
-        "worker's time on\n    a core times the share of its loop cycles that moved packets. "
-        f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
-    res["runs"] = runs
-    return res
+def comparison(flow, modes, rounds, channels):
+    say(f"\n6. The comparison a user makes, same VM, same run: {rounds} round(s) of one "
+        f"migration per mode\n   ((a)-(c) on the hosts' direct link "
+        f"{DIRECT['A']} <-> {DIRECT['B']}, no appliance on the path)")
+    tls_zc = flow.zero_copy_with_tls() if flow.tls_dirs else None
+    if tls_zc:
+        say(f"    QEMU TLS + zero-copy-send: QEMU refuses it: \"{tls_zc}\"")
+    runs, refused = compare.run(flow, modes, rounds, channels, say)
+    rows = compare.summarize(runs)
+    say(f"\n    Per migration, median of {rounds} (noisy machine: medians, not sums):")
+    for line in compare.table(rows, refused):
+        say("    " + line)
+    for line in compare.ratios(rows):
+        say("    " + line)
+    for mode, row in rows.items():
+        if MODES[mode]["zc"]:
+            say(f"    ({compare.LETTER[mode]}) zero-copy-send on: "
+                f"{'yes' if row['zero_copy'] else 'NO'}, QEMU's dirty-sync-missed-zero-copy "
+                f"{row['zero_copy_missed']}")
+    say(textwrap.fill(f"({compare.NOTES} Machine: {os.cpu_count()} CPUs, load "
+                      f"{os.getloadavg()[0]:.1f}; perf/vm-bench measures this on a quiet "
+                      "machine.)", 100, initial_indent="    ", subsequent_indent="    "))
+    return {"rows": rows, "refused": refused, "tls_zero_copy": tls_zc, "runs": runs}
 
 
 def poll_compare(a, guest, accel, marker, workdir):
@@ -295,28 +300,6 @@ def poll_compare(a, guest, accel, marker, workdir):
         "of both\n    migsec-dataplane processes from /proc over the migration. "
         f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")
     return {"rows": rows, "ratios": ratios, "runs": runs}
-
-
-def summarize(runs):
-    """Per mode, the median per migration of each figure; TLS / migsec ratios
-    of those medians."""
-    rows = {}
-    for mode, rs in runs.items():
-        # The orchestrator's own clock (migrate to completed, polled every
-        # 0.1 s), the same for every mode: QEMU 7.2's total-time once came
-        # back near 0 for a TLS migration, which made time and rate nonsense.
-        per = [{"mib": r["ram_transferred"] / MIB, "seconds": r["wall_s"],
-                "gbps": r["ram_transferred"] * 8 / r["wall_s"] / 1e9,
-                "qemu_cpu": r["cpu"]["qemu"], "appliance_busy": r["cpu"]["appliances"],
-                "total_cpu": r["cpu"]["qemu"] + r["cpu"]["appliances"]} for r in rs]
-        rows[mode] = {k: statistics.median(x[k] for x in per) for k in per[0]}
-        rows[mode]["migrations"] = len(rs)
-    out = {"rows": rows}
-    if "migsec" in rows and "tls" in rows:
-        m, t = rows["migsec"], rows["tls"]
-        out["ratios"] = {("time" if k == "seconds" else k): t[k] / m[k]
-                         for k in ("seconds", "qemu_cpu", "total_cpu") if m[k] > 0}
-    return out
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N (1280..9000, default 9000)]
-#                   [--poll busy|adaptive]
+#                   [--poll busy|adaptive] [--direct]
 #                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
 #   tests/lab.sh down
@@ -23,6 +23,9 @@
 # "mgmt" is a kernel interface on which migsec-control listens (TLS 1.3,
 # port 7443). P is $LAB (default "ms"); several labs can coexist with
 # different LAB values.
+# --direct adds a link between the hosts that bypasses the appliances
+# (hA:eth1 203.0.113.101/24 <-> hB:eth1 203.0.113.102/24, the lab's MTU):
+# what a migration without migsec runs on, for comparisons.
 # --profile picks the appliances' crypto profile (pmd-profiles/NAME.conf,
 # default $PROFILE or aesni_gcm); for failover, --members names primary and
 # secondary (default $MEMBERS or aesni_gcm,openssl: a lab has no QAT);
@@ -201,7 +204,9 @@ wait_dp() {  # wait until the control socket answers (bounded)
 
 up() {
 	POLICY=discard WORKERS=1 MTU=9000 POLL=busy PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
+	DIRECT=0
 	while [ $# -gt 0 ]; do
+		[ "$1" = --direct ] && { DIRECT=1; shift; continue; }
 		[ $# -ge 2 ] || die "option $1 needs a value"
 		case $1 in
 		--policy) POLICY=$2; shift 2 ;;
@@ -260,6 +265,11 @@ up() {
 	nsx "$NS_HA" ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad
 	nsx "$NS_HB" ip addr add 192.0.2.2/24 dev eth0
 	nsx "$NS_HB" ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
+	if [ "$DIRECT" -eq 1 ]; then
+		veth "$NS_HA" eth1 "$NS_HB" eth1 "$MTU"
+		nsx "$NS_HA" ip addr add 203.0.113.101/24 dev eth1
+		nsx "$NS_HB" ip addr add 203.0.113.102/24 dev eth1
+	fi
 	# Appliance A's worker(s) on CPU 0, B's on CPU 1; control threads mostly sleep.
 	local la lb
 	if [ "$WORKERS" -eq 1 ]; then la="0@1,1@0" lb="0@0,1@1"; else la="0@1,1@0,2@1" lb="0@0,1@1,2@0"; fi
@@ -279,6 +289,7 @@ up() {
 	wait_control apB=198.51.100.6:7443 apB
 	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
+	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
 	echo "  data plane: $DPCTL -s $LAB_DIR/apA.sock stats   (apB.sock likewise)"
 	echo "  management: LAB=$LAB tests/lab.sh ctl status apA=198.51.100.2:7443 apB=198.51.100.6:7443"
@@ -334,5 +345,5 @@ up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
 ctl) shift; ctl "$@" ;;
-*) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -21,6 +21,8 @@ PY = "/usr/bin/python3"
 HOST = {"A": {4: "192.0.2.1", 6: "2001:db8:1::1"}, "B": {4: "192.0.2.2", 6: "2001:db8:1::2"}}
 OUTER = {"A": {4: "203.0.113.1", 6: "2001:db8:ff::1"}, "B": {4: "203.0.113.2", 6: "2001:db8:ff::2"}}
 PLEN = {4: 32, 6: 128}
+# the hosts' link that bypasses the appliances (Lab(direct=True))
+DIRECT = {"A": "203.0.113.101", "B": "203.0.113.102"}
 
 
 def log(msg):
@@ -31,11 +33,12 @@ class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
     def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy",
-                 profile="aesni_gcm", members=None):
+                 profile="aesni_gcm", members=None, direct=False):
         """mtu: of every link (each test picks; tests/lab.sh and the demo default
         to 9000, the tests to 1500, it_jumbo runs 9000);
         poll: poll.mode of both appliances; profile: their crypto profile;
-        members: (primary, secondary) for the failover profile.
+        members: (primary, secondary) for the failover profile;
+        direct: also a link between the hosts without appliances (DIRECT).
         MIGSEC_LAB_PREFIX in the environment (a letter or two) is put in
         front of name (namespaces, EAL file prefixes, state directory), to
         keep test runs from several checkouts on one machine apart."""
@@ -44,6 +47,7 @@ class Lab:
             raise ValueError(f"lab name {name} is longer than 8 characters")
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
         self.poll, self.profile, self.members = poll, profile, members
+        self.direct = direct
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
         self.procs = []
@@ -55,7 +59,7 @@ class Lab:
         if self.members:
             crypto += ["--members", ",".join(self.members)]
         self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu),
-                 "--poll", self.poll, *crypto)
+                 "--poll", self.poll, *crypto, *(["--direct"] if self.direct else []))
         return self
 
     def __exit__(self, *exc):

@@ -4,9 +4,10 @@ lab's two hypervisor hosts, each move done by scripts/migrate-vm.py.
 - checked(): a migration through the appliances under policy `required`,
   with captures of the outer link, a rekey halfway, the memory of both
   ends hashed, the destination resumed, the appliances scanned for keys.
-- timed(): a migration measured for the comparison: migsec (plaintext QEMU
-  migration sealed by the appliances), QEMU's TLS (the appliances pass it
-  through: policy `disabled`) or plain (no protection at all).
+- timed(): a migration measured for the comparison a user makes (MODES):
+  on the hosts' direct link without appliances (plaintext, QEMU's TLS,
+  QEMU's TLS with multifd) or through migsec (plaintext, multifd, multifd
+  with zero-copy-send), CPU seconds split by host.
 
 Every result is a dict; nothing here prints except through `log`.
 """
@@ -19,12 +20,24 @@ from qemu import CLK_TCK, Vm, mv
 
 import migsec_lab
 from espscan import scan_pcap
-from migsec_lab import HOST, OUTER, appliance, derive, memory_scan
+from migsec_lab import DIRECT, HOST, OUTER, appliance, derive, memory_scan
 
 PORT = 4444
 SCAN_MIN_BYTES = 1 << 20  # a key scan that read less than this read nothing
 OTHER = {"A": "B", "B": "A"}
 APP = {"A": "apA", "B": "apB"}
+# The comparison's modes: the link (direct: the hosts' own link, no
+# appliance on the path; else through both appliances, policy required),
+# QEMU's TLS, multifd, zero-copy-send (QEMU allows it only with multifd and
+# without TLS).
+MODES = {
+    "plain": {"direct": True, "tls": False, "multifd": False, "zc": False},
+    "tls": {"direct": True, "tls": True, "multifd": False, "zc": False},
+    "tls-multifd": {"direct": True, "tls": True, "multifd": True, "zc": False},
+    "migsec": {"direct": False, "tls": False, "multifd": False, "zc": False},
+    "migsec-multifd": {"direct": False, "tls": False, "multifd": True, "zc": False},
+    "migsec-zc": {"direct": False, "tls": False, "multifd": True, "zc": True},
+}
 
 
 class Flow:
@@ -57,54 +70,66 @@ class Flow:
             vm.stop()
 
     # ---- one migration with scripts/migrate-vm.py
-    def _args(self, mig_id, policy, tls, rekey_at):
+    def _args(self, mig_id, policy, tls, rekey_at, multifd, direct):
         pki = os.path.join(self.lab.dir, "pki")
         src, dst = self.host, OTHER[self.host]
+        addr = DIRECT if direct else {h: HOST[h][4] for h in HOST}
         ctl = (f"ip netns exec {self.lab.name}-mg {migsec_lab.MIGSECCTL} --ca {pki}/ca.pem "
                f"--cert {pki}/mgmt.pem --key {pki}/mgmt.key")
         argv = ["--src-qmp", self.vm.qmp_path, "--dst-qmp", self.dst.qmp_path,
-                "--src-host", HOST[src][4], "--dst-host", HOST[dst][4], "--port", str(PORT),
+                "--src-host", addr[src], "--dst-host", addr[dst], "--port", str(PORT),
                 "--id", mig_id, "--vm", "demo-vm", "--policy", policy,
                 "--source", appliance(APP[src]), "--destination", appliance(APP[dst]),
                 "--source-outer", OUTER[src][4], "--destination-outer", OUTER[dst][4],
-                "--migsecctl", ctl, "--multifd", str(self.multifd),
+                "--migsecctl", ctl, "--multifd", str(multifd),
                 "--timeout", str(self.timeout), "--rekey-at", str(rekey_at)]
+        if direct:
+            argv.append("--no-migsec")
         if tls:
             argv += ["--tls-creds-source", "tls-out", "--tls-creds-destination", "tls-in"]
         return mv.parse_args(argv)
 
-    def _migrate(self, mig_id, policy, tls=False, rekey_at=0, paused=False, secret=None):
+    def _migrate(self, mig_id, policy, tls=False, rekey_at=0, paused=False, secret=None,
+                 multifd=None, direct=False):
         dst_host = OTHER[self.host]
         self.dst = self._vm(dst_host, incoming=True, paused=paused)
         before = {a: self.lab.stats(a) for a in ("apA", "apB")}
         cpu = {}
         hooks = {"started": lambda: cpu.update(t0=self._cpu()),
                  "completed": lambda: cpu.update(t1=self._cpu())}
-        r = mv.run(self._args(mig_id, policy, tls, rekey_at), secret=secret, hooks=hooks,
-                   log=self.log)
+        args = self._args(mig_id, policy, tls, rekey_at,
+                          self.multifd if multifd is None else multifd, direct)
+        try:
+            r = mv.run(args, secret=secret, hooks=hooks, log=self.log)
+        except BaseException:
+            self.dst.stop()  # the source keeps the VM (QEMU resumes it)
+            self.vms.remove(self.dst)
+            raise
         after = {a: self.lab.stats(a) for a in ("apA", "apB")}
         r["appliances"] = {a: delta(before[a], after[a]) for a in before}
-        r["cpu"] = cpu_delta(cpu["t0"], cpu["t1"])
-        r["from"], r["to"] = self.host, dst_host
+        r["cpu"] = cpu_delta(cpu["t0"], cpu["t1"], APP[self.host], APP[dst_host])
+        r["from"], r["to"], r["direct"] = self.host, dst_host, direct
         self.src_vm, self.vm, self.host = self.vm, self.dst, dst_host
         return r
 
     def _cpu(self):
-        """A snapshot for cpu_delta(): QEMU CPU seconds of both ends, split
+        """A snapshot for cpu_delta(): QEMU CPU seconds of each end, split
         into vCPU threads (the guest's own work) and the rest, and per
-        appliance worker its time on a core and its busy/idle cycles."""
-        snap = {"qemu": 0.0, "vcpu": 0.0, "dp": 0.0, "workers": {}}
-        for vm in (self.vm, self.dst):
+        appliance its process's CPU seconds and per worker its time on a
+        core and its busy, idle and port I/O cycles."""
+        snap = {"qemu": {}, "vcpu": 0.0, "dp": {}, "workers": {}}
+        for end, vm in (("src", self.vm), ("dst", self.dst)):
             total, vcpu = vm.cpu()
-            snap["qemu"] += total - vcpu
+            snap["qemu"][end] = total - vcpu
             snap["vcpu"] += vcpu
         for a in ("apA", "apB"):
             s = self.lab.stats(a)
             pid = self.lab.pid(a)
-            snap["dp"] += proc_cpu_s(pid)
+            snap["dp"][a] = proc_cpu_s(pid)
             for w in s["workers"]:
                 snap["workers"][(a, w["lcore"])] = (thread_run_s(pid, f"rte-worker-{w['lcore']}"),
-                                                    w["busy_cycles"], w["idle_cycles"])
+                                                    w["busy_cycles"], w["idle_cycles"],
+                                                    w["io_cycles"])
         return snap
 
     def _retire_source(self):
@@ -205,15 +230,73 @@ class Flow:
         return r, checks
 
     # ---- the comparison
-    def timed(self, mode, mig_id):
-        """One measured migration to the other host; mode migsec, tls or plain."""
-        policy = "required" if mode == "migsec" else "disabled"
-        r = self._migrate(mig_id, policy, tls=(mode == "tls"))
+    def timed(self, mode, mig_id, channels=2):
+        """One measured migration to the other host in one of MODES (multifd
+        modes with `channels` channels). Raises mv.QmpError or RuntimeError
+        with QEMU's own words when QEMU refuses or fails the mode."""
+        m = MODES[mode]
+        if m["direct"] and not self.lab.direct:
+            raise ValueError(f"mode {mode} needs the lab's direct link (Lab(direct=True))")
+        if m["tls"] and not self.tls_dirs:
+            raise ValueError(f"mode {mode} needs QEMU's TLS material (make_tls_pki)")
+        if m["zc"]:
+            self._zero_copy(self.vm, True)
+        try:
+            r = self._migrate(mig_id, "disabled" if m["direct"] else "required", tls=m["tls"],
+                              multifd=channels if m["multifd"] else 0, direct=m["direct"])
+        except (mv.QmpError, RuntimeError):
+            if m["zc"]:
+                self._zero_copy(self.vm, False)
+            raise
+        caps = {c["capability"]: c["state"] for c in self.src_vm.do("query-migrate-capabilities")}
+        r["zero_copy"] = caps.get("zero-copy-send", False)
+        r["zero_copy_missed"] = (self.src_vm.do("query-migrate").get("ram", {})
+                                 .get("dirty-sync-missed-zero-copy", 0))
         st = self.vm.status()
         r["mode"] = mode
         r["runs"] = st["runstate"] == "running" and not st["fault"]
         self._retire_source()
         return r
+
+    @staticmethod
+    def _zero_copy(vm, on):
+        """zero-copy-send (it needs multifd) on or off on a source QEMU
+        before migrate-vm.py sets its own capabilities; QEMU's refusal
+        (mv.QmpError) carries its message. A VM that arrived by a TLS
+        migration keeps its tls-creds, which QEMU would refuse zero-copy
+        for: cleared first (migrate-vm.py clears it too)."""
+        caps = [{"capability": "multifd", "state": on},
+                {"capability": "zero-copy-send", "state": on}]
+        if on:
+            vm.do("migrate-set-parameters", **{"tls-creds": ""})
+        vm.do("migrate-set-capabilities", capabilities=caps if on else caps[::-1])
+
+    def zero_copy_with_tls(self):
+        """What QEMU says to zero-copy-send with TLS (the source VM's
+        tls-creds set, then the capability): its refusal, or None if it
+        took it. Leaves both unset."""
+        self.vm.do("migrate-set-parameters", **{"tls-creds": "tls-out"})
+        caps = [{"capability": "multifd", "state": True},
+                {"capability": "zero-copy-send", "state": True}]
+        try:
+            self.vm.do("migrate-set-capabilities", capabilities=caps)
+        except mv.QmpError as e:
+            return qemu_words(e)
+        finally:
+            try:
+                self._zero_copy(self.vm, False)
+            finally:
+                self.vm.do("migrate-set-parameters", **{"tls-creds": ""})
+        return None
+
+
+def qemu_words(e):
+    """QEMU's own message in a QmpError ("ADDR: COMMAND: message") or a
+    failed migration's RuntimeError ("migration failed: message")."""
+    text = str(e)
+    if isinstance(e, mv.QmpError) and text.count(": ") >= 2:
+        return text.split(": ", 2)[2]
+    return text
 
 
 def thread_run_s(pid, name):
@@ -234,19 +317,31 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def cpu_delta(t0, t1):
-    """CPU seconds between two snapshots. `dp`: user + sys of both data
+def cpu_delta(t0, t1, src_app, dst_app):
+    """CPU seconds between two snapshots. qemu_src, qemu_dst: each QEMU
+    without its vCPU threads; `qemu` both. `dp`: user + sys of both data
     plane processes, what they really took from the machine (a busy-polling
-    worker is always on its core). `appliances`: the part spent on packets,
-    each worker's time on a core times the share of its loop cycles that
-    moved packets (busy / (busy + idle))."""
-    out = {"qemu": t1["qemu"] - t0["qemu"], "vcpu": t1["vcpu"] - t0["vcpu"],
-           "dp": t1["dp"] - t0["dp"], "appliances": 0.0}
-    for k, (run1, busy1, idle1) in t1["workers"].items():
-        run0, busy0, idle0 = t0["workers"][k]
+    worker is always on its core). app_src, app_dst (the source host's and
+    the destination host's appliance): the part spent on packets, each
+    worker's time on a core times the share of its loop cycles that moved
+    packets (busy / (busy + idle)); *_noio the same without the cycles
+    inside the ports' RX/TX bursts (virtual ports: copies a NIC's DMA
+    makes). `appliances`, `appliances_noio`: both appliances."""
+    out = {"qemu_src": t1["qemu"]["src"] - t0["qemu"]["src"],
+           "qemu_dst": t1["qemu"]["dst"] - t0["qemu"]["dst"], "vcpu": t1["vcpu"] - t0["vcpu"],
+           "dp": sum(t1["dp"][a] - t0["dp"][a] for a in t1["dp"])}
+    out["qemu"] = out["qemu_src"] + out["qemu_dst"]
+    busy = {(a, k): 0.0 for a in (src_app, dst_app) for k in ("busy", "noio")}
+    for (app, lcore), (run1, busy1, idle1, io1) in t1["workers"].items():
+        run0, busy0, idle0, io0 = t0["workers"][(app, lcore)]
         cycles = (busy1 - busy0) + (idle1 - idle0)
         if cycles > 0:
-            out["appliances"] += (run1 - run0) * (busy1 - busy0) / cycles
+            busy[(app, "busy")] += (run1 - run0) * (busy1 - busy0) / cycles
+            busy[(app, "noio")] += (run1 - run0) * (busy1 - busy0 - (io1 - io0)) / cycles
+    for end, app in (("src", src_app), ("dst", dst_app)):
+        out[f"app_{end}"], out[f"app_{end}_noio"] = busy[(app, "busy")], busy[(app, "noio")]
+    out["appliances"] = out["app_src"] + out["app_dst"]
+    out["appliances_noio"] = out["app_src_noio"] + out["app_dst_noio"]
     return out
 
 

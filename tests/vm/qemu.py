@@ -178,9 +178,10 @@ class Vm:
 
 def make_tls_pki(workdir, hosts):
     """QEMU's TLS material, made now with the openssl CLI (never kept): a CA
-    and, per host, a server certificate naming the host's address and a
-    client certificate, in the file names tls-creds-x509 expects. Returns
-    {host: directory}."""
+    and, per host, a server certificate naming the host's address (or
+    each of a list of them: the hosts' link through the appliances and the
+    direct one) and a client certificate, in the file names tls-creds-x509
+    expects. Returns {host: directory}."""
     ca_dir = os.path.join(workdir, "qemu-ca")
     os.makedirs(ca_dir, mode=0o700)
     ca_key, ca_pem = os.path.join(ca_dir, "ca.key"), os.path.join(ca_dir, "ca.pem")
@@ -193,7 +194,8 @@ def make_tls_pki(workdir, hosts):
         os.makedirs(d, mode=0o700)
         with open(ca_pem, "rb") as src, open(os.path.join(d, "ca-cert.pem"), "wb") as dst:
             dst.write(src.read())
-        for role, ext in (("server", f"subjectAltName=IP:{addr}\nextendedKeyUsage=serverAuth"),
+        san = ",".join(f"IP:{x}" for x in ([addr] if isinstance(addr, str) else addr))
+        for role, ext in (("server", f"subjectAltName={san}\nextendedKeyUsage=serverAuth"),
                           ("client", "extendedKeyUsage=clientAuth")):
             key, csr = os.path.join(d, f"{role}-key.pem"), os.path.join(d, f"{role}.csr")
             extf = os.path.join(d, f"{role}.ext")
