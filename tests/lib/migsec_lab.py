@@ -367,5 +367,22 @@ def memory_scan(pid, needles):
 
 
 def memory_hits(pid, needles):
-    """How many times any needle occurs in the process's readable memory."""
-    return memory_scan(pid, needles)["hits"]
+    """How many times any needle occurs in the process's readable memory.
+    Raises if the scan read nothing or missed its positive control: then a
+    zero would only mean that the scan saw nothing."""
+    scan = memory_scan(pid, needles)
+    if scan["bytes"] == 0 or scan["control"] == 0:
+        raise RuntimeError(f"pid {pid}: the key scan read {scan['bytes']} bytes and found its "
+                           f"positive control {scan['control']} times: it proves nothing")
+    return scan["hits"]
+
+
+def wait_for(pred, seconds, step=0.1):
+    """Poll pred until it is true or seconds have passed (instead of sleeping
+    a guessed time and checking once); returns its last value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
