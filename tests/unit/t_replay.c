@@ -94,6 +94,30 @@ make_frames(struct rte_mbuf **frames, uint64_t base)
 	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 1, err, sizeof(err)), 0);
 }
 
+/* The next arrival: mostly in order, some late, duplicated or far ahead. */
+static int
+pick(int *cursor)
+{
+	uint32_t r = rnd(100);
+	int idx;
+
+	if (r < 60)
+		idx = *cursor + (int)rnd(3);		/* in order, small gaps */
+	else if (r < 85)
+		idx = *cursor - (int)rnd(WIN + 40);	/* late: in/out of window */
+	else if (r < 99)
+		idx = *cursor - (int)rnd(4);		/* duplicates */
+	else
+		idx = *cursor + (int)rnd(WIN + WIN / 2);	/* jump ahead */
+	if (idx < 0)
+		idx = 0;
+	if (idx > NPKT - 1)
+		idx = NPKT - 1;
+	if (idx > *cursor)
+		*cursor = idx;
+	return idx;
+}
+
 static void
 run_against_naive(uint64_t base)
 {
@@ -119,23 +143,8 @@ run_against_naive(uint64_t base)
 
 		naive_burst(&nv);
 		for (unsigned int j = 0; j < n; j++, e++) {
-			uint32_t r = rnd(100);
-			int idx;
+			int idx = pick(&cursor);
 
-			if (r < 60)
-				idx = cursor + (int)rnd(3);		/* in order, small gaps */
-			else if (r < 85)
-				idx = cursor - (int)rnd(WIN + 40);	/* late: in/out of window */
-			else if (r < 99)
-				idx = cursor - (int)rnd(4);		/* duplicates */
-			else
-				idx = cursor + (int)rnd(WIN + WIN / 2);	/* jump ahead */
-			if (idx < 0)
-				idx = 0;
-			if (idx > NPKT - 1)
-				idx = NPKT - 1;
-			if (idx > cursor)
-				cursor = idx;
 			burst[j] = rte_pktmbuf_copy(frames[idx], rig.dp.mbuf_pool, 0, UINT32_MAX);
 			switch (naive_verdict(&nv, (unsigned int)idx)) {
 			case MS_DROP_REPLAY: exp_replay++; break;
