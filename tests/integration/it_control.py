@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from migsec_lab import (BUILD, HOST, Lab, appliance, check, ctl, derive, log,  # noqa: E402
-                        memory_hits, start_migration, verify_esp_capture)
+                        memory_hits, start_migration, verify_esp_capture, wait_for)
 
 MIB = 1 << 20
 SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"
@@ -52,6 +52,16 @@ def status(lab, *apps):
     return json.loads(ctl(lab, "--json", "status", *[appliance(a) for a in apps]).stdout)
 
 
+def rekeyed(lab, spi0, spi1):
+    """Both appliances report generation 1, apA sealing and apB opening with
+    spi1, and generation 0 (spi0) is retired from both data planes."""
+    st = status(lab, "apA", "apB")
+    a, b = st["apA"]["migrations"][0], st["apB"]["migrations"][0]
+    left = [s for app in ("apA", "apB") for s in lab.sas(app).values() if s["spi"] == spi0]
+    return (a["generation"] == 1 and b["generation"] == 1 and a["spi_out"] == spi1
+            and b["spi_in"] == spi1 and not left)
+
+
 def main():
     secret = os.urandom(40)
     with Lab("it6") as lab:
@@ -60,10 +70,13 @@ def main():
         check(r.returncode == 0, "migsecctl start: both appliances accepted")
         st = status(lab, "apA", "apB")
         a, b = st["apA"]["migrations"][0], st["apB"]["migrations"][0]
-        for gen in (0, 1):
-            check(derive(secret, "mig1", "s2d", gen)["spi"] in
-                  (a["spi_out"] if gen == 0 else b["spi_in_next"], b["spi_in"] if gen == 0 else 0),
-                  f"generation {gen} source->destination SPI is the documented derivation")
+        s2d = [derive(secret, "mig1", "s2d", g)["spi"] for g in (0, 1)]
+        check(s2d[0] == a["spi_out"] and s2d[0] == b["spi_in"],
+              f"generation 0 source->destination SPI is the documented derivation on both "
+              f"appliances ({s2d[0]:#x}: apA out {a['spi_out']:#x}, apB in {b['spi_in']:#x})")
+        check(s2d[1] == b["spi_in_next"],
+              f"generation 1 source->destination SPI, prepared on apB, is the documented "
+              f"derivation ({s2d[1]:#x}, apB next in {b['spi_in_next']:#x})")
         check(derive(secret, "mig1", "d2s", 0)["spi"] == a["spi_in"] == b["spi_out"],
               "destination->source SPI is the documented derivation")
 
@@ -76,7 +89,9 @@ def main():
         log(f"sent {sent}; received {got}")
         check("error" not in got and got.get("sha256") == sent.get("sha256")
               and got.get("bytes") == 256 * MIB, "256 MiB arrived intact across the rekey")
-        time.sleep(3)  # the peers see generation 1 and retire generation 0
+        # the peers see generation 1 and retire generation 0 (bounded)
+        check(wait_for(lambda: rekeyed(lab, *s2d), 20),
+              "both appliances moved to generation 1 and retired generation 0")
         st = status(lab, "apA", "apB")
         for app in ("apA", "apB"):
             m = st[app]["migrations"][0]
@@ -84,8 +99,9 @@ def main():
             bad = {k: dp["drops"][k] for k in BAD_DROPS if dp["drops"][k]}
             check(not bad, f"{app}: no packet dropped across the rekey ({bad or 'none'})")
             check(m["generation"] == 1 and m["rekeys"] == 1, f"{app}: now sending generation 1")
-        check(st["apB"]["migrations"][0]["spi_in"] == derive(secret, "mig1", "s2d", 1)["spi"],
-              "apB opens generation 1 (derived independently)")
+        check(st["apB"]["migrations"][0]["spi_in"] == s2d[1]
+              and st["apA"]["migrations"][0]["spi_out"] == s2d[1],
+              "apA seals and apB opens generation 1 (derived independently)")
         # The new generation's packets decrypt with keys derived here.
         g1 = {derive(secret, "mig1", "s2d", 1)["spi"]:
               (derive(secret, "mig1", "s2d", 1)["key"] + derive(secret, "mig1", "s2d", 1)["salt"], 4)}
@@ -127,9 +143,8 @@ def main():
 
         # A dead data plane shows in status.
         os.kill(pids["apB"], signal.SIGKILL)
-        time.sleep(0.5)
-        st = status(lab, "apB")
-        check(st["apB"]["dataplane"] == "down", "status shows apB's data plane down")
+        check(wait_for(lambda: status(lab, "apB")["apB"]["dataplane"] == "down", 10),
+              "status shows apB's data plane down")
     return 0
 
 

@@ -8,7 +8,8 @@ it_control's; a crypto device refusing work is the unit suite "faults".)
    - the migration network never carries the migration's traffic in
      plaintext (a capture of the outer link: every frame ARP or ESP that
      the migration's keys open), and host B receives nothing that B did
-     not open;
+     not open (a capture on host B: every IPv4 packet from host A is one
+     that an ESP frame of the outer capture opens to, here, independently);
    - migsecctl reports it: status shows A's data plane down; once it is
      back without its SAs, A ends the migration (audited: dataplane_down,
      dataplane_up, sas_lost), status and end for it on A are refused
@@ -91,6 +92,42 @@ def hugepage_keys(lab, app, keys):
     return hits, len(files)
 
 
+def opened_inner(frames, sas):
+    """The inner IPv4 packets that the ESP frames of an outer capture open
+    to with sas ({spi: keysalt}), independently of the appliances (esp_model),
+    as keys that survive forwarding: IP id, addresses, payload (not TTL, checksum)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    got = set()
+    for f in frames:
+        if len(f) < 42 or f[12:14] != b"\x08\x00" or f[23] != 17 or f[36:38] != b"\x11\x94":
+            continue
+        hl = (f[14] & 15) * 4
+        esp = f[14 + hl + 8:14 + int.from_bytes(f[16:18], "big")]
+        ks = sas.get(int.from_bytes(esp[:4], "big")) if len(esp) >= 36 else None
+        if ks is None:
+            continue
+        try:
+            pt = AESGCM(ks[:32]).decrypt(ks[32:36] + esp[8:16], esp[16:],
+                                         esp[:4] + b"\0\0\0\0" + esp[4:8])
+        except InvalidTag:
+            continue
+        got.add(inner_key(pt[:len(pt) - 2 - pt[-2]]))
+    return got
+
+
+def inner_key(ip):
+    return ip[4:6] + ip[12:]
+
+
+def host_b_from_a(frames):
+    """The IPv4 packets from host A in a capture on host B."""
+    a = bytes(int(x) for x in HOST["A"][4].split("."))
+    return [f[14:] for f in frames
+            if len(f) >= 34 and f[12:14] == b"\x08\x00" and f[26:30] == a]
+
+
 def on_hugepages(pid):
     with open(f"/proc/{pid}/maps") as f:
         return any("/dev/hugepages/" in line for line in f)
@@ -107,7 +144,8 @@ def kill_dataplane(policy, then=None):
         g0 = derive(secret, "m1", "s2d", 0)
         sas = {g0["spi"]: g0["key"] + g0["salt"]}
         b0 = lab.stats("apB")
-        with lab.capture("apB", count=200000, seconds=60, bpf="not arp") as cap:
+        with lab.capture("apB", count=200000, seconds=60, bpf="not arp") as cap, \
+                lab.capture("B", count=200000, seconds=60, iface="eth0", bpf="ip") as hcap:
             xfer = lab.start_transfer(64 * MIB, rate_mbps=40, timeout=15, marker=MARKER)
             time.sleep(1.5)
             huge = on_hugepages(lab.pid("apA"))
@@ -149,14 +187,23 @@ def kill_dataplane(policy, then=None):
         check(r.returncode == 1 and not lab.sas("apB"),
               f"[{policy}] migsecctl end: A refuses (exit {r.returncode}), B ends it")
 
-        res = em.outer_census(em.read_pcap(cap.path), sas, MARKER.encode())
+        outer = em.read_pcap(cap.path)
+        res = em.outer_census(outer, sas, MARKER.encode())
+        opened = opened_inner(outer, sas)
+        at_b = host_b_from_a(em.read_pcap(hcap.path))
         cap.remove()
-        log(f"[{policy}] outer link into B: {res}")
+        hcap.remove()
+        log(f"[{policy}] outer link into B: {res}; host B got {len(at_b)} packets from host A, "
+            f"{len(opened)} opened here from the outer capture")
         d = {k: b1["drops"][k] - b0["drops"][k] for k in b1["drops"]}
         check(res["esp_opened"] > 0 and res["esp_other"] == 0,
               f"[{policy}] every ESP frame on the link opens with the migration's key")
+        foreign = [p for p in at_b if inner_key(p) not in opened]
+        check(at_b and not foreign,
+              f"[{policy}] host B got only what the outer ESP opens to ({len(at_b)} packets, "
+              f"{len(foreign)} others)")
         check(b1["bypass_pkts"] == b0["bypass_pkts"],
-              f"[{policy}] B let nothing through in plaintext: host B got only what B opened")
+              f"[{policy}] B let nothing through in plaintext (its bypass_pkts)")
         if policy == "discard":
             check(res["plaintext"] == 0 and res["marker_on_wire"] == 0,
                   f"[{policy}] no plaintext on the migration network")

@@ -9,10 +9,10 @@ dropped as plaintext_for_sa.
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import HOST, OUTER, PY, TOP, Lab, check, log, verify_esp_capture  # noqa: E402
+from migsec_lab import (HOST, OUTER, PY, TOP, Lab, check, log, verify_esp_capture,  # noqa: E402
+                        wait_for)
 
 from scapy.all import ICMP, IP, UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
 
@@ -59,8 +59,8 @@ def bypass():
         wrpcap(pcap, frames)
         before = lab.stats("apB")["drops"]["plaintext_for_sa"]
         lab.run("apA", [PY, os.path.join(TOP, "tests", "lib", "inject.py"), pcap, "outer"])
-        time.sleep(1)
         os.unlink(pcap)
+        wait_for(lambda: lab.stats("apB")["drops"]["plaintext_for_sa"] - before >= 5, 10)
         got = lab.stats("apB")["drops"]["plaintext_for_sa"] - before
         check(got == 5, f"bypass: plaintext for an SA's selector dropped as plaintext_for_sa ({got})")
 

@@ -15,7 +15,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import MGMT, PY, TLSPROBE, Lab, appliance, check, ctl, log  # noqa: E402
+from migsec_lab import (MGMT, PY, TLSPROBE, Lab, appliance, check, ctl, log,  # noqa: E402
+                        wait_for)
 
 
 def sh(*cmd, cwd=None):
@@ -71,8 +72,9 @@ def probe(lab, mode, arg=None, cert=None, key=None):
 
 
 def audit(lab):
+    """apA's audit lines, complete ones only (a line may be half written)."""
     with open(f"{lab.dir}/apA-audit.jsonl") as f:
-        return [json.loads(line) for line in f]
+        return [json.loads(line) for line in f if line.endswith("\n")]
 
 
 def main():
@@ -93,14 +95,15 @@ def main():
         for what, cert, key, reason in cases:
             n0 = len(audit(lab))
             r = probe(lab, "json", '{"v":1,"op":"health"}', cert, key)
-            time.sleep(0.3)
+            wait_for(lambda: any(reason in e.get("reason", "") for e in audit(lab)[n0:]  # noqa: B023
+                                 if e["event"] == "auth_failure"), 10)
             new = [e for e in audit(lab)[n0:] if e["event"] == "auth_failure"]
             check("reply" not in r, f"{what}: no answer ({r.get('error') or 'closed'})")
             check(any(reason in e["reason"] for e in new),
                   f"{what}: audited as auth_failure ({[e['reason'] for e in new]})")
         n0 = len(audit(lab))
         r = probe(lab, "garbage")
-        time.sleep(0.3)
+        wait_for(lambda: any(e["event"] == "auth_failure" for e in audit(lab)[n0:]), 10)
         check(any(e["event"] == "auth_failure" for e in audit(lab)[n0:]),
               "not TLS at all: refused and audited")
 
@@ -117,6 +120,7 @@ def main():
             check(got == code, f"{what}: refused as {code} ({got})")
         r = probe(lab, "raw-length", "100", *good)  # 6 of 100 bytes, then gone
         check("reply" not in r, "truncated: nothing applied, no answer")
+        wait_for(lambda: sum(e["event"] == "request_rejected" for e in audit(lab)) >= 5, 10)
         rejected = [e for e in audit(lab) if e["event"] == "request_rejected"]
         check(len(rejected) >= 5, f"rejected requests are audited ({len(rejected)})")
         check(all("key" not in e and "nonce" not in e for e in audit(lab)),

@@ -238,16 +238,36 @@ class Capture:
         os.unlink(self.path)
 
 
+ORACLE_FRAMES = 4  # ESP frames of each capture also opened by tests/lib/aes_gcm.py
+
+
+def oracle_open(esp, ks, inner):
+    """Open one ESP packet (bytes from the SPI) with the pure-Python AES-GCM,
+    which shares no code with OpenSSL (ESN high half 0, as scapy's SAs here);
+    None if its plaintext is not the inner packet scapy found."""
+    import aes_gcm
+
+    pt = aes_gcm.open_(ks[:32], ks[32:36] + esp[8:16], esp[16:], esp[:4] + bytes(4) + esp[4:8])
+    if pt is None or len(pt) < 2 or pt[-2] + 2 > len(pt):
+        return None
+    return pt if pt[:len(pt) - 2 - pt[-2]] == inner else None
+
+
 def verify_esp_capture(path, sas, inner_pairs, marker):
     """Every frame is ARP, neighbour discovery or ESP-in-UDP that scapy
     decrypts with the given SAs; returns counts. The marker must never be
-    in the raw capture and must be in the decrypted data."""
+    in the raw capture and must be in the decrypted data. The first
+    ORACLE_FRAMES ESP frames are also opened by the pure-Python AES-GCM
+    (checked first against its known answers): under the openssl profile
+    scapy (python3-cryptography) and the appliance share libcrypto."""
     from scapy.all import ARP, IP, UDP, IPv6, rdpcap, raw
     from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_NS
     from scapy.layers.ipsec import ESP, SecurityAssociation
+    import aes_gcm
 
+    aes_gcm.known_answers()
     res = {"frames": 0, "esp": 0, "decrypted": 0, "control": 0, "marker_in_plaintext": 0,
-           "marker_on_wire": 0, "bad": []}
+           "marker_on_wire": 0, "oracle_opened": 0, "bad": []}
     mk = marker.encode()
     with open(path, "rb") as f:
         res["marker_on_wire"] = f.read().count(mk)
@@ -282,6 +302,13 @@ def verify_esp_capture(path, sas, inner_pairs, marker):
             continue
         res["decrypted"] += 1
         res["marker_in_plaintext"] += raw(inner_ip).count(mk)
+        if res["oracle_opened"] < ORACLE_FRAMES:
+            if oracle_open(raw(esp), sas[esp.spi][0], raw(inner_ip)) is None:
+                res["bad"].append(f"spi {esp.spi:#x} seq {esp.seq}: the pure-Python AES-GCM "
+                                  f"does not open it to what scapy found")
+            res["oracle_opened"] += 1
+    if res["decrypted"] and not res["oracle_opened"]:
+        res["bad"].append("no frame opened by the pure-Python AES-GCM")
     return res
 
 
@@ -373,5 +400,22 @@ def memory_scan(pid, needles):
 
 
 def memory_hits(pid, needles):
-    """How many times any needle occurs in the process's readable memory."""
-    return memory_scan(pid, needles)["hits"]
+    """How many times any needle occurs in the process's readable memory.
+    Raises if the scan read nothing or missed its positive control: then a
+    zero would only mean that the scan saw nothing."""
+    scan = memory_scan(pid, needles)
+    if scan["bytes"] == 0 or scan["control"] == 0:
+        raise RuntimeError(f"pid {pid}: the key scan read {scan['bytes']} bytes and found its "
+                           f"positive control {scan['control']} times: it proves nothing")
+    return scan["hits"]
+
+
+def wait_for(pred, seconds, step=0.1):
+    """Poll pred until it is true or seconds have passed (instead of sleeping
+    a guessed time and checking once); returns its last value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()

@@ -2,7 +2,9 @@
 """Steady UDP flows for the lab (run inside a host's namespace).
 
   udp_flows.py send --to ADDR --base-port P --flows N --pps R --seconds S
-      datagrams of 64 bytes to ports P .. P+N-1 in turn, R a second
+      datagrams of 64 bytes to ports P .. P+N-1 in turn, R a second; prints
+      {"sent": total, "per_flow": {port: count}, "refused": n} when S have
+      passed or on SIGTERM (refused: sendto failed, nothing left the host)
   udp_flows.py recv --bind ADDR --base-port P --flows N --seconds S
       listen on those ports (so that the host answers no ICMP), count,
       and print {"received": {port: count}} when S have passed or on SIGTERM
@@ -19,17 +21,23 @@ import time
 def send(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     payload = b"migsec-soak".ljust(64, b".")
-    start, n = time.monotonic(), 0
-    while time.monotonic() - start < a.seconds:
+    per_flow = {a.base_port + k: 0 for k in range(a.flows)}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    start, n, refused = time.monotonic(), 0, 0
+    while not stop and time.monotonic() - start < a.seconds:
+        port = a.base_port + n % a.flows
         try:
-            s.sendto(payload, (a.to, a.base_port + n % a.flows))
+            s.sendto(payload, (a.to, port))
+            per_flow[port] += 1
         except OSError:
-            pass  # no route or buffer full for a moment: the next one
+            refused += 1  # no route or buffer full for a moment: the next one
         n += 1
         ahead = n / a.pps - (time.monotonic() - start)
-        if ahead > 0:
+        if ahead > 0 and not stop:
             time.sleep(ahead)
-    print(json.dumps({"sent": n}))
+    print(json.dumps({"sent": sum(per_flow.values()), "per_flow": per_flow,
+                      "refused": refused}), flush=True)
     return 0
 
 

@@ -19,6 +19,7 @@ systemd unit confines them.
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -95,31 +96,65 @@ def crypto_telemetry(lab, app):
           f"{app}: the crypto device counted the sealed and opened packets")
 
 
-def counters_in_telemetry(app, stats, tel):
-    """Every counter of the control socket's STATS is in some telemetry reply."""
-    scalars = {**tel["/migsec/stats"], **tel["/migsec/info"], **tel["/migsec/workers"]}
-    missing = [k for k, v in stats.items()
-               if isinstance(v, int) and k not in scalars]
-    missing += [f"drops.{d}" for d in stats["drops"] if d not in tel["/migsec/drops"]]
+def numbers(stats):
+    """Every number of a STATS reply, by path: "sealed_pkts", "drops.replay",
+    "ports.inner.rx_pkts", "workers[0].busy_cycles" (pools: their own check)."""
+    out = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+    out.update({f"drops.{d}": v for d, v in stats["drops"].items()})
     for port, pc in stats["ports"].items():
-        missing += [f"ports.{port}.{k}" for k in pc
-                    if k not in ("mac",) and k not in tel["/migsec/ports"].get(port, {})]
+        out.update({f"ports.{port}.{k}": v for k, v in pc.items() if isinstance(v, int)})
     for i, w in enumerate(stats["workers"]):
-        missing += [f"workers[{i}].{k}" for k in w
-                    if k not in tel["/migsec/workers"].get(f"worker{i}", {})]
-    check(not missing, f"{app}: every data plane counter is in telemetry (missing: {missing})")
+        out.update({f"workers[{i}].{k}": v for k, v in w.items() if isinstance(v, int)})
+    return out
+
+
+def bracketed(what, got, before, after):
+    """got (another report of the same counters, read between the two STATS
+    replies before and after) has every counter, each within [before, after]
+    (counters only grow; a gauge that did not move must be equal). Returns
+    the names of the counters that moved from zero, to show values were compared."""
+    b, a = numbers(before), numbers(after)
+    missing = [k for k in b if k not in got]
+    wrong = {k: (b[k], got[k], a[k]) for k in b
+             if k in got and not min(b[k], a[k]) <= got[k] <= max(b[k], a[k])}
+    check(not missing, f"{what}: every data plane counter is there (missing: {missing})")
+    check(not wrong, f"{what}: every value between the STATS read before and after "
+                     f"(before, got, after: {wrong})")
+    return [k for k in b if a[k] > 0]
+
+
+def telemetry_numbers(tel):
+    """The telemetry replies under the paths of numbers()."""
+    out = {**tel["/migsec/stats"], **tel["/migsec/info"], **tel["/migsec/workers"]}
+    out.update({f"drops.{d}": v for d, v in tel["/migsec/drops"].items()})
+    for port, pc in tel["/migsec/ports"].items():
+        out.update({f"ports.{port}.{k}": v for k, v in pc.items()})
+    for name, w in tel["/migsec/workers"].items():
+        if name.startswith("worker") and isinstance(w, dict):
+            out.update({f"workers[{name[6:]}].{k}": v for k, v in w.items()})
+    return out
+
+
+def counters_in_telemetry(app, before, tel, after):
+    """Every counter of the control socket's STATS is in some telemetry
+    reply, with its value (read between two STATS replies)."""
+    moved = bracketed(f"{app}: telemetry", telemetry_numbers(tel), before, after)
+    check("sealed_pkts" in moved or "opened_pkts" in moved,
+          f"{app}: values compared while traffic ran ({len(moved)} counters non-zero)")
     check(set(tel["/migsec/drops"]) == set(drop_reasons()),
           f"{app}: /migsec/drops has every drop reason")
 
 
 def status_counters(lab):
+    before = {app: lab.stats(app) for app in ("apA", "apB")}
     st = json.loads(ctl(lab, "--json", "status", appliance("apA"), appliance("apB")).stdout)
+    after = {app: lab.stats(app) for app in ("apA", "apB")}
     for app in ("apA", "apB"):
         c = st[app].get("counters", {})
-        stats = lab.stats(app)
-        check(set(c) == set(stats) and set(c.get("drops", {})) == set(drop_reasons()),
+        check(set(c) == set(after[app]) and set(c.get("drops", {})) == set(drop_reasons()),
               f"{app}: migsecctl status --json carries the data plane's counters "
               f"({len(c)} fields, {len(c.get('drops', {}))} drop reasons)")
+        bracketed(f"{app}: migsecctl status --json", numbers(c), before[app], after[app])
         cr, want = st[app].get("crypto", {}), json.loads(lab.dpctl(app, "crypto", "--json").stdout)
         check([d.get("device") for d in cr.get("devices", [])] ==
               [d["device"] for d in want["devices"]] and
@@ -175,14 +210,22 @@ def top_sigint(lab):
                           f"{pki}/ca.pem", "--cert", f"{pki}/mgmt.pem", "--key", f"{pki}/mgmt.key",
                           "top", appliance("apA")], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    first, deadline = "", time.monotonic() + 15
+    while "migsecctl top" not in first and time.monotonic() < deadline:  # its first frame
+        if not select.select([p.stdout], [], [], 1)[0]:
+            continue
+        line = p.stdout.readline()
+        if not line:
+            break
+        first += line
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=15)
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
-    check(p.returncode == 0 and "migsecctl top" in out and not err,
+    out = first + out
+    check(p.returncode == 0 and "migsecctl top" in first and not err,
           f"migsecctl top without --count: SIGINT ends it, exit {p.returncode} {err.strip()}")
 
 
@@ -202,7 +245,9 @@ def main():
         top_json(lab)
         top_text(lab)
         for app in ("apA", "apB"):
-            counters_in_telemetry(app, lab.stats(app), telemetry(lab, app))
+            before = lab.stats(app)
+            tel = telemetry(lab, app)
+            counters_in_telemetry(app, before, tel, lab.stats(app))
             crypto_telemetry(lab, app)
         status_counters(lab)
         top_unreachable(lab)

@@ -7,6 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "perf"))
 import pflab as L  # noqa: E402
+from ptcheck import need  # noqa: E402
 
 N = 20000
 
@@ -60,13 +61,14 @@ with L.Bed("tapp") as bed:
     out = sum(d.get(k, 0) for k in ("no_neighbor", "tx_full", "no_mbuf"))
     # (a warm-up page can stand in for a main-run page with the same flow
     # and sequence, hence the slack of `warm` on the upper side only)
-    assert N <= s["unique"] + out <= N + warm and s["unique"] <= N, (s, d, warm)
-    assert s["dup"] <= warm, (s, warm)
-    assert set(d) <= {"no_neighbor", "tx_full", "no_mbuf"}, d
-    assert s["unique"] >= N // 2, (s, d)
-    assert s["corrupt"] == 0 and s["reordered"] == 0, s
-    assert sa["sealed_pkts"] - sa0["sealed_pkts"] == N, sa
-    assert sb["opened_pkts"] - sb0["opened_pkts"] == N, sb
+    need(N <= s["unique"] + out <= N + warm and s["unique"] <= N, (s, d, warm))
+    need(s["dup"] <= warm, (s, warm))
+    need(set(d) <= {"no_neighbor", "tx_full", "no_mbuf"}, d)
+    # Losses on the way out are the exception, not half the run.
+    need(out <= N // 20, f"B dropped {out} of {N} pages on the way to the sink", (s, d))
+    need(s["corrupt"] == 0 and s["reordered"] == 0, s)
+    need(sa["sealed_pkts"] - sa0["sealed_pkts"] == N, sa)
+    need(sb["opened_pkts"] - sb0["opened_pkts"] == N, sb)
     L.log(f"ok: {N} pages of 1420 B sealed by A, opened by B, every byte checked by the sink")
 
 with L.Bed("tappimp") as bed:
@@ -78,11 +80,16 @@ with L.Bed("tappimp") as bed:
     s, sb, i = sink.summary()["sink"], b.stats(), imp.summary()["impair"]
     d = {k: v - sb0["drops"][k] for k, v in sb["drops"].items() if v != sb0["drops"][k]}
     L.log(f"impair {i}\nB drops {d}\nsink {s}")
-    assert i["corrupted"] > 0 and i["replayed"] > 0, i
-    assert s["corrupt"] == 0 and s["dup"] <= sb0["opened_pkts"], s
-    # Every corrupted frame is dropped by B under some reason (mostly icv_fail).
-    assert d.get("icv_fail", 0) > 0 and d.get("replay", 0) > 0, d
-    assert sum(d.values()) >= i["corrupted"], (d, i)
-    assert d.get("replay", 0) + d.get("outside_window", 0) <= i["replayed"] + i["corrupted"], (d, i)
+    need(i["corrupted"] > 0 and i["replayed"] > 0, i)
+    need(s["corrupt"] == 0 and s["dup"] <= sb0["opened_pkts"], s)
+    # Every corrupted frame is dropped by B under some reason (mostly icv_fail),
+    # and every drop is an impaired frame's (a corrupted sequence number may
+    # land on a seen one: replay before the ICV).
+    need(d.get("icv_fail", 0) > 0 and d.get("replay", 0) > 0, d)
+    out = sum(d.get(k, 0) for k in ("no_neighbor", "tx_full", "no_mbuf"))
+    need(i["corrupted"] <= sum(d.values()) - out <= i["corrupted"] + i["replayed"], (d, i))
+    # Each corrupted frame costs the sink at most its page; nothing else is lost.
+    need(N - i["corrupted"] - out <= s["unique"] <= N and out <= N // 20, (s, d, i))
+    need(d.get("replay", 0) + d.get("outside_window", 0) <= i["replayed"] + i["corrupted"], (d, i))
     L.log(f"ok: {i['corrupted']} corrupted and {i['replayed']} replayed ESP packets: B dropped "
           f"{d.get('icv_fail', 0)} on the ICV and {d.get('replay', 0)} as replays; none reached the sink")

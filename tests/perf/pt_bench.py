@@ -6,27 +6,28 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from ptcheck import need  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 out = tempfile.mkdtemp(prefix="pf-bench-")
 try:
     r = subprocess.run([sys.executable, os.path.join(TOP, "perf", "bench"), "--quick", "--out", out],
                        timeout=400)
-    assert r.returncode == 0, f"perf/bench exited {r.returncode}"
+    need(r.returncode == 0, f"perf/bench exited {r.returncode}")
     for f in ("throughput.png", "ratio.png"):
         with open(os.path.join(out, f), "rb") as fh:
-            assert fh.read(8) == b"\x89PNG\r\n\x1a\n", f
+            need(fh.read(8) == b"\x89PNG\r\n\x1a\n", f)
     with open(os.path.join(out, "sizes.csv")) as f:
         rows = list(csv.DictReader(f))
-    assert [r["size"] for r in rows] == ["1420", "8192"], rows
+    need([r["size"] for r in rows] == ["1420", "8192"], rows)
     for r in rows:
-        assert float(r["raw_cpp"]) > 0 and float(r["migsec_cpp"]) > 0 and int(r["sent"]) > 0, r
+        need(float(r["raw_cpp"]) > 0 and float(r["migsec_cpp"]) > 0 and int(r["sent"]) > 0, r)
     with open(os.path.join(out, "extras.csv")) as f:
         tests = [r["test"] for r in csv.DictReader(f)]
-    assert tests == ["workers=1", "workers=2", "migrations=1", "migrations=64", "rekey", "latency"], tests
+    need(tests == ["workers=1", "workers=2", "migrations=1", "migrations=64", "rekey", "latency"], tests)
     with open(os.path.join(out, "results.md")) as f:
         md = f.read()
-    assert "| 1420 |" in md and "Goals:" in md and "rekey under load" in md, md
+    need("| 1420 |" in md and "Goals:" in md and "rekey under load" in md, md)
     print("ok: perf/bench --quick wrote sizes.csv, extras.csv, results.md, throughput.png, ratio.png")
 finally:
     shutil.rmtree(out, ignore_errors=True)

@@ -6,6 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "perf"))
 import pflab as L  # noqa: E402
+from ptcheck import need  # noqa: E402
 
 N = 40000
 
@@ -22,12 +23,12 @@ with L.Bed("tdirect") as bed:
     sink.wait(60)
     g, s = gen.summary()["gen"], sink.summary()["sink"]
     L.log(f"gen {g}\nsink {s}")
-    assert g["tx_pkts"] == N and g["done"] == 1, g
-    assert s["unique"] == N and s["rx_pkts"] == N, s
-    assert s["lost"] == 0 and s["dup"] == 0 and s["reordered"] == 0 and s["corrupt"] == 0, s
-    assert s["lat_samples"] == N and s["p50_us"] > 0, s
-    assert "[" in sink.text() and "sink" in sink.text(), "live lines"
+    need(g["tx_pkts"] == N and g["done"] == 1, g)
+    need(s["unique"] == N and s["rx_pkts"] == N, s)
+    need(s["lost"] == 0 and s["dup"] == 0 and s["reordered"] == 0 and s["corrupt"] == 0, s)
+    need(s["lat_samples"] == N and s["p50_us"] > 0, s)
+    need("[" in sink.text() and "sink" in sink.text(), "live lines")
     with open(out) as f:
         rows = list(csv.DictReader(f))
-    assert rows and rows[-1]["t_s"] == "final" and int(rows[-1]["unique"]) == N, rows[-1:]
+    need(rows and rows[-1]["t_s"] == "final" and int(rows[-1]["unique"]) == N, rows[-1:])
     L.log("ok: gen -> sink, 40000 pages of 4 KiB in 64 flows, every byte checked")

@@ -5,6 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "perf"))
 import pflab as L  # noqa: E402
+from ptcheck import need  # noqa: E402
 
 N = 4000
 
@@ -31,34 +32,34 @@ def run(mode, args):
 
 
 i, s = run("drop", ["--drop", 0.05])
-assert i["dropped"] > 0 and s["unique"] == N - i["dropped"], (i, s)
+need(i["dropped"] > 0 and s["unique"] == N - i["dropped"], (i, s))
 # A flow's last pages, if dropped, leave no gap the sink can see (8 flows).
-assert i["dropped"] - 8 * 3 <= s["lost"] <= i["dropped"], (i, s)
-assert s["corrupt"] == 0 and s["dup"] == 0, s
+need(i["dropped"] - 8 * 3 <= s["lost"] <= i["dropped"], (i, s))
+need(s["corrupt"] == 0 and s["dup"] == 0, s)
 L.log(f"ok: drop: {i['dropped']} dropped, the sink counts {s['lost']} lost")
 
 i, s = run("corrupt", ["--corrupt", 0.05])
 # A flipped byte in the UDP ports or length is not part of what the sink checks.
-assert i["corrupted"] > 0 and 0.9 * i["corrupted"] <= s["corrupt"] <= i["corrupted"], (i, s)
-assert s["unique"] + s["corrupt"] <= N and s["dup"] == 0, s
+need(i["corrupted"] > 0 and 0.9 * i["corrupted"] <= s["corrupt"] <= i["corrupted"], (i, s))
+need(s["unique"] + s["corrupt"] <= N and s["dup"] == 0, s)
 L.log(f"ok: corrupt: {i['corrupted']} corrupted, the sink counts {s['corrupt']} corrupt")
 
 i, s = run("duplicate", ["--duplicate", 0.05])
-assert i["duplicated"] > 0 and s["dup"] == i["duplicated"] and s["lost"] == 0, (i, s)
+need(i["duplicated"] > 0 and s["dup"] == i["duplicated"] and s["lost"] == 0, (i, s))
 L.log(f"ok: duplicate: {i['duplicated']} duplicated, the sink counts {s['dup']} duplicates")
 
 i, s = run("reorder", ["--reorder", 0.05, "--reorder-gap", 20])
 # Held back 20 frames (8 flows): later pages of its own flow overtake it.
 # One held near the very end may be released by time, in order.
-assert i["reordered"] > 0 and i["reordered"] - 20 <= s["reordered"] <= i["reordered"], (i, s)
-assert s["lost"] == 0 and s["dup"] == 0 and s["unique"] == N, s
+need(i["reordered"] > 0 and i["reordered"] - 20 <= s["reordered"] <= i["reordered"], (i, s))
+need(s["lost"] == 0 and s["dup"] == 0 and s["unique"] == N, s)
 L.log(f"ok: reorder: {i['reordered']} held back, the sink counts {s['reordered']} reordered")
 
 i, s = run("replay", ["--replay", 0.05, "--replay-gap", 100])
-assert i["replayed"] > 0 and s["dup"] == i["replayed"] and s["lost"] == 0, (i, s)
+need(i["replayed"] > 0 and s["dup"] == i["replayed"] and s["lost"] == 0, (i, s))
 L.log(f"ok: replay: {i['replayed']} replayed, the sink counts {s['dup']} duplicates")
 
 i, s = run("delay", ["--delay-us", 3000])
 # The delay line holds every frame for 3 ms of TSC: a lower bound, not a speed.
-assert i["delayed"] == N and s["unique"] == N and s["p50_us"] >= 3000, (i, s)
+need(i["delayed"] == N and s["unique"] == N and s["p50_us"] >= 3000, (i, s))
 L.log(f"ok: delay: {i['delayed']} delayed 3 ms, the sink's p50 is {s['p50_us']:.0f} us")

@@ -366,6 +366,26 @@ test_failover_live(void)
 }
 
 /*
+ * Has worker w begun and finished a whole loop since now? (Its loop_tsc,
+ * stamped at the end of each loop, passes now twice.) Bounded by end.
+ */
+static bool
+worker_looped(const struct ms_worker *w, uint64_t end)
+{
+	uint64_t mark = rte_rdtsc();
+
+	for (int k = 0; k < 2; k++) {
+		while (__atomic_load_n(&w->loop_tsc, __ATOMIC_ACQUIRE) <= mark) {
+			if (rte_get_timer_cycles() >= end)
+				return false;
+			rte_delay_us_sleep(1000);
+		}
+		mark = __atomic_load_n(&w->loop_tsc, __ATOMIC_ACQUIRE);
+	}
+	return true;
+}
+
+/*
  * A device that takes ops and never returns them (stopped with ops in
  * flight, as a hung one behaves): the worker writes them off as
  * crypto_lost and holds (touches neither device nor packets) until the
@@ -399,8 +419,9 @@ test_lost(void)
 	CU_ASSERT(__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE));
 	refused0 = ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE);
 	inject(LOST, LATER);
-	rte_delay_us_sleep(50000);
-	/* holding: the later packets wait in the port, nothing is enqueued */
+	/* holding: the worker keeps looping, the later packets wait in the port */
+	CU_ASSERT(worker_looped(&rig.dp.workers[0], end));
+	CU_ASSERT_EQUAL(rte_ring_count(rig.rx[MS_PORT_INNER][0]), LATER);
 	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE), refused0);
 	CU_ASSERT_EQUAL(ut_rig_take(&rig, MS_PORT_OUTER, m, LATER), 0);
 	ms_failover_watch(&rig.dp, &rig.cd, &seen);

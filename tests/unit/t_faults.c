@@ -64,6 +64,7 @@ add_sa(uint32_t id, uint8_t dir)
 	char err[256] = "";
 
 	ut_spec(&s, id, dir, SPI, ks, 1);
+	s.replay_window = 2 * N;	/* every refused number stays inside it */
 	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err)), 0);
 	explicit_bzero(&s, sizeof(s));
 }
@@ -129,49 +130,97 @@ test_refused_outbound(void)
 	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 1, (char[128]){ 0 }, 128), 0);
 }
 
+/* Inner packets A->B, random payloads; the frames sealed independently. */
+static void
+seal_inbound(uint8_t (*inner)[28 + 64], struct rte_mbuf **m, const bool *which)
+{
+	for (unsigned int i = 0; i < N; i++) {
+		struct rte_mbuf *f;
+
+		if (which != NULL && !which[i])
+			continue;
+		if (which == NULL) {
+			ut_random(inner[i] + 28, 64);
+			f = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 5000, 6000,
+					  inner[i] + 28, 64);
+			memcpy(inner[i], rte_pktmbuf_mtod_offset(f, uint8_t *, 14), 28);
+			rte_pktmbuf_free(f);
+		}
+		*m++ = ut_esp_seal(rig.dp.mbuf_pool, ks, SPI, 1 + i, inner[i], 28 + 64,
+				   IPPROTO_IPIP, 2, false);
+	}
+}
+
+/* The frames the inner port delivered, matched in order; marks them in got. */
+static unsigned int
+take_inbound(uint8_t (*inner)[28 + 64], bool *got)
+{
+	struct rte_mbuf *m[N];
+	unsigned int n = ut_rig_take(&rig, MS_PORT_INNER, m, N);
+
+	for (unsigned int i = 0, k = 0; i < n; i++, k++) {	/* in order, some missing */
+		const uint8_t *p = rte_pktmbuf_mtod_offset(m[i], const uint8_t *, 14);
+
+		while (k < N && memcmp(p, inner[k], 28 + 64) != 0)
+			k++;
+		CU_ASSERT(k < N && !got[k] && m[i]->pkt_len == 14 + 28 + 64);
+		if (k < N)
+			got[k] = true;
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	return n;
+}
+
 static void
 test_refused_inbound(void)
 {
 	static uint8_t inner[N][28 + 64];
 	struct ms_lcore_stats b, a;
 	struct rte_mbuf *m[N];
-	unsigned int n;
+	bool got[N] = { false }, refused[N];
+	unsigned int n, again;
 
 	add_sa(2, MS_DIR_IN);
-	for (unsigned int i = 0; i < N; i++) {
-		struct rte_mbuf *f;
-
-		ut_random(inner[i] + 28, 64);
-		f = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 5000, 6000,
-				  inner[i] + 28, 64);
-		memcpy(inner[i], rte_pktmbuf_mtod_offset(f, uint8_t *, 14), 28);
-		rte_pktmbuf_free(f);
-	}
 	queue_pair(SMALL_QP);
 	ms_stats_sum(&rig.dp.stats, &b);
-	for (unsigned int i = 0; i < N; i++)
-		m[i] = ut_esp_seal(rig.dp.mbuf_pool, ks, SPI, 1 + i, inner[i], sizeof(inner[i]),
-				   IPPROTO_IPIP, 2, false);
+	seal_inbound(inner, m, NULL);
 	ut_rig_inject(&rig, MS_PORT_OUTER, m, N);
 	ut_rig_run(&rig);
-	n = ut_rig_take(&rig, MS_PORT_INNER, m, N);
+	n = take_inbound(inner, got);
 	ms_stats_sum(&rig.dp.stats, &a);
-	for (unsigned int i = 0, k = 0; i < n; i++) {	/* in order, some missing */
-		const uint8_t *p = rte_pktmbuf_mtod_offset(m[i], const uint8_t *, 14);
-
-		while (k < N && memcmp(p, inner[k], sizeof(inner[k])) != 0)
-			k++;
-		CU_ASSERT(k < N && m[i]->pkt_len == 14 + sizeof(inner[0]));
-	}
-	rte_pktmbuf_free_bulk(m, n);
 	CU_ASSERT(n > 0 && n < N);
 	CU_ASSERT_EQUAL(a.opened_pkts - b.opened_pkts, n);
 	CU_ASSERT_EQUAL(a.drop[MS_DROP_CRYPTO_ENQUEUE] - b.drop[MS_DROP_CRYPTO_ENQUEUE], N - n);
 	CU_ASSERT_EQUAL(sa_drops(2, MS_DROP_CRYPTO_ENQUEUE), N - n);
-	/* A refused packet was never authenticated: the window did not record it. */
-	CU_ASSERT_EQUAL(a.drop[MS_DROP_REPLAY], b.drop[MS_DROP_REPLAY]);
 	check_pools();
 	queue_pair(2048);
+	/*
+	 * A refused packet was never authenticated, so the window must not have
+	 * recorded it: the same sequence numbers sent again are all opened, and
+	 * one already delivered is a replay.
+	 */
+	for (unsigned int i = 0; i < N; i++)
+		refused[i] = !got[i];
+	seal_inbound(inner, m, refused);
+	ut_rig_inject(&rig, MS_PORT_OUTER, m, N - n);
+	ut_rig_run(&rig);
+	again = take_inbound(inner, got);
+	CU_ASSERT_EQUAL(again, N - n);
+	ms_stats_sum(&rig.dp.stats, &b);
+	CU_ASSERT_EQUAL(b.drop[MS_DROP_REPLAY], a.drop[MS_DROP_REPLAY]);
+	CU_ASSERT_EQUAL(b.opened_pkts - a.opened_pkts, N - n);
+	for (unsigned int i = 0; i < N; i++)
+		CU_ASSERT(got[i]);
+	refused[0] = true;	/* the window's positive control: a delivered one */
+	for (unsigned int i = 1; i < N; i++)
+		refused[i] = false;
+	seal_inbound(inner, m, refused);
+	ut_rig_inject(&rig, MS_PORT_OUTER, m, 1);
+	ut_rig_run(&rig);
+	CU_ASSERT_EQUAL(ut_rig_take(&rig, MS_PORT_INNER, m, N), 0);
+	ms_stats_sum(&rig.dp.stats, &a);
+	CU_ASSERT_EQUAL(a.drop[MS_DROP_REPLAY], b.drop[MS_DROP_REPLAY] + 1);
+	check_pools();
 	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 2, (char[128]){ 0 }, 128), 0);
 }
 

@@ -109,6 +109,11 @@ struct rte_mbuf *ut_esp_seal(struct rte_mempool *mp, const uint8_t *ks, uint32_t
 			     uint8_t next_hdr, uint8_t pad_len, bool bad_pad);
 
 void ut_random(void *buf, size_t len);
+/*
+ * A random number below n (any if n is 0) from this process's seed, which
+ * is printed on first use; MIGSEC_UT_SEED=N replays a run.
+ */
+uint32_t ut_rnd(uint32_t n);
 
 /* Suites. */
 void ut_suite_gcm(void);

@@ -4,6 +4,8 @@
  * RFC 4106 with 64-bit ESN, RFC 3948), to check migsec's bytes against.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,36 @@ ut_random(void *buf, size_t len)
 {
 	if (RAND_bytes(buf, (int)len) != 1)
 		abort();	/* also used outside tests (suite set-up) */
+}
+
+/*
+ * The random choices of a test (arrival orders, rules, keys): splitmix64
+ * from one seed per process, printed so that a failure can be replayed with
+ * MIGSEC_UT_SEED=N. Keys and payloads still come from ut_random().
+ */
+uint32_t
+ut_rnd(uint32_t n)
+{
+	static uint64_t state;
+	static bool seeded;
+	uint64_t z;
+
+	if (!seeded) {
+		const char *env = getenv("MIGSEC_UT_SEED");
+
+		if (env != NULL && *env != '\0')
+			state = strtoull(env, NULL, 0);
+		else
+			ut_random(&state, sizeof(state));
+		seeded = true;
+		fprintf(stderr, "\n    random seed %" PRIu64 " (MIGSEC_UT_SEED=%" PRIu64
+			" replays it) ", state, state);
+	}
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return n ? (uint32_t)((z >> 32) % n) : (uint32_t)(z >> 32);
 }
 
 static uint8_t *
