@@ -42,7 +42,8 @@ from migsec_lab import (HOST, OUTER, PY, TOP, Lab, check, ctl, log,  # noqa: E40
 INJECT = os.path.join(TOP, "tests", "lib", "inject.py")
 SINK = os.path.join(TOP, "tests", "lib", "udp_sink.py")
 MIB = 1 << 20
-SPI = 0x5001
+SPI2 = 0x6001       # a second hostile SA, for plaintext its selectors cover
+PLAIN_SRC = "198.51.100.77"
 SINK_PORT = 9999
 END = "HS|END"
 SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"
@@ -54,14 +55,14 @@ XFER_MIB = 256      # at 80 Mbit/s: outlasts the injection on a loaded machine
 class Hostile:
     """Frames for the hostile SA, the model's verdicts, and the tally."""
 
-    def __init__(self, lab, rx, key, a_mac, b_mac):
-        self.lab, self.rx, self.key = lab, rx, key
+    def __init__(self, lab, rx, key, spi, a_mac, b_mac):
+        self.lab, self.rx, self.key, self.spi = lab, rx, key, spi
         self.a_mac, self.b_mac = a_mac, b_mac
         self.seq = 0            # last fresh sequence number used
         self.ident = 0          # IPv4 ID: no two frames share a reassembly queue
         self.accepted = []      # frames the model delivered, in order
-        self.accepted_seqs = []
         self.delivered = []     # their markers
+        self.slow_drops = 0     # frames the control thread was handed and dropped
         self.rng = random.Random(int.from_bytes(os.urandom(4), "big"))
 
     def inner(self, marker, size):
@@ -69,28 +70,36 @@ class Hostile:
         return em.ipv4(em.ip4(HOST["A"][4]), em.ip4(HOST["B"][4]),
                        em.udp(40000, SINK_PORT, body), proto=17, flags=0x4000)
 
-    def frame(self, marker, size=64, seq=None, sport=4500, dport=4500, options=b""):
+    def frame(self, marker, size=64, seq=None, sport=4500, dport=4500, options=b"",
+              inner=None, nh=4):
         """An authentic frame of the hostile SA (a fresh sequence number)."""
         if seq is None:
             self.seq += 1
             seq = self.seq
-        esp = em.seal(self.key, SPI, seq, self.inner(marker, size), 4)
+        esp = em.seal(self.key, self.spi, seq, inner or self.inner(marker, size), nh)
+        return self.outer(esp, sport, dport, options)
+
+    def outer(self, payload, sport=4500, dport=4500, options=b"", src=None, dst=None):
         self.ident = (self.ident + 1) & 0xFFFF
         return em.eth(self.b_mac, self.a_mac, em.ETH_IP4) + em.ipv4(
-            em.ip4(OUTER["A"][4]), em.ip4(OUTER["B"][4]), em.udp(sport, dport, esp),
-            options=options, ident=self.ident)
+            src or em.ip4(OUTER["A"][4]), dst or em.ip4(OUTER["B"][4]),
+            em.udp(sport, dport, payload), options=options, ident=self.ident)
 
     def expect(self, frames):
-        """The model's verdict for each frame, in order; {reason: count}."""
-        tally = {}
-        for f in frames:
-            why, inner = self.rx.classify(f)
-            tally[why] = tally.get(why, 0) + 1
-            if why == "delivered":
-                self.delivered.append(marker(inner[28:]))
+        """The model's verdict for each frame, in order: {reason: count},
+        and the indices of the frames that must wait for the earlier ones."""
+        tally, waits = {}, []
+        for i, f in enumerate(frames):
+            v = self.rx.classify(f)
+            if v.sensitive:
+                waits.append(i)
+            tally[v.reason] = tally.get(v.reason, 0) + 1
+            if v.slow:
+                self.slow_drops += v.reason != "delivered"
+            if v.reason == "delivered":
+                self.delivered.append(marker(v.inner[28:]))
                 self.accepted.append(f)
-                self.accepted_seqs.append(struct.unpack(">I", f[ESP_OFF + 4:ESP_OFF + 8])[0])
-        return tally
+        return tally, waits
 
 
 def marker(payload):
@@ -98,24 +107,13 @@ def marker(payload):
     return "|".join(p.decode("ascii", "replace") for p in payload.split(b"|")[:2])
 
 
-def corrupt(h, f, off, esp_off):
-    """f with byte off XORed by a random non-zero value, avoiding the few
-    results whose fate depends on more than this frame: an ARP, VLAN or
-    IPv6 EtherType (slow path, kernel tag handling), another SA's SPI, a
-    sequence number at the edge of the window (burst order decides)."""
-    while True:
-        b = bytearray(f)
-        b[off] ^= h.rng.randrange(1, 256)
-        if off in (12, 13) and struct.unpack(">H", b[12:14])[0] in (0x0806, 0x8100, 0x88A8,
-                                                                    0x86DD):
-            continue
-        if esp_off <= off < esp_off + 4 and struct.unpack(">I", b[esp_off:esp_off + 4])[0] in \
-                h.rx.foreign:
-            continue
-        if esp_off + 4 <= off < esp_off + 8 and h.rx.near_window_edge(
-                SPI, struct.unpack(">I", b[esp_off + 4:esp_off + 8])[0]):
-            continue
-        return bytes(b)
+def corrupt(h, f, off):
+    """f with byte off XORed by a random non-zero value: whatever it
+    becomes, the model decides it (the hostile SPI is chosen so that no
+    one-byte change reaches an SA whose window the model cannot follow)."""
+    b = bytearray(f)
+    b[off] ^= h.rng.randrange(1, 256)
+    return bytes(b)
 
 
 ESP_OFF = 14 + 20 + 8
@@ -131,7 +129,7 @@ def phase_corrupt_fresh(h):
         n = len(h.frame("probe", size))
         h.seq -= 1
         for off in range(n):
-            frames.append(corrupt(h, h.frame(f"HS|cf{size}-{off}", size), off, ESP_OFF))
+            frames.append(corrupt(h, h.frame(f"HS|cf{size}-{off}", size), off))
     return frames
 
 
@@ -143,7 +141,7 @@ def phase_corrupt_replayed(h):
         base = h.seq
         n = len(h.frame("probe", size, seq=base))
         for off in range(n):
-            frames.append(corrupt(h, h.frame(f"HS|cr{size}-{off}", size, seq=base), off, ESP_OFF))
+            frames.append(corrupt(h, h.frame(f"HS|cr{size}-{off}", size, seq=base), off))
     return frames
 
 
@@ -165,7 +163,7 @@ def phase_spi(h):
     for i in range(300):
         f = bytearray(h.frame(f"HS|spi{i}", 40))
         spi = 0 if i % 30 == 0 else h.rng.randrange(256, 1 << 32)
-        while spi in h.rx.foreign or spi == SPI:
+        while spi in h.rx.sas:  # the phase is about SPIs no SA has
             spi = h.rng.randrange(256, 1 << 32)
         f[ESP_OFF:ESP_OFF + 4] = struct.pack(">I", spi)
         frames.append(bytes(f))
@@ -246,10 +244,48 @@ def ipv4_fragments(h):
             exp["unseen"] = exp.get("unseen", 0) + 1
         else:
             exp["unseen"] = exp.get("unseen", 0) + len(parts) - 1
-            for k, v in h.expect([f]).items():  # what the reassembled packet meets
+            e, waits = h.expect([f])  # what the reassembled packet meets
+            if waits:
+                raise AssertionError("fragments: a reason that depends on the frames before")
+            for k, v in e.items():
                 exp[k] = exp.get(k, 0) + v
         frames += parts
     return frames, exp
+
+
+def phase_inside(h):
+    """Authentic frames that are wrong inside, and plaintext an inbound SA
+    covers: each dropped by its rule (bad_trailer, decap_malformed,
+    selector_mismatch, plaintext_for_sa), the recorded ones replayed."""
+    good = h.inner("HS|in", 40)
+    bad_len = bytearray(good)
+    bad_len[3] ^= 8
+    v6 = struct.pack(">IHBB16s16s", 6 << 28, 8, 17, 64, em.ip6(HOST["A"][6]),
+                     em.ip6(HOST["B"][6])) + em.udp(40000, SINK_PORT, b"")
+    other_port = em.ipv4(em.ip4(HOST["A"][4]), em.ip4(HOST["B"][4]),
+                         em.udp(40000, SINK_PORT - 1, b"HS|sel|x"))
+    frames = [h.frame("", nh=41, inner=good), h.frame("", inner=bytes(bad_len)),
+              h.frame("", inner=v6), h.frame("", inner=other_port),
+              h.frame("", inner=good + b"\0\0\0\0")]  # bytes past the total length
+    pad = (-(len(good) + 2)) % 4 + 4
+    for trailer in (bytes(range(pad, 0, -1)) + bytes([pad, 4]),  # padding 4, 3, 2, 1
+                    bytes(range(1, pad - 3)) + bytes([255, 4])):  # pad length past the start
+        h.seq += 1
+        frames.append(h.outer(em.seal(h.key, h.spi, h.seq, good, 4, trailer=trailer)))
+    frames += [frames[1], frames[3]]    # recorded although dropped: now replays
+    plain = em.ipv4(em.ip4(PLAIN_SRC), em.ip4(HOST["B"][4]), em.udp(1, 2, b"HS|plain"))
+    frames.append(em.eth(h.b_mac, h.a_mac, em.ETH_IP4) + plain)
+    return frames
+
+
+def pick_spi(live):
+    """An SPI that no one-byte change turns into a live SA's (whose window
+    moves with the migration's traffic, which the model does not see)."""
+    spi = 0x5001
+    while any(sum(a != b for a, b in zip(spi.to_bytes(4, "big"), x.to_bytes(4, "big"))) < 2
+              for x in live | {SPI2}):
+        spi += 0x010101
+    return spi
 
 
 def drops(lab):
@@ -269,30 +305,68 @@ def inject(lab, frames):
         os.unlink(pcap)
 
 
-def run_phase(lab, h, name, frames, expected=None):
-    """Inject; B's drop counters must grow by the expected count per reason."""
-    t = time.monotonic()
-    exp = h.expect(frames) if expected is None else expected
-    exp_drops = {k: v for k, v in exp.items() if k not in ("delivered", "unseen")}
-    s0 = lab.stats("apB")
-    before = s0["drops"]
-    inject(lab, frames)
-    deadline = time.monotonic() + 15
+def only_drops(tally):
+    return {k: v for k, v in tally.items() if k not in ("delivered", "unseen") and v}
+
+
+def settle(lab, before, exp_drops, timeout=15):
+    """Wait until B's drops grew by at least the expected total; the growth."""
+    deadline = time.monotonic() + timeout
     while True:
         s1 = lab.stats("apB")
         after = s1["drops"]
         got = {k: after[k] - before[k] for k in after if after[k] != before[k]}
         if sum(got.values()) >= sum(exp_drops.values()) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+            return s1, got
+        time.sleep(0.1)
+
+
+def inject_waiting(lab, h, name, frames, waits, before):
+    """Inject in pieces: before each frame in waits, every earlier frame has
+    been counted (the model's reason for it holds only then)."""
+    cuts = [0] + waits + [len(frames)]
+    for a, b in zip(cuts, cuts[1:]):
+        if a == b:
+            continue
+        if a:
+            want = only_drops(h.prefix_tally[a])
+            s1, got = settle(lab, before, want)
+            check(got == want, f"{name}: before frame {a}, whose reason depends on the "
+                  f"frames before it, B has counted every earlier one as the model says "
+                  f"({got} vs {want})")
+        inject(lab, frames[a:b])
+
+
+def run_phase(lab, h, name, frames, expected=None):
+    """Inject; B's drop counters must grow by the expected count per reason."""
+    t = time.monotonic()
+    if expected is None:
+        exp, waits, h.prefix_tally = {}, [], [{}]
+        for f in frames:  # the tally before each frame, for the waits
+            e, w = h.expect([f])
+            waits += [len(h.prefix_tally) - 1] if w else []
+            for k, v in e.items():
+                exp[k] = exp.get(k, 0) + v
+            h.prefix_tally.append(dict(exp))
+    else:
+        exp, waits = expected, []
+    exp_drops = only_drops(exp)
+    s0 = lab.stats("apB")
+    before = s0["drops"]
+    inject_waiting(lab, h, name, frames, waits, before)
+    s1, got = settle(lab, before, exp_drops)
     lost = s1["ports"]["outer"].get("rx_missed", 0) - s0["ports"]["outer"].get("rx_missed", 0)
     if lost:
         log(f"{name}: appliance B's port lost {lost} frames before the data plane saw them "
             f"(af_packet ring full: the polling core was preempted too long)")
-    log(f"{name}: {len(frames)} frames in {time.monotonic() - t:.1f} s; expected "
-        f"{dict(sorted(exp.items()))}; counted {dict(sorted(got.items()))}")
+    log(f"{name}: {len(frames)} frames in {time.monotonic() - t:.1f} s ({len(waits)} "
+        f"waited for the frames before them); expected {dict(sorted(exp.items()))}; "
+        f"counted {dict(sorted(got.items()))}")
     check(got == exp_drops, f"{name}: each frame's drop counted under the model's reason, "
           f"nothing else dropped")
+    top = lab.sas("apB")[900].get("top_seq")
+    check(top == h.rx.sas[h.spi].win.top, f"{name}: the hostile SA's window top is the "
+          f"model's ({top})")
     return exp
 
 
@@ -307,7 +381,7 @@ def host_quiet(lab):
 
 
 def main():
-    secret, key = os.urandom(40), os.urandom(36)
+    secret, key, key2 = os.urandom(40), os.urandom(36), os.urandom(36)
     t0 = time.monotonic()
     with Lab("it2", env={"AFP_FRAMES": str(RING)}) as lab:
         r = start_migration(lab, "live", [SEL], secret=secret)
@@ -317,14 +391,19 @@ def main():
         live_spis = {s for s in (mig.get("spi_in"), mig.get("spi_in_next"), mig.get("spi_out"))
                      if s}
         oa, ob = OUTER["A"][4], OUTER["B"][4]
-        lab.add_sa("apB", 900, "in", SPI, ob, oa,
-                   [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=udp,dport={SINK_PORT}"],
-                   key, tag="hostile")
+        spi = pick_spi(live_spis)
+        sel = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=udp,dport={SINK_PORT}"
+        sel2 = f"src={PLAIN_SRC}/32,dst={HOST['B'][4]}/32"
+        lab.add_sa("apB", 900, "in", spi, ob, oa, [sel], key, tag="hostile")
+        lab.add_sa("apB", 901, "in", SPI2, ob, oa, [sel2], key2, tag="hostile2")
         host_quiet(lab)
         a_mac = lab.run("apA", ["cat", "/sys/class/net/outer/address"]).stdout.strip()
         b_mac = lab.run("apB", ["cat", "/sys/class/net/outer/address"]).stdout.strip()
-        rx = em.Receiver([em.SA(SPI, key, em.ip4(ob), em.ip4(oa))], foreign_spis=live_spis)
-        h = Hostile(lab, rx, key, a_mac, b_mac)
+        live = [em.SA(x, None, em.ip4(ob), em.ip4(oa), [SEL], follow=False) for x in
+                (mig.get("spi_in"), mig.get("spi_in_next")) if x]
+        rx = em.Receiver([em.SA(spi, key, em.ip4(ob), em.ip4(oa), [sel]),
+                          em.SA(SPI2, key2, em.ip4(ob), em.ip4(oa), [sel2])] + live)
+        h = Hostile(lab, rx, key, spi, a_mac, b_mac)
 
         sink = lab.popen("B", [PY, SINK, "--bind", HOST["B"][4], "--port", str(SINK_PORT),
                                "--end", END, "--timeout", "240"])
@@ -350,7 +429,8 @@ def main():
             big = [h.frame(f"HS|big{i}", n) for i, n in enumerate((1500, 1700, 1800) * 10)]
             bad = [f[:-1] + bytes([f[-1] ^ 1]) for f in big]  # tampered, still whole
             cut = [h.frame(f"HS|cut{i}", n) for i, n in enumerate((2100, 4000, 8900) * 10)]
-            exp = h.expect(bad)
+            exp, waits = h.expect(bad)
+            check(not waits, "oversized: no frame's reason depends on the ones before it")
             exp["outer_malformed"] = exp.get("outer_malformed", 0) + len(cut)
             run_phase(lab, h, "oversized (whole: icv_fail; cut by the port: outer_malformed)",
                       bad + cut, expected=exp)
@@ -360,6 +440,7 @@ def main():
         frags, exp = ipv4_fragments(h)
         run_phase(lab, h, "IPv4 fragments (reassembled by the kernel for af_packet)", frags,
                   expected=exp)
+        run_phase(lab, h, "authentic but wrong inside; plaintext an SA covers", phase_inside(h))
         run_phase(lab, h, "end marker", [h.frame(END, 8)])
 
         res = json.loads(sink.communicate(timeout=60)[0])
@@ -393,8 +474,9 @@ def main():
         log(f"B: outer received {rx_out}, opened {opened}, slow path {slow}, dropped {dropped}; "
             f"inner received {i['rx_pkts'] - i0['rx_pkts']}, sealed {sealed}, "
             f"inner sent {i['tx_pkts'] - i0['tx_pkts']}")
-        check(rx_out == opened + slow + dropped,
-              "B's outer port: received = opened + slow path + dropped")
+        check(rx_out == opened + slow + dropped - h.slow_drops,
+              f"B's outer port: received = opened + slow path + dropped (less the "
+              f"{h.slow_drops} frames the slow path was handed and dropped, counted in both)")
         check(i["rx_pkts"] - i0["rx_pkts"] == sealed, "B's inner port: received = sealed")
         check(i["tx_pkts"] - i0["tx_pkts"] == opened, "B's inner port: sent = opened")
     log(f"hostile wire: {time.monotonic() - t0:.0f} s")
