@@ -118,8 +118,8 @@ def kill_dataplane(policy, then=None):
             wait_for("apA gone", lambda: not os.path.exists(f"/proc/{lab.pid('apA')}"), 10)
             hits, nfiles = hugepage_keys(lab, "apA", keys)
             if not huge:
-                skip("no-hugepages", f"[{policy}] A ran without hugepages (too few free, or eal.hugepages = no): its "
-                     f"hugepage files could not be checked for keys")
+                skip("no-hugepages", f"[{policy}] A ran without hugepages (too few free, or "
+                     f"eal.hugepages = no): its hugepage files could not be checked for keys")
             elif unlink:
                 check(hits == 0 and nfiles == 0, f"[{policy}] the killed data plane left no "
                       f"hugepage file ({nfiles}) and no key in one ({hits}): eal.huge_unlink")
