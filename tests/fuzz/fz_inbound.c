@@ -24,6 +24,13 @@
  *  - the mbuf and crypto-op pools are as full as before (no leak).
  * The windows are reset before every input, so an input means the same
  * thing whenever it runs.
+ *
+ * An input that starts "SEAL" is sealed mode (fz_seal.h): the harness
+ * seals the fuzzer's plaintext with its key, and the oracle's other
+ * direction applies as well: an authentic frame is delivered, exactly as
+ * sealed, unless a documented rule drops it, and then it is counted under
+ * that rule's reason and no other (its copy likewise: a replay once the
+ * number was recorded).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -38,6 +45,7 @@
 
 #include "ms_sadb.h"
 #include "ut.h"
+#include "fz_seal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define AAD_ROOM 12	/* where lib/ipsec puts the AAD: not poisoned */
 
 static struct ut_rig rig;
+static void sealed_report(void);
 static uint8_t ks4[36], ks6[36];
 static unsigned int pool_mbufs, pool_cops;
 static struct rte_ether_addr mac_b4, mac_b6;
@@ -118,6 +127,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pool_cops = rte_mempool_avail_count(rig.dp.cop_pool);
 	/* What a port could hand over: the data room of one mbuf. */
 	max_frame = rig.conf.mbuf_size;
+	atexit(sealed_report);
 	return 0;
 }
 
@@ -272,17 +282,78 @@ fates(const struct ms_lcore_stats *s)
 	return s->opened_pkts + s->bypass_pkts + s->slowpath_pkts + worker_drops();
 }
 
+static void
+drops_now(uint64_t *d)
+{
+	for (int r = 0; r < MS_DROP_MAX; r++)
+		d[r] = ut_drops(&rig, (enum ms_drop)r);
+}
+
+#define DROP_NAME(e, name, tamper, help) name,
+static const char *const drop_name[] = { MS_DROP_REASONS(DROP_NAME) };
+
+/* How deep the sealed inputs went: printed when the fuzzer exits. */
+static uint64_t sealed_fate[MS_DROP_MAX + 1];
+
+static void
+sealed_report(void)
+{
+	fprintf(stderr, "fz_inbound: sealed inputs: delivered %llu",
+		(unsigned long long)sealed_fate[MS_DROP_MAX]);
+	for (int r = 0; r < MS_DROP_MAX; r++)
+		if (sealed_fate[r])
+			fprintf(stderr, ", %s %llu", drop_name[r], (unsigned long long)sealed_fate[r]);
+	fprintf(stderr, "\n");
+}
+
+/* Sealed mode: each copy's fate is the one the documented rules give. */
+static void
+check_sealed(const struct fz_sealed *s, struct rte_mbuf **got, unsigned int n, const uint64_t *d0)
+{
+	uint64_t d1[MS_DROP_MAX], want[MS_DROP_MAX] = { 0 };
+	bool ok = true;
+
+	drops_now(d1);
+	if (s->expect >= 0)
+		want[s->expect]++;
+	want[s->expect_copy]++;
+	for (int r = 0; r < MS_DROP_MAX; r++) {
+		if (d1[r] - d0[r] == want[r])
+			continue;
+		fprintf(stderr, "fz_inbound: sealed: %s: %llu drops, the rules say %llu\n",
+			drop_name[r], (unsigned long long)(d1[r] - d0[r]),
+			(unsigned long long)want[r]);
+		ok = false;
+	}
+	CHECK(ok);
+	CHECK(n == (s->expect < 0 ? 1u : 0u));
+	sealed_fate[s->expect < 0 ? MS_DROP_MAX : s->expect]++;
+	if (n == 1)
+		CHECK(got[0]->pkt_len == 14 + s->inner_len &&
+		      memcmp(rte_pktmbuf_mtod_offset(got[0], const uint8_t *, 14), s->inner,
+			     s->inner_len) == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct fz_sealed sealed;
 	struct ms_lcore_stats before, after;
 	struct rte_mbuf *m, *got[8];
-	uint64_t fates_before;
+	uint64_t fates_before, d0[MS_DROP_MAX];
+	bool is_sealed = fz_is_sealed(data, size);
 	unsigned int n;
 
+	if (is_sealed) {
+		if (!fz_seal(data, size, ks4, ks6, max_frame, &sealed))
+			return -1;
+		data = sealed.frame;
+		size = sealed.len;
+	}
 	if (size > max_frame)
 		return -1;	/* no port hands over more than one mbuf holds */
 	reset_sas();
+	drops_now(d0);
 	ms_stats_sum(&rig.dp.stats, &before);
 	fates_before = fates(&before);
 	m = frame(data, size);
@@ -295,6 +366,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(n <= 2);
 	for (unsigned int i = 0; i < n; i++)
 		CHECK(check_delivered(got[i], data, size) || n == 1);	/* ESP: the copy is a replay */
+	if (is_sealed)
+		check_sealed(&sealed, got, n, d0);
 	rte_pktmbuf_free_bulk(got, n);
 	ut_rig_drain(&rig);	/* ARP and ND answers */
 

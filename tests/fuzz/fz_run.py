@@ -11,7 +11,9 @@
    (longer campaigns; see docs/hardening.md).
 A crash, a sanitizer report, a leak, a timeout or a failed check fails the
 test; the input that did it is saved as BUILD/fuzz/crash-NAME-* with the
-command to reproduce it.
+command to reproduce it. So does a run that executed fewer inputs than
+FLOOR[NAME] per second fuzzed: a harness that got slow (or stopped
+reaching its code) would otherwise pass having tested little.
 """
 import os
 import subprocess
@@ -23,6 +25,9 @@ BUILD = os.path.abspath(os.environ.get("BUILD", os.getcwd()))
 # after every such input made the conf harness ten times slower. Its leaks
 # are looked for once, when the run ends (LeakSanitizer at exit).
 EXTRA = {"conf": ["-detect_leaks=0"]}
+# Inputs per second at least, about a tenth of what each harness runs on
+# this 2-core machine while other tests share it (docs/hardening.md).
+FLOOR = {"mgmt_msg": 1000, "conf": 25, "inbound": 100}
 
 
 def env():
@@ -91,12 +96,18 @@ def main():
             if os.path.basename(f).startswith("fuzz-") and f.endswith(".log"):
                 with open(f, errors="replace") as j:
                     log += j.read()
-    execs = [ln for ln in log.splitlines() if "stat::number_of_executed_units" in ln]
+    execs = sum(int(ln.split(":")[-1]) for ln in log.splitlines()
+                if "stat::number_of_executed_units" in ln)
     cov = [ln for ln in log.splitlines() if " cov: " in ln]
-    print(f"ok: {name}: {seconds} s fuzzed, no finding; "
-          f"{execs[-1].split(':')[-1].strip() if execs else '?'} inputs run; "
-          f"corpus {len(files_in(work))} in {work}; last: {cov[-1].strip() if cov else '?'}",
-          flush=True)
+    floor = FLOOR.get(name, 1) * seconds
+    print(f"{name}: {execs} inputs run in {seconds} s ({execs // max(seconds, 1)}/s; floor "
+          f"{floor}); corpus {len(files_in(work))} in {work}; last: "
+          f"{cov[-1].strip() if cov else '?'}", flush=True)
+    if execs < floor:
+        print(f"FAIL: {name}: {execs} inputs in {seconds} s, below the floor of {floor} "
+              f"({FLOOR.get(name, 1)}/s)", flush=True)
+        return 1
+    print(f"ok: {name}: {seconds} s fuzzed, no finding, {execs} inputs", flush=True)
     return 0
 
 

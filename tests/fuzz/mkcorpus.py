@@ -8,7 +8,9 @@ corpus/mgmt_msg/  management protocol messages, good and bad
 corpus/conf/      configuration files and crypto profiles
 corpus/inbound/   frames for the outer port: ESP sealed with the test keys
                   of fz_inbound.c (byte i of key||salt is 0x10 + i, or
-                  0x40 + i for the IPv6 SA), and the ways it goes wrong
+                  0x40 + i for the IPv6 SA), and the ways it goes wrong;
+                  seal-*: inputs of the harness's sealed mode (fz_seal.h),
+                  plaintext that the harness seals itself
 """
 import os
 import shutil
@@ -190,6 +192,34 @@ mgmt: {
     }
 
 
+def sealed(ctl, seq, plaintext):
+    """fz_inbound's sealed mode (fz_seal.h): the harness seals the plaintext."""
+    return b"SEAL" + bytes([ctl]) + struct.pack(">I", seq) + plaintext
+
+
+def inbound_sealed():
+    """Seeds for what lies behind the ICV: good and bad inner packets and
+    trailers, sealed by the harness itself."""
+    udp6 = raw(IPv6(src=HA6, dst=HB6) / UDP(sport=5000, dport=6000) / Raw(payload(30, 21)))
+    ext6 = raw(IPv6(src=HA6, dst=HB6, nh=0) / b"\x3c\0\0\0\0\0\0\0" /
+               b"\x11\0\0\0\0\0\0\0" / UDP(sport=1, dport=2) / Raw(b"e" * 8))
+    bad_len = bytearray(inner4(40, 22))
+    bad_len[3] ^= 4
+    return {
+        "seal-udp4": sealed(0, 1, inner4(100, 23)),
+        "seal-udp4-pad": sealed(4 * 7, 2, inner4(33, 24)),
+        "seal-tcp4": sealed(0, 3, raw(IP(src=HA, dst=HB) / TCP(sport=1, dport=2, flags="S"))),
+        "seal-udp6": sealed(1, 4, udp6),
+        "seal-ext6": sealed(1, 5, ext6),
+        "seal-v6-in-v4-sa": sealed(0, 6, udp6),
+        "seal-inner-len": sealed(0, 7, bytes(bad_len)),
+        "seal-selector": sealed(0, 8, inner4(20, 25, src="192.0.2.9")),
+        "seal-raw-bad-nh": sealed(2, 9, inner4(18, 26) + b"\x00\x29"),
+        "seal-raw-bad-pad": sealed(2, 10, inner4(16, 27) + b"\x01\x03\x02\x04"),
+        "seal-seq-high": sealed(0, 0x80000001, inner4(10, 28)),
+    }
+
+
 def write(name, files):
     d = os.path.join(HERE, "corpus", name)
     shutil.rmtree(d, ignore_errors=True)
@@ -201,7 +231,7 @@ def write(name, files):
 
 
 def main():
-    write("inbound", inbound())
+    write("inbound", {**inbound(), **inbound_sealed()})
     write("mgmt_msg", mgmt_msg())
     write("conf", conf())
 
