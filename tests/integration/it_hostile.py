@@ -217,9 +217,9 @@ def neighbours(lab, h):
     check(30 <= d["neigh_conflict"] <= 40 and d["neigh_refused"] >= 10,
           "no unsolicited ARP or advertisement replaced A's MAC on B (conflicts refused)")
     t = time.monotonic()
-    lab.add_sa("apB", 901, "out", 0x5901, OUTER["B"][4], "203.0.113.50",
+    lab.add_sa("apB", 951, "out", 0x5951, OUTER["B"][4], "203.0.113.50",
                ["src=192.0.2.101/32,dst=192.0.2.102/32"], os.urandom(36), tag="after-flood")
-    lab.del_sa("apB", 901)
+    lab.del_sa("apB", 951)
     check(time.monotonic() - t < 10, "after the flood, B installs an SA towards a new peer "
           f"at once ({time.monotonic() - t:.1f} s)")
 
