@@ -98,16 +98,18 @@ def scan_all(lab, needles, names=DAEMONS):
 
 def expiry_with_control(lab):
     secret = os.urandom(40)
-    # Long enough for the scan below to finish before the lifetime ends.
-    r = start_migration(lab, "t1", [SEL], secret=secret, extra=("--lifetime", "8"))
-    check(r.returncode == 0, "migration t1 started with an 8 s lifetime")
+    # Long enough for the scan below to finish before the lifetime ends: two
+    # data planes of ~400 MiB each take seconds to read on a loaded machine
+    # (with 8 s, a CI rehearsal once scanned apB after its SAs had expired).
+    r = start_migration(lab, "t1", [SEL], secret=secret, extra=("--lifetime", "20"))
+    check(r.returncode == 0, "migration t1 started with a 20 s lifetime")
     lab.ping("A", HOST["B"][4], count=2)
     keys = keys_of(secret, "t1")
     before = scan_all(lab, keys, ("apA", "apB"))
     check(before["apA"] > 0 and before["apB"] > 0,
           f"while t1 runs its keys are in both data planes ({before}): the scan finds them")
     check(wait_for(lambda: all(any(e["event"] == "timeout" and e.get("migration") == "t1"
-                                   for e in audit(lab, a)) for a in ("apA", "apB")), 30),
+                                   for e in audit(lab, a)) for a in ("apA", "apB")), 45),
           "both migsec-control ended t1 at its lifetime (audited: timeout)")
     after = scan_all(lab, keys)
     check(not any(after.values()), f"after the timeout no key of t1 in any process ({after})")
