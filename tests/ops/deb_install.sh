@@ -163,10 +163,12 @@ read -r uid eff bnd nnp sec <<<"$(proc_status migsec-dataplane)"
 	|| fail "migsec-dataplane: uid $uid CapEff $eff CapBnd $bnd (want $DP_CAPS) NoNewPrivs $nnp Seccomp $sec"
 mig=$(cr getent passwd migsec | cut -d: -f3)
 read -r uid eff bnd nnp sec <<<"$(proc_status migsec-control)"
-[ "$uid" = "$mig" ] && [ "$eff" = 0000000000000000 ] && [ "$bnd" = 0000000000000000 ] \
+# CAP_IPC_LOCK (bit 14) only: mlockall() whatever RLIMIT_MEMLOCK systemd could set.
+[ "$uid" = "$mig" ] && [ "$eff" = 0000000000004000 ] && [ "$bnd" = 0000000000004000 ] \
 	&& [ "$nnp" = 1 ] && [ "$sec" = 2 ] \
-	&& ok "migsec-control: user migsec ($uid), no capabilities, no-new-privs, seccomp filter" \
+	&& ok "migsec-control: user migsec ($uid), CAP_IPC_LOCK only, no-new-privs, seccomp filter" \
 	|| fail "migsec-control: uid $uid (want $mig) CapEff $eff CapBnd $bnd NoNewPrivs $nnp Seccomp $sec"
+[ -n "$uid" ] || echo "  migsec-control: $(sx systemctl --no-pager status migsec-control 2>&1 | tail -n 6 | tr '\n' ' ')"
 
 # ---- 5. they work together, sealed traffic flows, tools find them
 h=$(nsenter -t "$HOLD" -n chroot "$R" migsecctl --ca /etc/migsec/ca.pem --cert /etc/migsec/mgmt.pem \
