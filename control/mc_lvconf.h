@@ -16,7 +16,7 @@
 #define MC_LV_PREFIX "migsec"
 #define MC_LV_ELEM "policy"
 #define MC_LV_CONF "/etc/migsec/libvirt.conf"	/* or $MIGSEC_LIBVIRT_CONF */
-#define MC_LV_QUERY_SOCKET "/run/migsec/query.sock"	/* mgmt.query_socket's usual path */
+#define MC_LV_QUERY_SOCKET "/run/migsec-control/query.sock"	/* mgmt.query_socket's usual path */
 
 enum mc_lv_policy { MC_LV_REQUIRED, MC_LV_OPPORTUNISTIC, MC_LV_DISABLED, MC_LV_BAD };
 
