@@ -11,6 +11,7 @@
  * TLS listener or the data plane: it only reads the migration table.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mc_audit.h"
@@ -74,16 +76,32 @@ mc_query_fd(void)
 	return qfd;
 }
 
-/* "vm NAME\n" -> NAME in vm; -1 with why. */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* "vm NAME\n" -> NAME in vm; -1 with why. The whole line within
+ * QUERY_TIMEOUT_MS, however the client trickles it. */
 static int
 read_request(int fd, char *vm, size_t vmlen, const char **why)
 {
 	char line[8 + MC_VM_MAX + 2];
+	struct timespec t0;
 	size_t got = 0;
 	ssize_t r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (got < sizeof(line) - 1 && memchr(line, '\n', got) == NULL) {
-		r = recv(fd, line + got, sizeof(line) - 1 - got, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left = QUERY_TIMEOUT_MS - ms_since(&t0);
+
+		r = left > 0 && poll(&p, 1, (int)left) == 1 ?
+			recv(fd, line + got, sizeof(line) - 1 - got, MSG_DONTWAIT) : -1;
 		if (r <= 0) {
 			*why = r == 0 ? "closed before a full request" : "no request in time";
 			return -1;
@@ -157,7 +175,7 @@ audit(int fd, const char *vm, json_t *reply, const char *why)
 void
 mc_query_serve(struct mc_state *st)
 {
-	struct timeval tv = { 0, QUERY_TIMEOUT_MS * 1000 };
+	struct timeval tv = { 0, QUERY_TIMEOUT_MS * 1000 };	/* for the reply */
 	int fd = accept4(qfd, NULL, NULL, SOCK_CLOEXEC);
 	char vm[MC_VM_MAX + 1] = "", *text;
 	const char *why = NULL;
@@ -165,7 +183,6 @@ mc_query_serve(struct mc_state *st)
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (read_request(fd, vm, sizeof(vm), &why) == 0)
 		reply = answer(st, vm);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +168,40 @@ test_bad_requests(void)
 	json_decref(j);
 }
 
+/* A client that trickles its line, a byte every 60 ms: cut off after 200 ms
+ * in all, not 200 ms per byte (the poll loop it would stall serves TLS). */
+static void
+test_trickle(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct timespec t0, t1;
+	char buf[512] = "";
+	pid_t child;
+	json_t *j;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", conf.query_socket);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	child = fork();
+	if (child == 0) {
+		for (const char *p = "vm web1\n"; *p; p++) {
+			send(fd, p, 1, MSG_NOSIGNAL);
+			usleep(60 * 1000);
+		}
+		_exit(0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mc_query_serve(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CU_ASSERT((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 350);
+	CU_ASSERT(recv(fd, buf, sizeof(buf) - 1, 0) > 0);
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "error"));
+	json_decref(j);
+	close(fd);
+	waitpid(child, NULL, 0);
+}
+
 static void
 test_closed(void)
 {
@@ -178,6 +213,7 @@ test_closed(void)
 static CU_TestInfo tests[] = {
 	{ "answers: none, sealed destination, unsealed, a prefix is not a match", test_answers },
 	{ "malformed, over-long, non-printable and silent clients get an error", test_bad_requests },
+	{ "a client trickling its line is cut off after 200 ms in all", test_trickle },
 	{ "closed: the socket file is gone", test_closed },
 	CU_TEST_INFO_NULL,
 };
