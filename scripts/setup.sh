@@ -31,6 +31,8 @@ PACKAGES=(
 	debhelper dpkg-dev fakeroot man-db groff-base systemd git
 	# the VM demo: QEMU (KVM or TCG) and the assembler of its tiny guest
 	qemu-system-x86 nasm
+	# libvirt: migsecctl policy, the qemu hook and its suite (two libvirtd, qemu-img)
+	libvirt-dev libxml2-dev libvirt-daemon-system libvirt-clients qemu-utils
 	python3 python3-scapy python3-cryptography
 )
 

@@ -150,6 +150,7 @@ mgmt: {
   peers = [ "$6", "$7" ];
   user = "$CTL_USER";
   audit_file = "$LAB_DIR/$name-audit.jsonl";
+  query_socket = "$LAB_DIR/$name-query.sock";
   timeout_s = 3;
   drain_s = 2;
   drop_report_s = 2;

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "mc_cli.h"
+#include "mc_libvirt.h"
 #include "mc_msg.h"
 #include "mc_secmem.h"
 #include "mc_show.h"
@@ -51,12 +52,18 @@ usage(FILE *f)
 		"      Live view: rates per migration and appliance, refreshed every S seconds\n"
 		"      (default 1, 0.1..3600), N times (default: until Ctrl-C); --json: one\n"
 		"      JSON line per refresh. Exit 3 if an appliance did not answer the last one.\n"
+		"  policy DOMAIN [required|opportunistic|disabled|default] [--connect URI] [--json]\n"
+		"      The libvirt domain's migsec policy (its metadata, live and persistent):\n"
+		"      shown, or set first ('default': removed, the cluster's default applies).\n"
+		"      Speaks to libvirtd (URI as virsh's -c), needs no TLS material.\n"
 		"\n"
 		"APPLIANCE is [NAME=]HOST:PORT of its migsec-control; its certificate must name HOST.\n"
 		"TLS material also from $MIGSECCTL_CA, $MIGSECCTL_CERT, $MIGSECCTL_KEY.\n"
 		"Exit status: 0 done; 1 refused by an appliance (nothing left running); 2 usage;\n"
 		"3 an appliance unreachable or TLS failed; 4 done but downgraded to plaintext\n"
-		"(opportunistic); 5 a rollback failed: an appliance may still hold the migration.\n");
+		"(opportunistic); 5 a rollback failed: an appliance may still hold the migration;\n"
+		"policy: 1 libvirt refused, or the metadata is invalid; 3 libvirt unreachable;\n"
+		"6 no such domain.\n");
 }
 
 int
@@ -219,7 +226,7 @@ parse_global(int argc, char **argv, struct mc_cli *c, const char **tls, int *rc)
 		usage(stderr);
 		return -1;
 	}
-	if (!tls[0] || !tls[1] || !tls[2]) {
+	if (strcmp(argv[optind], "policy") != 0 && (!tls[0] || !tls[1] || !tls[2])) {
 		fprintf(stderr, "migsecctl: --ca, --cert and --key (or $MIGSECCTL_*) are required\n");
 		return -1;
 	}
@@ -237,6 +244,8 @@ main(int argc, char **argv)
 
 	if (parse_global(argc, argv, &c, tls, &rc) != 0)
 		return rc;
+	if (strcmp(argv[optind], "policy") == 0)	/* libvirt, not an appliance: mc_libvirt.c */
+		return mc_lv_policy_main(c.json, argc - optind, argv + optind);
 	if (mc_secmem_init(64 * 1024) != 0) {
 		fprintf(stderr, "migsecctl: cannot set up locked memory for the key\n");
 		return MC_EXIT_USAGE;

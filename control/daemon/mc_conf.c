@@ -135,7 +135,7 @@ mgmt_members(struct ms_cfg_ctx *cx, const config_setting_t *g)
 	static const char *const known[] = { "listen", "ca", "cert", "key", "crl", "clients",
 		"peers", "user", "max_connections", "timeout_s", "audit_file", "rekey_s",
 		"rekey_mbytes", "drain_s", "drop_report_s",
-		"max_per_source", "handshake_ms", "request_s", "audit_max_kib", NULL };
+		"max_per_source", "handshake_ms", "request_s", "audit_max_kib", "query_socket", NULL };
 	const config_setting_t *old = config_setting_get_member(g, "allowed_clients");
 
 	if (old != NULL)
@@ -209,6 +209,8 @@ mc_conf_load(const char *path, struct mc_conf *c, char *err, unsigned int errlen
 		     ms_cfg_uint(&cx, g, "mgmt", "drain_s", &c->drain_s, 1, 600, 5, false) ||
 		     ms_cfg_uint(&cx, g, "mgmt", "drop_report_s", &c->drop_report_s, 1, 3600, 10,
 				 false) ||
+		     ms_cfg_str(&cx, g, "mgmt", "query_socket", c->query_socket,	/* mc_query.c */
+				sizeof(c->query_socket), "", false) ||
 		     load_clients(&cx, g, c) ||
 		     load_peers(&cx, g, c) || load_abuse_limits(&cx, g, c) ||
 		     outer_addr(&cx, config_setting_get_member(root, "outer"), "ipv4", &c->outer4) ||

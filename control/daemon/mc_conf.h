@@ -53,6 +53,7 @@ struct mc_conf {
 	uint32_t rekey_mbytes;		/* default automatic rekey volume, MiB; 0: none */
 	uint32_t drain_s;		/* old inbound SAs kept after a rekey */
 	uint32_t drop_report_s;		/* interval of aggregated tamper/replay audit lines */
+	char query_socket[108];		/* the libvirt hook's read-only socket (mc_query.c); "": none */
 	/* What one peer may hold (mc_server.c), and the audit file's bound. */
 	uint32_t max_per_source;	/* connections at once from one source */
 	uint32_t handshake_ms;		/* TLS handshake deadline */

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "mc_audit.h"
+#include "mc_query.h"
 #include "mc_authz.h"
 #include "mc_secmem.h"
 #include "mc_server.h"
@@ -173,7 +174,8 @@ start_up(const struct mc_conf *conf, int *lfd)
 	}
 	mc_audit_bound((uint64_t)conf->audit_max_kib << 10);
 	*lfd = mc_listen(conf->listen, err, sizeof(err));
-	if (*lfd < 0 || drop_privileges(conf->user, err, sizeof(err)) != 0) {
+	if (*lfd < 0 || mc_query_open(conf, err, sizeof(err)) != 0 ||
+	    drop_privileges(conf->user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "migsec-control: %s\n", err);
 		return 3;
 	}
@@ -208,6 +210,7 @@ serve(const struct mc_conf *conf, SSL_CTX *ctx, int lfd)
 	mc_audit("control_stopped", json_pack("{s:s}", "note",
 		 "keys held here wiped; migrations keep running in the data plane"));
 	mc_server_free(srv);
+	mc_query_close();
 	mc_state_free(st);	/* wipes the keys */
 	SSL_CTX_free(ctx);
 	mc_audit_close();

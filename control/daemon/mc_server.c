@@ -25,6 +25,7 @@
 
 #include "mc_audit.h"
 #include "mc_authz.h"
+#include "mc_query.h"
 #include "mc_refuse.h"
 #include "mc_server.h"
 
@@ -345,6 +346,10 @@ poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
 	pfd[n].fd = s->lfd;
 	pfd[n].events = POLLIN;
 	map[n++] = -1;
+	if (mc_query_fd() >= 0) {	/* the libvirt hook's read-only query: mc_query.c */
+		pfd[n] = (struct pollfd){ .fd = mc_query_fd(), .events = POLLIN };
+		map[n++] = -2;
+	}
 	for (int i = 0; i < CONN_MAX; i++) {
 		struct conn *k = s->c[i];
 
@@ -367,8 +372,8 @@ poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
 int
 mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 {
-	struct pollfd pfd[CONN_MAX + 1];
-	int map[CONN_MAX + 1];
+	struct pollfd pfd[CONN_MAX + 2];
+	int map[CONN_MAX + 2];
 	uint64_t next_tick = 0;
 
 	while (!*quit) {
@@ -384,6 +389,10 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 		for (nfds_t j = 0; j < n; j++) {
 			if (pfd[j].revents == 0)
 				continue;
+			if (map[j] == -2) {
+				mc_query_serve(s->st);
+				continue;
+			}
 			if (map[j] < 0) {
 				for (int a = 0; a < ACCEPT_BURST && accept_one(s, now); a++)
 					;

@@ -63,5 +63,6 @@ void ct_suite_mig(void);
 void ct_suite_tls(void);
 void ct_suite_authz(void);
 void ct_suite_refuse(void);
+void ct_suite_query(void);
 
 #endif
