@@ -26,7 +26,6 @@ it_control's; a crypto device refusing work is the unit suite "faults".)
 2. A port going down and up during a transfer (A's outer, then B's inner):
    traffic resumes and the transfer arrives intact.
 """
-import glob
 import json
 import os
 import signal
@@ -36,8 +35,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import esp_model as em  # noqa: E402
-from migsec_lab import (BUILD, HOST, Lab, appliance, check, ctl, derive, log,  # noqa: E402
-                        start_migration)
+from migsec_lab import (BUILD, HOST, Lab, appliance, check, ctl, derive,  # noqa: E402
+                        hugepage_hits, log, start_migration)
 from skips import exit_code, skip  # noqa: E402
 
 DP = os.path.join(BUILD, "dataplane", "migsec-dataplane")
@@ -80,17 +79,6 @@ def status(lab, *apps, mig=None):
     r = ctl(lab, *args, check=False)
     return r.returncode, (json.loads(r.stdout) if r.stdout.strip() else {})
 
-
-def hugepage_keys(lab, app, keys):
-    """Key copies in the hugepage files of the lab's appliance (its EAL
-    file prefix), and how many such files there are."""
-    files = [p for p in glob.glob(f"/dev/hugepages/{lab.name}-{app}map_*") if os.path.isfile(p)]
-    hits = 0
-    for p in files:
-        with open(p, "rb") as f:
-            data = f.read()
-        hits += sum(data.count(k) for k in keys)
-    return hits, len(files)
 
 
 def opened_inner(frames, sas):
@@ -154,7 +142,7 @@ def kill_dataplane(policy, then=None):
             log(f"[{policy}] killed appliance A's data plane (SIGKILL) during the transfer")
             keys = [derive(secret, "m1", d, 0)["key"] for d in ("s2d", "d2s")]
             wait_for("apA gone", lambda: not os.path.exists(f"/proc/{lab.pid('apA')}"), 10)
-            hits, nfiles = hugepage_keys(lab, "apA", keys)
+            hits, nfiles = hugepage_hits(lab, "apA", keys)
             if not huge:
                 skip("no-hugepages", f"[{policy}] A ran without hugepages (too few free, or "
                      f"eal.hugepages = no): its hugepage files could not be checked for keys")

@@ -13,7 +13,6 @@
   same scan found the keys while the appliance ran. (Without free
   hugepages the lab runs without them and that part is not possible.)
 """
-import glob
 import os
 import signal
 import subprocess
@@ -22,7 +21,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import BUILD, Lab, check, log, memory_hits, wait_for  # noqa: E402
+from migsec_lab import (BUILD, Lab, check, hugepage_hits, log, memory_hits,  # noqa: E402
+                        wait_for)
 
 DP = os.path.join(BUILD, "dataplane", "migsec-dataplane")
 # meson's hostile suite passes its path; the integration suite finds it in the build
@@ -38,16 +38,6 @@ def state(pid):
     except OSError:
         return "gone"
 
-
-def hugepage_hits(lab, app, keys):
-    """Key copies in the appliance's hugepage files (its EAL file prefix)."""
-    files = [p for p in glob.glob(f"/dev/hugepages/{lab.name}-{app}map_*") if os.path.isfile(p)]
-    hits = 0
-    for p in files:
-        with open(p, "rb") as f:
-            data = f.read()
-        hits += sum(data.count(k) for k in keys)
-    return hits, len(files)
 
 
 def on_hugepages(pid):

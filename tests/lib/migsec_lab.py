@@ -5,6 +5,7 @@ independent decryption with scapy.
 Keys exist only in this process's memory and on migsec-dpctl's stdin.
 Run with Debian's /usr/bin/python3 (scapy, cryptography).
 """
+import glob
 import json
 import os
 import signal
@@ -370,6 +371,18 @@ def derive(secret, mig_id, direction, gen, lane=0):
     okm = HKDFExpand(hashes.SHA256(), 40, info).derive(prk)
     return {"key": okm[:32], "salt": okm[32:36],
             "spi": 256 + int.from_bytes(okm[36:40], "big") % (2 ** 32 - 256)}
+
+
+def hugepage_hits(lab, app, keys):
+    """Key copies in the hugepage files of the lab's appliance (its EAL file
+    prefix), and how many such files there are."""
+    files = [p for p in glob.glob(f"/dev/hugepages/{lab.name}-{app}map_*") if os.path.isfile(p)]
+    hits = 0
+    for p in files:
+        with open(p, "rb") as f:
+            data = f.read()
+        hits += sum(data.count(k) for k in keys)
+    return hits, len(files)
 
 
 def memory_scan(pid, needles):

@@ -152,14 +152,11 @@ def installed(deb, scratch):
 
 
 def main():
-    scratch = tempfile.mkdtemp(prefix="migsec-op-deb-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="migsec-op-deb-", ignore_cleanup_errors=True) as scratch:
         deb = build(scratch)
         if deb:
             unpacked(deb, scratch)
             installed(deb, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return 1 if failures else 0
 
 

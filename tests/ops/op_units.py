@@ -17,7 +17,6 @@ migsec-control's LimitMEMLOCK= leaves room for its mlockall().
 import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,8 +108,7 @@ def sysusers(dest, scratch):
 
 
 def main():
-    scratch = tempfile.mkdtemp(prefix="migsec-op-units-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="migsec-op-units-", ignore_cleanup_errors=True) as scratch:
         dest = os.path.join(scratch, "dest")
         r = subprocess.run(["meson", "install", "-C", BUILD, "--destdir", dest, "--no-rebuild",
                             "--quiet"], capture_output=True, text=True, timeout=300)
@@ -122,8 +120,6 @@ def main():
             if len(units) == len(UNITS):
                 verify(dest, units)
             sysusers(dest, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return 1 if failures else 0
 
 
