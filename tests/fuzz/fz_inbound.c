@@ -31,6 +31,10 @@
  * sealed, unless a documented rule drops it, and then it is counted under
  * that rule's reason and no other (its copy likewise: a replay once the
  * number was recorded).
+ *
+ * An input that starts "TOPW" (fz_seal.h) first sets the windows' top,
+ * so that numbers past 2^32 are judged and opened with their ESN high
+ * half, which the oracle reconstructs itself (rule 6).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -71,6 +75,7 @@ static uint8_t ks4[36], ks6[36];
 static unsigned int pool_mbufs, pool_cops;
 static struct rte_ether_addr mac_b4, mac_b6;
 static uint32_t max_frame;
+static uint64_t win_top;	/* this input's window top (fz_top) */
 
 static void
 add_sa(uint32_t id, uint8_t dir, uint32_t spi, const uint8_t *ks, uint8_t af, const char *src,
@@ -131,9 +136,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Before each input: fresh windows and no owner, as for a new SA. */
+/* Before each input: no owner, and windows fresh or with top recorded. */
 static void
-reset_sas(void)
+reset_sas(uint64_t top)
 {
 	for (uint32_t s = 0; s < rig.dp.sadb.max_sa; s++) {
 		struct ms_sa *sa = rig.dp.sadb.sa[s];
@@ -141,6 +146,9 @@ reset_sas(void)
 		if (sa == NULL || sa->spec.dir != MS_DIR_IN)
 			continue;
 		memset(sa->rt->replay, 0, sizeof(*sa->rt->replay));
+		sa->rt->replay->top = top;
+		if (top != 0)	/* the layout of struct ms_replay: bit top % 64 of its word */
+			sa->rt->replay->bits[(top / 64) % MS_REPLAY_WORDS] |= 1ULL << (top % 64);
 		sa->rt->owner = MS_OWNER_NONE;
 	}
 }
@@ -208,6 +216,7 @@ open_independently(const uint8_t *f, size_t size, uint8_t *inner)
 	static const uint8_t src[4] = { 203, 0, 113, 1 }, dst[4] = { 203, 0, 113, 2 };
 	const uint8_t *ip = f + 14, *esp = f + 42, *ks;
 	uint32_t tot, spi, seq, ctlen;
+	uint64_t sqn;
 	uint8_t nh;
 	int n;
 
@@ -230,9 +239,11 @@ open_independently(const uint8_t *f, size_t size, uint8_t *inner)
 		return 0;
 	}
 	ctlen = tot - 20 - 8 - 16 - 16;
-	if (ctlen > UT_ESP_CT_MAX || seq == 0 || seq >= 1u << 31)
-		return 0;	/* with a fresh window, the sequence is seq itself (ESN high half 0) */
-	n = ut_esp_decrypt(esp, ctlen, ks, 0, nh, inner);
+	sqn = fz_esn(win_top, seq);	/* rule 6, not the data plane's code */
+	if (ctlen > UT_ESP_CT_MAX || fz_outside(win_top, sqn, rig.conf.replay_window) ||
+	    sqn == win_top)
+		return 0;	/* the window drops it: outside, or the top, which is recorded */
+	n = ut_esp_decrypt(esp, ctlen, ks, (uint32_t)(sqn >> 32), nh, inner);
 	return n < 0 ? 0 : (uint32_t)n;
 }
 
@@ -341,18 +352,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ms_lcore_stats before, after;
 	struct rte_mbuf *m, *got[8];
 	uint64_t fates_before, d0[MS_DROP_MAX];
-	bool is_sealed = fz_is_sealed(data, size);
+	bool is_sealed;
 	unsigned int n;
 
+	win_top = fz_top(&data, &size);
+	is_sealed = fz_is_sealed(data, size);
 	if (is_sealed) {
-		if (!fz_seal(data, size, ks4, ks6, max_frame, &sealed))
+		if (!fz_seal(data, size, ks4, ks6, max_frame, win_top, rig.conf.replay_window,
+			     &sealed))
 			return -1;
 		data = sealed.frame;
 		size = sealed.len;
 	}
 	if (size > max_frame)
 		return -1;	/* no port hands over more than one mbuf holds */
-	reset_sas();
+	reset_sas(win_top);
 	drops_now(d0);
 	ms_stats_sum(&rig.dp.stats, &before);
 	fates_before = fates(&before);

@@ -28,6 +28,40 @@ static const uint8_t ha[4] = { 192, 0, 2, 1 }, hb[4] = { 192, 0, 2, 2 };
 static const uint8_t ha6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 };
 static const uint8_t hb6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
 
+uint64_t
+fz_top(const uint8_t **data, size_t *size)
+{
+	uint64_t t = 0;
+
+	if (*size < FZ_TOP_HDR || memcmp(*data, FZ_TOP_MAGIC, 4) != 0)
+		return 0;
+	for (int i = 4; i < FZ_TOP_HDR; i++)
+		t = t << 8 | (*data)[i];
+	*data += FZ_TOP_HDR;
+	*size -= FZ_TOP_HDR;
+	return t & FZ_TOP_MASK;
+}
+
+/*
+ * Written from the rule's text: d = (seq - T) mod 2^32; n = T + d if
+ * d < 2^31, else T - (2^32 - d), or 0 if that is not above 0.
+ */
+uint64_t
+fz_esn(uint64_t top, uint32_t seq)
+{
+	uint64_t d = ((uint64_t)seq + (1ULL << 32) - (top & 0xffffffffULL)) % (1ULL << 32);
+
+	if (d < 1ULL << 31)
+		return top + d;
+	return top > (1ULL << 32) - d ? top - ((1ULL << 32) - d) : 0;
+}
+
+bool
+fz_outside(uint64_t top, uint64_t n, uint32_t win)
+{
+	return n == 0 || (top >= win && n <= top - win);
+}
+
 bool
 fz_is_sealed(const uint8_t *data, size_t size)
 {
@@ -84,20 +118,21 @@ outer(uint8_t *f, uint32_t l4)
 	put16(udp + 6, 0);
 }
 
-/* RFC 4303 + 4106 with ESN high half 0: AAD SPI | 0 | seq, nonce salt | IV. */
+/* RFC 4303 + 4106 with ESN: AAD SPI | sqn high | sqn low, nonce salt | IV. */
 static void
-seal(uint8_t *esp, uint32_t spi, uint32_t seq, const uint8_t *ks, const uint8_t *pt, uint32_t n)
+seal(uint8_t *esp, uint32_t spi, uint64_t sqn, const uint8_t *ks, const uint8_t *pt, uint32_t n)
 {
 	uint8_t aad[12] = { 0 }, nonce[12];
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int outl = 0, ok;
 
 	put32(esp, spi);
-	put32(esp + 4, seq);
-	memset(esp + 8, 0, 4);
-	put32(esp + 12, seq);		/* IV: the 64-bit sequence number */
+	put32(esp + 4, (uint32_t)sqn);
+	put32(esp + 8, (uint32_t)(sqn >> 32));	/* IV: the 64-bit sequence number */
+	put32(esp + 12, (uint32_t)sqn);
 	put32(aad, spi);
-	put32(aad + 8, seq);
+	put32(aad + 4, (uint32_t)(sqn >> 32));
+	put32(aad + 8, (uint32_t)sqn);
 	memcpy(nonce, ks + 32, 4);
 	memcpy(nonce + 4, esp + 8, 8);
 	ok = c != NULL && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, ks, nonce) &&
@@ -194,15 +229,16 @@ selected(const uint8_t *p, bool v6)
 
 /* What the documented checks make of it, in their order. */
 static void
-judge(struct fz_sealed *s, uint32_t n, uint32_t seq, bool v6)
+judge(struct fz_sealed *s, uint32_t n, uint64_t sqn, uint64_t top, uint32_t win, bool v6)
 {
 	s->inner = NULL;
 	s->expect = s->expect_copy = MS_DROP_REPLAY;	/* the copy of a recorded number */
 	if (n < 4 || n % 4 != 0) {
 		s->expect = s->expect_copy = MS_DROP_ESP_MALFORMED;
-	} else if (seq == 0 || seq >= 1u << 31) {
-		/* with nothing received yet: 0, or more than 2^31 behind 0 */
+	} else if (fz_outside(top, sqn, win)) {
 		s->expect = s->expect_copy = MS_DROP_OUTSIDE_WINDOW;
+	} else if (sqn == top) {
+		/* the top is the one number recorded (a fresh window records none) */
 	} else if (!trailer_ok(s->pt, n, v6 ? 41 : 4, &s->inner_len)) {
 		s->expect = s->expect_copy = MS_DROP_BAD_TRAILER;	/* not recorded */
 	} else if (!inner_ok(s->pt, s->inner_len, v6)) {
@@ -217,12 +253,13 @@ judge(struct fz_sealed *s, uint32_t n, uint32_t seq, bool v6)
 
 bool
 fz_seal(const uint8_t *data, size_t size, const uint8_t *ks4, const uint8_t *ks6,
-	uint32_t max_frame, struct fz_sealed *s)
+	uint32_t max_frame, uint64_t top, uint32_t win, struct fz_sealed *s)
 {
 	uint8_t ctl = data[4];
 	bool v6 = ctl & 1;
 	uint32_t seq = (uint32_t)data[5] << 24 | (uint32_t)data[6] << 16 | data[7] << 8 | data[8];
 	uint32_t in = (uint32_t)(size - FZ_SEAL_HDR), n;
+	uint64_t sqn;
 
 	if (in + 255 + 2 > FZ_FRAME_MAX - OUTER_HDR - ESP_HDR - ICV)
 		return false;
@@ -231,7 +268,13 @@ fz_seal(const uint8_t *data, size_t size, const uint8_t *ks4, const uint8_t *ks6
 	if (s->len > max_frame)
 		return false;
 	outer(s->frame, 8 + ESP_HDR + n + ICV);
-	seal(s->frame + OUTER_HDR, v6 ? SPI6 : SPI4, seq, v6 ? ks6 : ks4, s->pt, n);
-	judge(s, n, seq, v6);
+	/*
+	 * The sender's number: the one rule 6 reads, high half included; when
+	 * that is 0 (dropped before the ICV), seq in T's half.
+	 */
+	sqn = fz_esn(top, seq);
+	s->sqn = sqn != 0 ? sqn : (top & ~0xffffffffULL) | seq;
+	seal(s->frame + OUTER_HDR, v6 ? SPI6 : SPI4, s->sqn, v6 ? ks6 : ks4, s->pt, n);
+	judge(s, n, sqn, top, win, v6);
 	return true;
 }

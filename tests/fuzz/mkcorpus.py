@@ -10,7 +10,9 @@ corpus/inbound/   frames for the outer port: ESP sealed with the test keys
                   of fz_inbound.c (byte i of key||salt is 0x10 + i, or
                   0x40 + i for the IPv6 SA), and the ways it goes wrong;
                   seal-*: inputs of the harness's sealed mode (fz_seal.h),
-                  plaintext that the harness seals itself
+                  plaintext that the harness seals itself;
+                  top-*: the same behind "TOPW" | T, windows starting at T
+                  near 2^32, so that the ESN high half is 1 (or wraps)
 """
 import os
 import shutil
@@ -220,6 +222,32 @@ def inbound_sealed():
     }
 
 
+def topw(t, data):
+    """fz_inbound's window top (fz_seal.h): the inbound windows start at T."""
+    return b"TOPW" + struct.pack(">Q", t) + data
+
+
+def inbound_high():
+    """Numbers past 2^32: opened only with the ESN high half rule 6 gives."""
+    t = (1 << 32) + 5          # high half 1, low half 5
+    near = (1 << 32) - 3       # high half 0, just below the wrap
+    return {
+        "top-esp4-hi1": topw(t, outer4(esp(KS4, SPI4, t + 7, inner4(80, 29), 4))),
+        "top-esp6-hi1": topw(t, outer4(esp(KS6, SPI6, t + 1, inner6(60, 30), 41))),
+        "top-esp4-wrap": topw(near, outer4(esp(KS4, SPI4, near + 9, inner4(40, 31), 4))),
+        "top-esp4-below": topw(t, outer4(esp(KS4, SPI4, t - 100, inner4(40, 32), 4))),
+        "top-esp4-hi0": topw(t, outer4(esp(KS4, SPI4, 7, inner4(40, 33), 4))),
+        "top-esp4-top": topw(t, outer4(esp(KS4, SPI4, t, inner4(40, 34), 4))),
+        "top-esp4-old": topw(t, outer4(esp(KS4, SPI4, t - 2000, inner4(40, 35), 4))),
+        "top-seal-udp4": topw(t, sealed(0, 9, inner4(70, 36))),
+        "top-seal-udp6": topw(t, sealed(1, 2, inner6(50, 37))),
+        "top-seal-wrap": topw(near, sealed(0, 4, inner4(30, 38))),
+        "top-seal-below": topw(t, sealed(0, 0xfffffff0, inner4(30, 39))),
+        "top-seal-top": topw(t, sealed(0, 5, inner4(30, 40))),
+        "top-seal-old": topw(t, sealed(0, (t - 1500) & 0xffffffff, inner4(30, 41))),
+    }
+
+
 def write(name, files):
     d = os.path.join(HERE, "corpus", name)
     shutil.rmtree(d, ignore_errors=True)
@@ -231,7 +259,7 @@ def write(name, files):
 
 
 def main():
-    write("inbound", {**inbound(), **inbound_sealed()})
+    write("inbound", {**inbound(), **inbound_sealed(), **inbound_high()})
     write("mgmt_msg", mgmt_msg())
     write("conf", conf())
 

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ms_path.h"
@@ -260,13 +261,77 @@ ip_step(struct ms_ip *ip, int d)
 	}
 }
 
+/* Bit i of an address, counting from the first (most significant) bit. */
+static bool
+ip_bit(const struct ms_ip *ip, unsigned int i)
+{
+	const uint8_t *b = ip->af == MS_AF_INET ? (const uint8_t *)&ip->v4 : ip->v6;
+
+	return (b[i / 8] >> (7 - i % 8)) & 1;
+}
+
+/* The reference for ms_prefix_has: same family, first len bits equal, one by one. */
+static bool
+naive_has(const struct ms_prefix *p, const struct ms_ip *ip)
+{
+	if (p->ip.af != ip->af)
+		return false;
+	for (unsigned int i = 0; i < p->len; i++)
+		if (ip_bit(&p->ip, i) != ip_bit(ip, i))
+			return false;
+	return true;
+}
+
+/* p's address with a few bits flipped (3 in 4), or a random one of its family. */
+static void
+random_ip(struct ms_ip *ip, const struct ms_prefix *p)
+{
+	*ip = p->ip;
+	if (ut_rnd(4) == 0) {
+		ut_random(ip_bytes(ip), ip_width(ip) / 8);
+		return;
+	}
+	for (unsigned int k = ut_rnd(3); k > 0; k--) {
+		unsigned int bit = ut_rnd(ip_width(ip));
+
+		ip_bytes(ip)[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+	}
+}
+
+/* ms_prefix_has against the bit-by-bit reference (the seed: MIGSEC_UT_SEED). */
+static void
+test_prefix_random(void)
+{
+	unsigned int bad = 0;
+
+	for (int round = 0; round < 20000 && bad < 5; round++) {
+		struct ms_prefix p;
+		struct ms_ip a;
+
+		memset(&p, 0, sizeof(p));
+		p.ip.af = ut_rnd(2) ? MS_AF_INET : MS_AF_INET6;
+		ut_random(ip_bytes(&p.ip), ip_width(&p.ip) / 8);
+		p.len = (uint8_t)ut_rnd(ip_width(&p.ip) + 1);
+		set_bits_from(&p.ip, p.len, false);	/* as parsed: no host bits */
+		random_ip(&a, &p);
+		if (ut_rnd(16) == 0)
+			a.af = p.ip.af == MS_AF_INET ? MS_AF_INET6 : MS_AF_INET;
+		if (ms_prefix_has(&p, &a) == naive_has(&p, &a))
+			continue;
+		bad++;
+		fprintf(stderr, "\nprefix_has: a /%u (family %u): product %d, reference %d\n",
+			p.len, p.ip.af, ms_prefix_has(&p, &a), naive_has(&p, &a));
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 /* The scan the spans replace (the fast path's loop before): first match wins. */
 static const struct ms_ip *
 naive_find(const struct ms_remote *list, unsigned int n, const struct ms_hop *outer,
 	   const struct ms_ip *dst, struct ms_ip *nh)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		if (!ms_prefix_has(&list[i].prefix, dst))
+		if (!naive_has(&list[i].prefix, dst))
 			continue;
 		return ms_hop_next(outer, &list[i].via, nh) ? nh : NULL;
 	}
@@ -362,6 +427,7 @@ test_remotes(void)
 
 static const CU_TestInfo tests[] = {
 	{ "prefixes", test_prefix },
+	{ "prefixes: against a bit-by-bit reference", test_prefix_random },
 	{ "selector text", test_sel_parse },
 	{ "flow keys from IPv4/IPv6 packets", test_key_extract },
 	{ "TCP MSS clamping keeps the checksum right", test_mss },
