@@ -297,7 +297,10 @@ exact_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rul
 		return 0;
 	snprintf(hname, sizeof(hname), "%s_x%d", name, t);
 	hp.name = hname;
-	hp.entries = RTE_MAX(count, 8u);
+	/* Room for every key whatever the cuckoo buckets make of them: a
+	 * half-empty table and overflow buckets. */
+	hp.entries = RTE_MAX(2 * count, 16u);
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	hp.key_len = v6 ? 32 : 8;
 	hp.hash_func = rte_hash_crc;
 	hp.socket_id = socket;
