@@ -126,6 +126,9 @@ tables_alloc(const struct ms_sadb *db, char *err, unsigned int errlen)
 	}
 	t->tg = (struct ms_target *)(t + 1);
 	t->rt = (struct ms_sa_rt **)(t->tg + db->max_sa);
+	/* Targets by slot, so that rules (and an ACL built from them) stay
+	 * the same while their SAs do. */
+	t->nb_tg = db->max_sa;
 	snprintf(name, sizeof(name), "mssad%" PRIu64, db->gen);
 	sc.socket_id = db->env.socket;
 	sc.max_sa[RTE_IPSEC_SAD_SPI_ONLY] = db->max_sa;
@@ -140,10 +143,11 @@ tables_alloc(const struct ms_sadb *db, char *err, unsigned int errlen)
 
 /* One SA into a snapshot being built: its SPI if inbound, its selectors as rules. */
 static int
-tables_add(const struct ms_sadb *db, struct ms_tables *t, const struct ms_sa *sa,
+tables_add(const struct ms_sadb *db, struct ms_tables *t, uint32_t slot,
 	   struct ms_spd_rule *rules, unsigned int *nr, char *err, unsigned int errlen)
 {
-	struct ms_target *tg = &t->tg[t->nb_tg];
+	const struct ms_sa *sa = db->sa[slot];
+	struct ms_target *tg = &t->tg[slot];
 	uint32_t prio = sa->prio;
 
 	t->rt[t->nb_rt++] = sa->rt;
@@ -161,10 +165,10 @@ tables_add(const struct ms_sadb *db, struct ms_tables *t, const struct ms_sa *sa
 	if (!in_group(sa)) {
 		tg->nb = 1;
 		tg->rt[0] = sa->rt;
-		add_rules(sa, t->nb_tg++, prio, rules, nr);
+		add_rules(sa, slot, prio, rules, nr);
 	} else if (sa->spec.lane == 0 && group_target(db, sa->spec.group, tg, &prio)) {
 		/* A group once, at its lane 0, with that lane's selectors. */
-		add_rules(sa, t->nb_tg++, prio, rules, nr);
+		add_rules(sa, slot, prio, rules, nr);
 	}
 	return 0;
 }
@@ -190,10 +194,11 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 	rc = db->ops.path != NULL ? db->ops.path(db->ops.arg, &t->path, err, errlen) : 0;
 	for (uint32_t slot = 0; rc == 0 && slot < db->max_sa; slot++)
 		if (db->sa[slot] != NULL)
-			rc = tables_add(db, t, db->sa[slot], rules, &nr, err, errlen);
+			rc = tables_add(db, t, slot, rules, &nr, err, errlen);
 	if (rc == 0) {
 		snprintf(name, sizeof(name), "msacl%" PRIu64, db->gen);
-		rc = ms_spd_build(&t->spd, name, rules, nr, db->env.socket, err, errlen);
+		rc = ms_spd_build_from(&t->spd, db->cur != NULL ? &db->cur->spd : NULL, name, rules,
+				       nr, db->env.socket, err, errlen);
 	}
 	if (rc != 0)
 		goto fail;

@@ -49,7 +49,7 @@ struct ms_path_rt {
 
 struct ms_tables {
 	struct rte_ipsec_sad *sad;	/* inbound SPI -> struct ms_sa_rt * */
-	struct ms_spd spd;		/* selector -> index + 1 into tg[] */
+	struct ms_spd spd;		/* selector -> slot + 1 into tg[] */
 	uint32_t nb_tg;
 	struct ms_target *tg;
 	uint32_t nb_rt;			/* every SA (listings) */

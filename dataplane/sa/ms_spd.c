@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
 #include "ms_spd.h"
 
 #define NF4 5
@@ -102,8 +105,116 @@ table_of(const struct ms_spd_rule *r)
 	return v6 ? MS_SPD_OUT6 : MS_SPD_OUT4;
 }
 
+/* A host pair with any protocol and any port: one exact (src, dst) key. */
+static bool
+is_exact(const struct ms_spd_rule *r)
+{
+	unsigned int full = r->sel.src.ip.af == MS_AF_INET6 ? 128 : 32;
+
+	return r->sel.src.len == full && r->sel.dst.len == full && r->sel.proto == 0 &&
+	       (r->frag || (r->sel.sport_lo == 0 && r->sel.sport_hi == UINT16_MAX &&
+			    r->sel.dport_lo == 0 && r->sel.dport_hi == UINT16_MAX));
+}
+
+static bool
+in_acl(const struct ms_spd_rule *r, int t)
+{
+	return table_of(r) == t && !is_exact(r);
+}
+
+/* Field by field: the rules' padding is not ours to compare. */
+static bool
+prefix_eq(const struct ms_prefix *a, const struct ms_prefix *b)
+{
+	return a->len == b->len && ms_ip_eq(&a->ip, &b->ip);
+}
+
+static bool
+rule_eq(const struct ms_spd_rule *a, const struct ms_spd_rule *b)
+{
+	return prefix_eq(&a->sel.src, &b->sel.src) && prefix_eq(&a->sel.dst, &b->sel.dst) &&
+	       a->sel.proto == b->sel.proto && a->sel.sport_lo == b->sel.sport_lo &&
+	       a->sel.sport_hi == b->sel.sport_hi && a->sel.dport_lo == b->sel.dport_lo &&
+	       a->sel.dport_hi == b->sel.dport_hi && a->userdata == b->userdata &&
+	       a->priority == b->priority && a->inbound == b->inbound && a->frag == b->frag;
+}
+
+/* Does prev's ACL of table t hold exactly the ACL rules of t in rules? */
+static bool
+acl_same(const struct ms_spd_acl *prev, int t, const struct ms_spd_rule *rules, unsigned int n)
+{
+	unsigned int j = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!in_acl(&rules[i], t))
+			continue;
+		if (j >= prev->nb || !rule_eq(&prev->rules[j], &rules[i]))
+			return false;
+		j++;
+	}
+	return j == prev->nb;
+}
+
+static void
+acl_put(struct ms_spd_acl *a)
+{
+	if (a == NULL || --a->refs > 0)
+		return;
+	rte_acl_free(a->ctx);
+	rte_free(a->rules);
+	rte_free(a->prio);
+	rte_free(a);
+}
+
 static int
-build_one(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
+add_one(struct rte_acl_ctx *ctx, bool v6, const struct ms_spd_rule *r)
+{
+	if (v6) {
+		struct acl6_rule a;
+
+		rule6(&a, r);
+		return rte_acl_add_rules(ctx, (struct rte_acl_rule *)&a, 1);
+	}
+	struct acl4_rule a;
+
+	rule4(&a, r);
+	return rte_acl_add_rules(ctx, (struct rte_acl_rule *)&a, 1);
+}
+
+/* The rules of a, their priorities by userdata, into the new context. */
+static int
+acl_fill(struct ms_spd_acl *a, bool v6, int t, const struct ms_spd_rule *rules, unsigned int n,
+	 int socket, char *err, unsigned int errlen)
+{
+	uint32_t max_ud = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (in_acl(&rules[i], t))
+			max_ud = RTE_MAX(max_ud, rules[i].userdata);
+	a->rules = rte_zmalloc_socket("ms_spd_rules", sizeof(*a->rules) * a->nb, 0, socket);
+	a->prio = rte_zmalloc_socket("ms_spd_prio", sizeof(*a->prio) * (max_ud + 1), 0, socket);
+	if (a->rules == NULL || a->prio == NULL) {
+		snprintf(err, errlen, "out of memory building the SPD");
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0, j = 0; i < n; i++) {
+		int rc;
+
+		if (!in_acl(&rules[i], t))
+			continue;
+		a->rules[j++] = rules[i];
+		a->prio[rules[i].userdata] = RTE_MAX(a->prio[rules[i].userdata], rules[i].priority);
+		rc = add_one(a->ctx, v6, &rules[i]);
+		if (rc != 0) {
+			snprintf(err, errlen, "rte_acl_add_rules failed: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+acl_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
 	  unsigned int n, int socket, char *err, unsigned int errlen)
 {
 	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
@@ -111,59 +222,121 @@ build_one(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule 
 	struct rte_acl_param prm = { 0 };
 	struct rte_acl_config cfg = { 0 };
 	char cname[RTE_ACL_NAMESIZE];
-	struct rte_acl_ctx *ctx;
+	struct ms_spd_acl *a;
 	int rc;
 
 	for (unsigned int i = 0; i < n; i++)
-		count += table_of(&rules[i]) == t;
+		count += in_acl(&rules[i], t);
 	if (count == 0)
 		return 0;
+	a = rte_zmalloc_socket("ms_spd_acl", sizeof(*a), 0, socket);
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory building the SPD");
+		return -ENOMEM;
+	}
+	a->refs = 1;
+	a->nb = count;
+	spd->acl[t] = a;	/* freed with spd on failure */
 	snprintf(cname, sizeof(cname), "%s_%d", name, t);
 	prm.name = cname;
 	prm.socket_id = socket;
 	prm.rule_size = RTE_ACL_RULE_SZ(nf);
 	prm.max_rule_num = count;
-	ctx = rte_acl_create(&prm);
-	if (ctx == NULL) {
+	a->ctx = rte_acl_create(&prm);
+	if (a->ctx == NULL) {
 		snprintf(err, errlen, "rte_acl_create(%s) failed: %s", cname, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	for (unsigned int i = 0; i < n; i++) {
-		if (table_of(&rules[i]) != t)
-			continue;
-		if (v6) {
-			struct acl6_rule a;
-
-			rule6(&a, &rules[i]);
-			rc = rte_acl_add_rules(ctx, (struct rte_acl_rule *)&a, 1);
-		} else {
-			struct acl4_rule a;
-
-			rule4(&a, &rules[i]);
-			rc = rte_acl_add_rules(ctx, (struct rte_acl_rule *)&a, 1);
-		}
-		if (rc != 0) {
-			snprintf(err, errlen, "rte_acl_add_rules failed: %s", strerror(-rc));
-			rte_acl_free(ctx);
-			return rc;
-		}
-	}
+	rc = acl_fill(a, v6, t, rules, n, socket, err, errlen);
+	if (rc != 0)
+		return rc;
 	cfg.num_categories = 1;
 	cfg.num_fields = nf;
 	memcpy(cfg.defs, v6 ? defs6 : defs4, sizeof(cfg.defs[0]) * nf);
-	rc = rte_acl_build(ctx, &cfg);
-	if (rc != 0) {
+	rc = rte_acl_build(a->ctx, &cfg);
+	if (rc != 0)
 		snprintf(err, errlen, "rte_acl_build failed: %s", strerror(-rc));
-		rte_acl_free(ctx);
-		return rc;
+	return rc;
+}
+
+/* Adds r unless a rule of higher priority already holds its key. */
+static int
+exact_add(struct rte_hash *h, const struct ms_spd_rule *r, char *err, unsigned int errlen)
+{
+	bool v6 = r->sel.src.ip.af == MS_AF_INET6;
+	uint8_t key[32];
+	void *old;
+	int rc;
+
+	memcpy(key, v6 ? (const void *)r->sel.src.ip.v6 : &r->sel.src.ip.v4, v6 ? 16 : 4);
+	memcpy(key + (v6 ? 16 : 4), v6 ? (const void *)r->sel.dst.ip.v6 : &r->sel.dst.ip.v4,
+	       v6 ? 16 : 4);
+	if (rte_hash_lookup_data(h, key, &old) >= 0 &&
+	    (uint32_t)((uint64_t)(uintptr_t)old >> 32) >= r->priority)
+		return 0;
+	rc = rte_hash_add_key_data(h, key, (void *)(uintptr_t)((uint64_t)r->priority << 32 |
+								r->userdata));
+	if (rc != 0)
+		snprintf(err, errlen, "rte_hash_add_key_data failed: %s", strerror(-rc));
+	return rc;
+}
+
+static int
+exact_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
+	    unsigned int n, int socket, char *err, unsigned int errlen)
+{
+	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
+	struct rte_hash_parameters hp = { 0 };
+	char hname[RTE_HASH_NAMESIZE];
+	unsigned int count = 0;
+	int rc = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		count += table_of(&rules[i]) == t && is_exact(&rules[i]);
+	if (count == 0)
+		return 0;
+	snprintf(hname, sizeof(hname), "%s_x%d", name, t);
+	hp.name = hname;
+	/* Room for every key whatever the cuckoo buckets make of them: a
+	 * half-empty table and overflow buckets. */
+	hp.entries = RTE_MAX(2 * count, 16u);
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	hp.key_len = v6 ? 32 : 8;
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = socket;
+	spd->exact[t] = rte_hash_create(&hp);
+	if (spd->exact[t] == NULL) {
+		snprintf(err, errlen, "rte_hash_create(%s) failed: %s", hname,
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
 	}
-	spd->ctx[t] = ctx;
-	return 0;
+	for (unsigned int i = 0; rc == 0 && i < n; i++)
+		if (table_of(&rules[i]) == t && is_exact(&rules[i]))
+			rc = exact_add(spd->exact[t], &rules[i], err, errlen);
+	return rc;
+}
+
+static int
+build_one(struct ms_spd *spd, const struct ms_spd *prev, int t, const char *name,
+	  const struct ms_spd_rule *rules, unsigned int n, int socket, char *err,
+	  unsigned int errlen)
+{
+	int rc;
+
+	if (prev != NULL && prev->acl[t] != NULL && acl_same(prev->acl[t], t, rules, n)) {
+		spd->acl[t] = prev->acl[t];
+		spd->acl[t]->refs++;
+		rc = 0;
+	} else {
+		rc = acl_build(spd, t, name, rules, n, socket, err, errlen);
+	}
+	return rc != 0 ? rc : exact_build(spd, t, name, rules, n, socket, err, errlen);
 }
 
 int
-ms_spd_build(struct ms_spd *spd, const char *name, const struct ms_spd_rule *rules,
-	     unsigned int n, int socket, char *err, unsigned int errlen)
+ms_spd_build_from(struct ms_spd *spd, const struct ms_spd *prev, const char *name,
+		  const struct ms_spd_rule *rules, unsigned int n, int socket, char *err,
+		  unsigned int errlen)
 {
 	memset(spd, 0, sizeof(*spd));
 	for (unsigned int i = 0; i < n; i++) {
@@ -174,7 +347,7 @@ ms_spd_build(struct ms_spd *spd, const char *name, const struct ms_spd_rule *rul
 		}
 	}
 	for (int t = 0; t < MS_SPD_MAX; t++) {
-		int rc = build_one(spd, t, name, rules, n, socket, err, errlen);
+		int rc = build_one(spd, prev, t, name, rules, n, socket, err, errlen);
 
 		if (rc != 0) {
 			ms_spd_free(spd);
@@ -184,11 +357,20 @@ ms_spd_build(struct ms_spd *spd, const char *name, const struct ms_spd_rule *rul
 	return 0;
 }
 
+int
+ms_spd_build(struct ms_spd *spd, const char *name, const struct ms_spd_rule *rules,
+	     unsigned int n, int socket, char *err, unsigned int errlen)
+{
+	return ms_spd_build_from(spd, NULL, name, rules, n, socket, err, errlen);
+}
+
 void
 ms_spd_free(struct ms_spd *spd)
 {
 	for (int t = 0; t < MS_SPD_MAX; t++) {
-		rte_acl_free(spd->ctx[t]);
-		spd->ctx[t] = NULL;
+		acl_put(spd->acl[t]);
+		spd->acl[t] = NULL;
+		rte_hash_free(spd->exact[t]);
+		spd->exact[t] = NULL;
 	}
 }

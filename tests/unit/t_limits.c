@@ -7,7 +7,8 @@
  * under the default policy "bypass", a fragment that an SA with port
  * selectors could own never leaves in plaintext (fragment_uncovered), one
  * that an SA covers for every port is sealed, and unrelated ones still
- * follow the policy.
+ * follow the policy. And the exact host-pair table beside the ACL, in the
+ * whole path.
  */
 #include <string.h>
 
@@ -23,6 +24,7 @@ static uint8_t ks[36];
 
 #define SPI 0x4001
 #define SPI2 0x4002
+#define SPI3 0x4003
 #define LAST ((UINT64_C(1) << 63) - 1)	/* MS_SEQ_LAST, as documented */
 #define IV_OFF (14 + 20 + 8 + 8)	/* outer Ethernet, IPv4, UDP, SPI and sequence */
 
@@ -168,10 +170,38 @@ test_fragments(void)
 	ut_conf_publish(&rig);
 }
 
+/*
+ * A host-pair SA (any protocol, any port) goes into the exact table beside
+ * an SA with port selectors in the ACL: the ACL is not rebuilt, and where
+ * both match the newer SA wins, whichever table holds it.
+ */
+static void
+test_exact_beside_acl(void)
+{
+	const struct ms_spd_acl *acl;
+
+	CU_ASSERT_EQUAL_FATAL(add_out(1, SPI, 1, IPPROTO_UDP, 9999), 0);
+	acl = ms_sadb_tables(&rig.dp.sadb)->spd.acl[MS_SPD_OUT4];
+	CU_ASSERT_PTR_NOT_NULL(acl);
+	CU_ASSERT_EQUAL_FATAL(add_out(2, SPI2, 1, 0, 0), 0);
+	CU_ASSERT_PTR_EQUAL(ms_sadb_tables(&rig.dp.sadb)->spd.acl[MS_SPD_OUT4], acl);
+	CU_ASSERT_PTR_NOT_NULL(ms_sadb_tables(&rig.dp.sadb)->spd.exact[MS_SPD_OUT4]);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0)), SPI2);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 53, 0)), SPI2);
+	ut_sa_del(&rig, 1);
+	CU_ASSERT_EQUAL_FATAL(add_out(3, SPI3, 1, IPPROTO_UDP, 9999), 0);	/* newer, in the ACL */
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0)), SPI3);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 53, 0)), SPI2);
+	ut_sa_del(&rig, 3);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0)), SPI2);
+	ut_sa_del(&rig, 2);
+}
+
 static const CU_TestInfo tests[] = {
 	{ "a first sequence number past 2^63 - 1 is refused", test_seq_start },
 	{ "an SA at its last sequence number stops sealing, counted", test_seq_limit },
 	{ "a fragment of a protected flow never leaves in plaintext", test_fragments },
+	{ "a host-pair SA beside the ACL: not rebuilt, the newer SA wins", test_exact_beside_acl },
 	CU_TEST_INFO_NULL,
 };
 

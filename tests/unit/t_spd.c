@@ -322,4 +322,5 @@ void
 ut_suite_spd(void)
 {
 	tl_add_tests(CU_add_suite("spd", NULL, NULL), tests);
+	ut_suite_spdx();
 }

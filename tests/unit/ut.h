@@ -120,6 +120,7 @@ void ut_suite_gcm(void);
 void ut_suite_esp(void);
 void ut_suite_replay(void);
 void ut_suite_spd(void);
+void ut_suite_spdx(void);	/* run with spd */
 void ut_suite_conf(void);
 void ut_suite_sel(void);
 void ut_suite_wipe(void);
