@@ -281,6 +281,20 @@ exact_add(struct rte_hash *h, const struct ms_spd_rule *r, char *err, unsigned i
 	return rc;
 }
 
+/*
+ * rte_hash_crc reads the key 8 bytes at a time, but the exact key lies at
+ * offset 4 of the flow key (MS_SPD_EXACT_OFF): hash an aligned copy. The
+ * keys are 8 or 32 bytes.
+ */
+static uint32_t
+exact_hash(const void *key, uint32_t len, uint32_t init)
+{
+	uint64_t k[4];
+
+	memcpy(k, key, len <= sizeof(k) ? len : sizeof(k));
+	return rte_hash_crc(k, len <= sizeof(k) ? len : sizeof(k), init);
+}
+
 static int
 exact_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
 	    unsigned int n, int socket, char *err, unsigned int errlen)
@@ -302,7 +316,7 @@ exact_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rul
 	hp.entries = RTE_MAX(2 * count, 16u);
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	hp.key_len = v6 ? 32 : 8;
-	hp.hash_func = rte_hash_crc;
+	hp.hash_func = exact_hash;
 	hp.socket_id = socket;
 	spd->exact[t] = rte_hash_create(&hp);
 	if (spd->exact[t] == NULL) {
