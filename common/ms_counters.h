@@ -50,7 +50,6 @@
 	X(BAD_TRAILER, "bad_trailer", 1, "padding or next header invalid after decryption") \
 	X(DECAP_MALFORMED, "decap_malformed", 1, "decrypted inner packet malformed") \
 	X(SELECTOR_MISMATCH, "selector_mismatch", 1, "decrypted packet outside the SA's selectors") \
-	X(HANDOFF_FULL, "handoff_full", 0, "ring to the SA's owning worker full") \
 	X(SLOWPATH_FULL, "slowpath_full", 0, "ring to the control thread full") \
 	X(NO_MBUF, "no_mbuf", 0, "mbuf or crypto op pool empty") \
 	X(TX_FULL, "tx_full", 0, "port TX queue full")
@@ -83,7 +82,6 @@
 	X(slowpath_pkts, MS_REP_TOTAL, "packets handed to the control thread") \
 	X(icmp_sent, MS_REP_TOTAL, "ICMP errors sent") \
 	X(mss_clamped, MS_REP_TOTAL, "TCP SYNs whose MSS was clamped") \
-	X(handoff_pkts, MS_REP_TOTAL, "packets handed to the SA's owning worker") \
 	X(neigh_refused, MS_REP_TOTAL, "ARP/ND MACs not learned: nobody asked for them") \
 	X(neigh_conflict, MS_REP_TOTAL, "ARP/ND that claimed another MAC for a resolved neighbour: ignored") \
 	X(neigh_evicted, MS_REP_TOTAL, "neighbour entries aged out or evicted for room") \

@@ -78,9 +78,9 @@ mc_show_counters(FILE *f, const json_t *c)
 	pkts_bytes(f, "sealed", c, "sealed_pkts", "sealed_bytes");
 	pkts_bytes(f, ", opened", c, "opened_pkts", "opened_bytes");
 	pkts_bytes(f, ", bypassed", c, "bypass_pkts", "bypass_bytes");
-	fprintf(f, "\n  slow path %lld, icmp sent %lld, mss clamped %lld, hand-offs %lld, SAs %lld\n",
+	fprintf(f, "\n  slow path %lld, icmp sent %lld, mss clamped %lld, SAs %lld\n",
 		mc_jint(c, "slowpath_pkts"), mc_jint(c, "icmp_sent"), mc_jint(c, "mss_clamped"),
-		mc_jint(c, "handoff_pkts"), mc_jint(c, "sa_count"));
+		mc_jint(c, "sa_count"));
 	show_port(f, "inner", json_object_get(ports, "inner"));
 	show_port(f, "outer", json_object_get(ports, "outer"));
 	fprintf(f, "  polling %s (lib/power %s); TSC cycles at %lld Hz: busy_cycles %lld "

@@ -251,7 +251,7 @@ ms_in_prepare(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf **mb, ui
 	/* ESN and the window are migsec's (ms_replay.h), decided once, here. */
 	for (uint16_t i = 0; i < n; i++) {
 		struct ms_mbuf_meta *meta = ms_meta(mb[i]);
-		uint64_t sqn = ms_replay_esn(win->top, meta->seq);
+		uint64_t sqn = ms_replay_esn(ms_replay_top(win), meta->seq);
 
 		meta->sqn = sqn;
 		if (!ms_replay_pass(w, mb[i], (int32_t)rt->slot,
@@ -290,30 +290,8 @@ peer_ok(const struct ms_sa_rt *rt, const struct outer_info *oi)
 		oi->sport == rt->sport && oi->dport == rt->dport;
 }
 
-/*
- * lib/ipsec lets one thread at a time process an inbound SA. The first
- * worker to see a packet of an SA owns it; the others pass its packets on.
- */
-static bool
-owned_here(struct ms_worker *w, struct ms_sa_rt *rt, struct rte_mbuf *m)
-{
-	uint32_t owner = __atomic_load_n(&rt->owner, __ATOMIC_RELAXED);
-
-	if (likely(owner == w->idx))
-		return true;
-	if (owner == MS_OWNER_NONE &&
-	    __atomic_compare_exchange_n(&rt->owner, &owner, w->idx, false, __ATOMIC_RELAXED,
-					__ATOMIC_RELAXED))
-		return true;
-	if (rte_ring_mp_enqueue(w->dp->workers[owner].handoff, m) != 0)
-		ms_drop(w, m, (int32_t)rt->slot, MS_DROP_HANDOFF_FULL);
-	else
-		ms_ctr_add(&w->dp->stats.lc[w->idx].handoff_pkts, 1);
-	return false;
-}
-
 void
-ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool from_handoff)
+ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct ms_tables *t = ms_sadb_tables(&w->dp->sadb);
 	union rte_ipsec_sad_key keys[MS_BURST_MAX];
@@ -325,7 +303,6 @@ ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool f
 	rte_be16_t udp_port = t->path.udp_port;
 	uint16_t ne = 0, no = 0;
 
-	RTE_SET_USED(from_handoff);
 	for (uint16_t i = 0; i < n; i++) {
 		uint32_t spi;
 
@@ -357,8 +334,6 @@ ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n, bool f
 			ms_drop(w, esp[i], (int32_t)rt->slot, MS_DROP_PEER_MISMATCH);
 			continue;
 		}
-		if (!owned_here(w, rt, esp[i]))
-			continue;
 		esp[no] = esp[i];
 		ert[no++] = rt;
 	}

@@ -15,9 +15,7 @@
 #include "ms_dp.h"
 
 void ms_outbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n);
-/* from_handoff: packets another worker passed to their SA's owner. */
-void ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n,
-		      bool from_handoff);
+void ms_inbound_burst(struct ms_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* Dequeue and finish one burst of crypto ops; returns how many. */
 unsigned int ms_crypto_drain(struct ms_worker *w);
 

@@ -23,8 +23,8 @@
 #define QS_FORCE_LOOPS 1024
 #define DRAIN_MS 200
 /*
- * Back-pressure: a loop takes up to three bursts in (inner, outer,
- * hand-off) but one dequeue returns one burst. Dequeue until the device has
+ * Back-pressure: a loop takes up to two bursts in (inner, outer) but one
+ * dequeue returns one burst. Dequeue until the device has
  * nothing ready (at most DRAIN_BURSTS bursts), and take no new packets
  * while more than INFLIGHT_MAX ops are in flight: the ports' RX rings hold
  * the excess, instead of the crypto queue pair refusing it (counted as
@@ -83,11 +83,7 @@ poll_ports(struct ms_worker *w)
 	n = rx_burst(w, MS_PORT_OUTER, m);
 	got += n;
 	if (n)
-		ms_inbound_burst(w, m, n, false);
-	n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff, (void **)m, dp->burst, NULL);
-	got += n;
-	if (n)
-		ms_inbound_burst(w, m, n, true);
+		ms_inbound_burst(w, m, n);
 	if (w->idx == 0) {	/* frames the control thread wants sent */
 		n = (uint16_t)rte_ring_sc_dequeue_burst(dp->slow_tx, (void **)m, dp->burst, NULL);
 		for (uint16_t i = 0; i < n; i++)

@@ -78,9 +78,12 @@ fill_prm(const struct ms_sa_env *env, const struct ms_sa_spec *s,
 	memset(prm, 0, sizeof(*prm));
 	prm->userdata = s->id;
 	/*
-	 * A lane of a group is sealed by one worker only, and an inbound SA is
-	 * processed by its one owner worker: plain sequence numbers. An
-	 * outbound SA outside a group may be used by every worker: atomic.
+	 * A lane of a group is sealed by one worker only: plain sequence
+	 * numbers. An outbound SA outside a group may be used by every worker:
+	 * atomic. An inbound SA is opened by whichever worker receives its
+	 * packets; without ESN and window (below) lib/ipsec keeps no state of
+	 * it but its own statistics, which migsec does not read, and the
+	 * window is migsec's lock-free one (ms_replay.h).
 	 */
 	prm->flags = s->dir == MS_DIR_OUT && s->group == 0 ? RTE_IPSEC_SAFLAG_SQN_ATOM : 0;
 	prm->crypto_xform = xf;
@@ -132,7 +135,6 @@ fill_rt(const struct ms_sa_env *env, const struct ms_sa_spec *s, uint32_t slot,
 		rt->outer_ck = env->udp_cksum_offload ? MS_CK_UDP6_OFFLOAD : MS_CK_UDP6;
 	rt->sport = rte_cpu_to_be_16(s->sport);
 	rt->dport = rte_cpu_to_be_16(s->dport);
-	rt->owner = MS_OWNER_NONE;
 	rt->group = s->group;
 	rt->lane = s->lane;
 	rt->replay_win = s->replay_window ? s->replay_window : env->replay_default;
@@ -234,7 +236,7 @@ ms_sa_create(const struct ms_sa_env *env, const struct ms_sa_spec *spec, uint32_
 						    RTE_CACHE_LINE_SIZE, env->socket);
 		if (sa->rt->replay == NULL)
 			goto nomem;
-		sa->rt->replay->top = spec->seq_start - 1;	/* nothing seen yet */
+		ms_replay_init(sa->rt->replay, spec->seq_start - 1);	/* nothing seen yet */
 	}
 	sa->spec = *spec;
 	explicit_bzero(sa->spec.key, sizeof(sa->spec.key));

@@ -7,7 +7,7 @@
  * AES-256-GCM-16 (RFC 4106) and 64-bit ESN, built on lib/ipsec.
  *
  * Two records (as in VPP): struct ms_sa_rt is what the workers read, small and
- * immutable after publication except for the inbound owner claim; struct
+ * immutable after publication except for the inbound window; struct
  * ms_sa is the control thread's record. The key exists only in the spec,
  * which the caller wipes, and inside the crypto session, which
  * rte_cryptodev_sym_session_free() zeroes.
@@ -20,8 +20,6 @@
 
 #include "ms_replay.h"
 #include "ms_sa_spec.h"
-
-#define MS_OWNER_NONE UINT32_MAX
 
 struct ms_neigh_entry;
 
@@ -46,12 +44,11 @@ struct ms_sa_rt {
 	rte_be16_t sport;		/* in: expected outer UDP ports */
 	rte_be16_t dport;
 	uint16_t mss_max;		/* out: TCP MSS that fits max_inner */
-	uint32_t owner;			/* in: worker that processes it (claimed once) */
 	uint32_t group;			/* out: lane group, 0: none (listings only) */
 	uint16_t lane;
 	uint8_t outer_ck;		/* out: enum ms_outer_ck */
 	uint32_t replay_win;		/* in: configured window (packets) */
-	struct ms_replay *replay;	/* in: the window; written by the owner only */
+	struct ms_replay *replay;	/* in: the window; every worker records in it */
 	struct ms_ip local;		/* in: expected outer destination */
 	struct ms_ip peer;		/* in: expected outer source */
 	struct ms_neigh_entry *nh;	/* out: next hop towards the peer */

@@ -29,8 +29,6 @@ RTE_LOG_REGISTER(ms_logtype, migsec, INFO);
 static int
 setup_rings(struct ms_dp *dp, char *err, unsigned int errlen)
 {
-	char name[32];
-
 	dp->slow_rx = rte_ring_create("ms_slow_rx", RING_SIZE, dp->socket, RING_F_SC_DEQ);
 	dp->slow_tx = rte_ring_create("ms_slow_tx", RING_SIZE, dp->socket,
 				      RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -39,12 +37,8 @@ setup_rings(struct ms_dp *dp, char *err, unsigned int errlen)
 	if (dp->slow_rx == NULL || dp->slow_tx == NULL || dp->workers == NULL)
 		goto nomem;
 	for (unsigned int i = 0; i < dp->nb_workers; i++) {
-		snprintf(name, sizeof(name), "ms_handoff_%u", i);
 		dp->workers[i].dp = dp;
 		dp->workers[i].idx = i;
-		dp->workers[i].handoff = rte_ring_create(name, RING_SIZE, dp->socket, RING_F_SC_DEQ);
-		if (dp->workers[i].handoff == NULL)
-			goto nomem;
 	}
 	return 0;
 nomem:
@@ -202,8 +196,6 @@ ms_dp_teardown(struct ms_dp *dp, struct ms_cdev *cd)
 		ms_sadb_fini(&dp->sadb);	/* every SA and session wiped */
 	free_ring(dp->slow_rx);
 	free_ring(dp->slow_tx);
-	for (unsigned int i = 0; dp->workers && i < dp->nb_workers; i++)
-		free_ring(dp->workers[i].handoff);
 	ms_neigh_free(&dp->neigh);
 	if (dp->pmgmt != MS_PMGMT_OFF) {	/* lib/power lets go of stopped queues only */
 		rte_eth_dev_stop(dp->port[MS_PORT_INNER].port_id);

@@ -13,9 +13,9 @@
  * instrumented. (The 12 bytes after the frame stay readable: lib/ipsec puts
  * the GCM AAD there, and migsec writes it.)
  *
- * The same frame also arrives on the second worker's queue: the SA's owner
- * gets it through the hand-off ring, and a copy of an authentic packet
- * must then be dropped as a replay. After every input:
+ * The same frame also arrives on the second worker's queue: that worker
+ * checks it against the same shared window, and a copy of an authentic
+ * packet must then be dropped as a replay. After every input:
  *  - anything delivered on the inner port is checked against an
  *    independent decryption of the input (OpenSSL) or, for a bypass rule's
  *    plaintext, against the input's own bytes; at most one copy;
@@ -145,11 +145,9 @@ reset_sas(uint64_t top)
 
 		if (sa == NULL || sa->spec.dir != MS_DIR_IN)
 			continue;
-		memset(sa->rt->replay, 0, sizeof(*sa->rt->replay));
-		sa->rt->replay->top = top;
-		if (top != 0)	/* the layout of struct ms_replay: bit top % 64 of its word */
-			sa->rt->replay->bits[(top / 64) % MS_REPLAY_WORDS] |= 1ULL << (top % 64);
-		sa->rt->owner = MS_OWNER_NONE;
+		ms_replay_init(sa->rt->replay, top);
+		if (top != 0)	/* top itself was seen */
+			ms_replay_update(sa->rt->replay, top, sa->rt->replay_win);
 	}
 }
 

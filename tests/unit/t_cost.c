@@ -51,7 +51,7 @@ outbound(struct ms_worker *w, struct rte_mbuf **m, uint16_t n)
 static void
 inbound(struct ms_worker *w, struct rte_mbuf **m, uint16_t n)
 {
-	ms_inbound_burst(w, m, n, false);
+	ms_inbound_burst(w, m, n);
 }
 
 /* One timed round: ROUND frames through a path; returns CPU ns. */

@@ -4,7 +4,12 @@
  * against a deliberately naive reference, on random arrival orders with
  * duplicates, reordering and jumps, with and without a 2^32 ESN wrap.
  */
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ms_replay.h"
 #include "ms_sadb.h"
@@ -362,37 +367,41 @@ ws_next(uint64_t cursor, uint32_t win)
 	return cursor + rnd(9000);	/* beyond the whole bitmap */
 }
 
+/*
+ * base: the window starts with top = base (an SA installed with seq_start
+ * base + 1); 2^40 puts the slots' 32-bit block tags past their own wrap.
+ */
 static void
-test_window_struct(void)
+window_struct(uint64_t base)
 {
 	static const uint32_t wins[] = { 64, 65, 1024, 4095, 4096 };
 	static struct ms_replay r;
 	static uint64_t seen[WS_SPAN / 64];
 
 	for (unsigned int w = 0; w < RTE_DIM(wins); w++) {
-		uint64_t top = 0, cursor = 0, errors = 0;
+		uint64_t top = base, cursor = 0, errors = 0;
 		int e;
 
-		memset(&r, 0, sizeof(r));
+		ms_replay_init(&r, base);
 		memset(seen, 0, sizeof(seen));
 		for (e = 0; e < WS_EVENTS; e++) {
-			uint64_t sqn = ws_next(cursor, wins[w]);
+			uint64_t x = ws_next(cursor, wins[w]), sqn = base + x;
 			enum ms_replay_verdict want, got;
 
-			if (sqn >= WS_SPAN)
+			if (x >= WS_SPAN)
 				break;
-			if (sqn > cursor)
-				cursor = sqn;
+			if (x > cursor)
+				cursor = x;
 			if (sqn == 0 || sqn + wins[w] <= top)
 				want = MS_REPLAY_OLD;
-			else if (ws_seen(seen, sqn))
+			else if (ws_seen(seen, x))
 				want = MS_REPLAY_DUP;
 			else
 				want = MS_REPLAY_OK;
 			got = ms_replay_update(&r, sqn, wins[w]);
 			errors += got != want;
 			if (want == MS_REPLAY_OK) {
-				seen[sqn / 64] |= 1ULL << (sqn % 64);
+				seen[x / 64] |= 1ULL << (x % 64);
 				if (sqn > top)
 					top = sqn;
 			}
@@ -403,9 +412,134 @@ test_window_struct(void)
 	}
 }
 
+static void
+test_window_struct(void)
+{
+	window_struct(0);
+	window_struct(1ULL << 40);
+	window_struct((1ULL << 32) - 3000);
+}
+
+/*
+ * Two threads record the same numbers at once, each in its own slightly
+ * shuffled order (as two workers that both receive packets of one SA):
+ * every number must be accepted exactly once, by one of them, and the
+ * other must see it as a replay (or, far behind, as too old).
+ */
+#define MT_NUMS 300000u
+#define MT_WIN 1024u
+#define MT_JITTER 16u
+
+struct mt_arg {
+	struct ms_replay *r;
+	uint8_t *ok;		/* per number: how many times accepted */
+	uint64_t base;
+	uint32_t seed;
+	uint32_t dup, old;
+	pthread_barrier_t *go;
+	uint32_t *done, *other;	/* numbers this thread and the other have passed */
+};
+
+static void *
+mt_worker(void *p)
+{
+	struct mt_arg *a = p;
+	uint32_t s = a->seed;
+
+	pthread_barrier_wait(a->go);
+	for (uint32_t blk = 0; blk < MT_NUMS; blk += MT_JITTER) {
+		uint32_t idx[MT_JITTER], n = RTE_MIN(MT_JITTER, MT_NUMS - blk);
+
+		/*
+		 * Stay within one block of the other, so that both record the
+		 * same numbers at the same time: spin a little, then yield (a
+		 * loaded machine may run both threads on one core).
+		 */
+		for (uint32_t spin = 0; blk > __atomic_load_n(a->other, __ATOMIC_ACQUIRE) + MT_JITTER;
+		     spin++)
+			if (spin > 2000)
+				sched_yield();
+
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = blk + i;
+		for (uint32_t i = n - 1; i > 0; i--) {	/* Fisher-Yates, xorshift */
+			uint32_t j, t;
+
+			s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+			j = s % (i + 1);
+			t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			switch (ms_replay_update(a->r, a->base + idx[i], MT_WIN)) {
+			case MS_REPLAY_OK:
+				__atomic_fetch_add(&a->ok[idx[i]], 1, __ATOMIC_RELAXED);
+				break;
+			case MS_REPLAY_DUP:
+				a->dup++;
+				break;
+			case MS_REPLAY_OLD:
+				a->old++;
+				break;
+			}
+		}
+		__atomic_store_n(a->done, blk + n, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void
+test_window_two_threads(void)
+{
+	static const uint64_t bases[] = { 0, (1ULL << 32) - MT_NUMS / 2 };
+	static struct ms_replay r;
+	static uint8_t ok[MT_NUMS];
+
+	for (unsigned int b = 0; b < RTE_DIM(bases); b++) {
+		pthread_barrier_t go;
+		pthread_attr_t attr;
+		cpu_set_t cpus;
+		pthread_t t[2];
+		struct mt_arg a[2];
+		uint32_t once = 0, twice = 0, never = 0, done[2] = { 0, 0 };
+
+		ms_replay_init(&r, bases[b]);
+		memset(ok, 0, sizeof(ok));
+		pthread_barrier_init(&go, NULL, 2);
+		/* EAL pinned this thread to one core; the two must run side by side. */
+		CPU_ZERO(&cpus);
+		for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &cpus);
+		pthread_attr_init(&attr);
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+		for (int i = 0; i < 2; i++) {
+			a[i] = (struct mt_arg){ .r = &r, .ok = ok, .base = bases[b] + 1,
+						.seed = 0x9e3779b9u * (uint32_t)(i + 1 + 2 * b), .go = &go,
+						.done = &done[i], .other = &done[1 - i] };
+			CU_ASSERT_FATAL(pthread_create(&t[i], &attr, mt_worker, &a[i]) == 0);
+		}
+		pthread_attr_destroy(&attr);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (uint32_t i = 0; i < MT_NUMS; i++) {
+			once += ok[i] == 1;
+			twice += ok[i] > 1;
+			never += ok[i] == 0;
+		}
+		printf("\n    two threads from %" PRIu64 ": %u accepted once, %u twice, %u never; "
+		       "replays %u + %u, too old %u + %u", bases[b] + 1, once, twice, never,
+		       a[0].dup, a[1].dup, a[0].old, a[1].old);
+		CU_ASSERT_EQUAL(twice, 0);
+		CU_ASSERT_EQUAL(never, 0);
+		CU_ASSERT_EQUAL(a[0].dup + a[1].dup + a[0].old + a[1].old, MT_NUMS);
+		CU_ASSERT_EQUAL(r.top, bases[b] + MT_NUMS);
+	}
+}
+
 static const CU_TestInfo tests[] = {
 	{ "ESN reconstruction and window edges", test_esn_reconstruct },
-	{ "window vs naive: 200,000 events per size 64..4096, jumps past the bitmap", test_window_struct },
+	{ "window vs naive: 200,000 events per size 64..4096 from 3 starts, jumps past the bitmap", test_window_struct },
+	{ "window from two threads at once: each number accepted exactly once", test_window_two_threads },
 	{ "old authentic packet behind a newer one in one burst", test_burst_jump },
 	{ "random arrivals vs naive reference", test_naive },
 	{ "random arrivals across the 2^32 ESN wrap vs naive", test_naive_esn_wrap },

@@ -196,8 +196,7 @@ busy(struct ut_rig *r)
 	for (unsigned int q = 0; q < UT_WORKERS; q++) {
 		const struct ms_worker *w = &r->dp.workers[q];
 
-		if (rte_ring_count(r->rx[0][q]) || rte_ring_count(r->rx[1][q]) || w->inflight ||
-		    rte_ring_count(w->handoff))
+		if (rte_ring_count(r->rx[0][q]) || rte_ring_count(r->rx[1][q]) || w->inflight)
 			return true;
 	}
 	return rte_ring_count(r->dp.slow_rx) || rte_ring_count(r->dp.slow_tx);
