@@ -17,6 +17,19 @@
 #include "ms_path.h"
 #include "ms_replay.h"
 
+/*
+ * Ops back to the pool. lib/ipsec wrote salt || IV || counter into each
+ * one's IV area: the salt is key material, and a free op must not keep it
+ * (one 16-byte store per op, in a line the device just handed back).
+ */
+static inline void
+ops_put(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		memset(rte_crypto_op_ctod_offset(cop[i], uint8_t *, MS_IV_OFFSET), 0, 16);
+	rte_mempool_put_bulk(w->dp->cop_pool, (void **)cop, n);
+}
+
 void
 ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
 {
@@ -32,7 +45,7 @@ ms_crypto_enqueue(struct ms_worker *w, struct rte_crypto_op **cop, uint16_t n)
 		ms_drop(w, m, ms_meta(m)->sa_slot, MS_DROP_CRYPTO_ENQUEUE);
 	}
 	if (enq < n)
-		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[enq], n - enq);
+		ops_put(w, &cop[enq], n - enq);
 }
 
 void
@@ -59,7 +72,7 @@ ms_crypto_submit(struct ms_worker *w, struct rte_mbuf **mb, struct ms_sa_rt **rt
 		i = j;
 	}
 	if (nop < n)
-		rte_mempool_put_bulk(w->dp->cop_pool, (void **)&cop[nop], n - nop);
+		ops_put(w, &cop[nop], n - nop);
 	ms_crypto_enqueue(w, cop, nop);
 }
 
@@ -226,7 +239,7 @@ ms_crypto_drain(struct ms_worker *w)
 	/* more than in flight: ops a failed device returned after the write-off */
 	w->inflight -= RTE_MIN((uint32_t)n, w->inflight);
 	ng = rte_ipsec_pkt_crypto_group((const struct rte_crypto_op **)cop, mb, grp, n);
-	rte_mempool_put_bulk(w->dp->cop_pool, (void **)cop, n);
+	ops_put(w, cop, n);
 	for (uint16_t g = 0; g < ng; g++) {
 		struct ms_sa_rt *rt = container_of(grp[g].id.ptr, struct ms_sa_rt, ss);
 		uint16_t cnt = (uint16_t)grp[g].cnt, k;

@@ -4,7 +4,10 @@
  * its key is done), the key's bytes are nowhere in this process's memory.
  * The test never holds the key in clear itself: it keeps key ^ mask.
  */
+#include <stdio.h>
 #include <string.h>
+
+#include <rte_mempool.h>
 
 #include "ms_ctl_proto.h"
 #include "ms_ops.h"
@@ -82,6 +85,86 @@ test_control_request(void)
 	CU_ASSERT_EQUAL(tl_key_hits(masked, mask), 0);
 }
 
+/* How many free crypto ops hold the salt (masked ^ mask, bytes 32..35) at the IV. */
+struct salt_scan {
+	unsigned int ops, hits;
+};
+
+static void
+salt_at_iv(struct rte_mempool *mp, void *arg, void *obj, unsigned int idx)
+{
+	struct salt_scan *sc = arg;
+	const uint8_t *iv = (const uint8_t *)obj + MS_IV_OFFSET;
+	unsigned int same = 0;
+
+	RTE_SET_USED(mp);
+	RTE_SET_USED(idx);
+	for (unsigned int i = 0; i < MS_SALT_LEN; i++)
+		same += iv[i] == (masked[MS_KEY_LEN + i] ^ mask[MS_KEY_LEN + i]);
+	sc->ops++;
+	sc->hits += same == MS_SALT_LEN;
+}
+
+/*
+ * lib/ipsec writes salt || IV || counter into each crypto op; an op back in
+ * the pool must not keep the salt (it is key material) while the SA lives
+ * on, nor after. Frames are sealed by the outbound SA, and frames sealed
+ * independently (OpenSSL) are opened by the inbound SA, so that both
+ * directions' ops pass through the pool.
+ */
+static void
+test_op_salt(void)
+{
+	struct ms_sa_spec s;
+	struct rte_mbuf *m[32];
+	struct salt_scan sc = { 0, 0 };
+	uint8_t p[200], ks[36], inner[256];
+	uint32_t inner_len;
+	char err[256];
+	unsigned int n, sealed = 0, opened = 0;
+
+	spec_with_key(&s, 7, MS_DIR_OUT);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err)), 0);
+	spec_with_key(&s, 8, MS_DIR_IN);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err)), 0);
+	explicit_bzero(&s, sizeof(s));
+	memset(p, 0x5a, sizeof(p));
+	for (unsigned int i = 0; i < 16; i++)
+		m[i] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 5000, 6000, p,
+				     sizeof(p));
+	ut_rig_inject(&rig, MS_PORT_INNER, m, 16);
+	ut_rig_run(&rig);
+	while ((n = ut_rig_take(&rig, MS_PORT_OUTER, m, RTE_DIM(m))) > 0) {
+		sealed += n;
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	m[0] = ut_frame_udp4(rig.dp.mbuf_pool, UT_HOST_A, UT_HOST_B, 5000, 6000, p, sizeof(p));
+	inner_len = m[0]->pkt_len - RTE_ETHER_HDR_LEN;	/* the inner packet A->B */
+	memcpy(inner, rte_pktmbuf_mtod_offset(m[0], uint8_t *, RTE_ETHER_HDR_LEN), inner_len);
+	rte_pktmbuf_free(m[0]);
+	for (unsigned int i = 0; i < 36; i++)	/* the key in clear, briefly */
+		ks[i] = masked[i] ^ mask[i];
+	for (unsigned int i = 0; i < 16; i++)
+		m[i] = ut_esp_seal(rig.dp.mbuf_pool, ks, 0x5000 + 8, 1 + i, inner, inner_len,
+				   IPPROTO_IPIP, 2, false);
+	explicit_bzero(ks, sizeof(ks));
+	ut_rig_inject(&rig, MS_PORT_OUTER, m, 16);
+	ut_rig_run(&rig);
+	while ((n = ut_rig_take(&rig, MS_PORT_INNER, m, RTE_DIM(m))) > 0) {
+		opened += n;
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	CU_ASSERT_EQUAL(sealed, 16);
+	CU_ASSERT_EQUAL(opened, 16);
+	rte_mempool_obj_iter(rig.dp.cop_pool, salt_at_iv, &sc);
+	printf("\n    %u frames sealed, %u opened; %u crypto ops scanned, %u hold the salt",
+	       sealed, opened, sc.ops, sc.hits);
+	CU_ASSERT(sc.ops > 0);
+	CU_ASSERT_EQUAL(sc.hits, 0);
+	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 7, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(ms_sadb_del(&rig.dp.sadb, 8, err, sizeof(err)), 0);
+}
+
 static void
 test_teardown(void)
 {
@@ -105,6 +188,7 @@ test_teardown(void)
 static const CU_TestInfo tests[] = {
 	{ "deleted SAs leave no key bytes", test_sadb_delete },
 	{ "a control request's key is gone after delete", test_control_request },
+	{ "no crypto op back in the pool holds the salt", test_op_salt },
 	{ "tear-down wipes every SA", test_teardown },
 	CU_TEST_INFO_NULL,
 };
