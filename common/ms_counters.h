@@ -116,7 +116,8 @@
  * X(name). Read by dataplane/setup/ms_kdrops.c.
  */
 #define MS_PORT_KERNEL_COUNTERS(X) \
-	X(rx_kernel_drops)
+	X(rx_kernel_drops, MS_KD_DROPS) \
+	X(rx_kernel_rollovers, MS_KD_ROLLOVERS)
 
 /* Per SA slot in each block, struct ms_sa_stats (and its drops by reason). */
 #define MS_SA_COUNTERS(X) \

@@ -123,7 +123,7 @@ ms_report_port(const struct ms_out *o, const struct ms_dp *dp,
 #define ETH(name, field) ms_out_u64(o, #name, es.field);
 	MS_PORT_ETH_COUNTERS(ETH)
 #undef ETH
-#define KERNEL(name) ms_out_u64(o, #name, ms_kdrops_read(port));
+#define KERNEL(name, what) ms_out_u64(o, #name, ms_kdrops_read(port, what));
 	MS_PORT_KERNEL_COUNTERS(KERNEL)
 #undef KERNEL
 }

@@ -99,14 +99,35 @@ ms_kdrops_detach(struct ms_port *port)
 	pthread_mutex_unlock(&kd_lock);
 }
 
+/* The kernel keeps rollover counts itself (never cleared): their sum. */
+static uint64_t
+rollovers(const struct ms_kdrops *kd)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < kd->nb_fd; i++) {
+		struct tpacket_rollover_stats rs;
+		socklen_t len = sizeof(rs);
+
+		/* EINVAL: not in a fan-out group with rollover (one queue). */
+		if (getsockopt(kd->fd[i], SOL_PACKET, PACKET_ROLLOVER_STATS, &rs, &len) == 0)
+			sum += rs.tp_all;
+	}
+	return sum;
+}
+
 uint64_t
-ms_kdrops_read(const struct ms_port *port)
+ms_kdrops_read(const struct ms_port *port, enum ms_kd_what what)
 {
 	struct ms_kdrops *kd;
 	uint64_t total = 0;
 
 	pthread_mutex_lock(&kd_lock);
 	kd = port->kd;
+	if (kd != NULL && what == MS_KD_ROLLOVERS) {
+		total = rollovers(kd);
+		goto out;
+	}
 	for (unsigned int i = 0; kd != NULL && i < kd->nb_fd; i++) {
 		struct tpacket_stats ts;
 		socklen_t len = sizeof(ts);
@@ -116,6 +137,7 @@ ms_kdrops_read(const struct ms_port *port)
 	}
 	if (kd != NULL)
 		total = kd->total;
+out:
 	pthread_mutex_unlock(&kd_lock);
 	return total;
 }

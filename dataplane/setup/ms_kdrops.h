@@ -10,6 +10,12 @@
  * here from the sockets themselves (PACKET_STATISTICS tp_drops). A port
  * without such sockets (a NIC, memif, tap, af_xdp, whose drivers count
  * their own) reports 0.
+ *
+ * Also counted: packets the kernel gave to another queue than the one
+ * their flow hashes to, because that queue's ring was (nearly) full
+ * (PACKET_ROLLOVER_STATS: the PMD's fan-out group rolls over). Those
+ * arrive out of order with their flow's other packets; a burst of them
+ * explains `outside_window` drops no receiver could avoid.
  */
 #include <stdint.h>
 
@@ -19,7 +25,9 @@
 void ms_kdrops_attach(struct ms_port *port);
 /* Main lcore, when the port closes. */
 void ms_kdrops_detach(struct ms_port *port);
-/* Control or telemetry thread: kernel drops since the port started. */
-uint64_t ms_kdrops_read(const struct ms_port *port);
+enum ms_kd_what { MS_KD_DROPS, MS_KD_ROLLOVERS };
+
+/* Control or telemetry thread: kernel drops (or rollovers) since the port started. */
+uint64_t ms_kdrops_read(const struct ms_port *port, enum ms_kd_what what);
 
 #endif
