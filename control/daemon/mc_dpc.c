@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "mc_audit.h"
 #include "mc_dpc.h"
 #include "ms_ctl_client.h"
 #include "ms_ctl_proto.h"
@@ -29,7 +30,9 @@ static int timeout_ms = DP_TIMEOUT_MS;
  * the SA, or have kept it; its key would live until the SA's own expiry,
  * up to 7 days. Each is deleted at the next reconciliation (mc_dp_list,
  * once a tick), until the data plane says it is gone (for GONE_GRACE_S,
- * as a late SA_ADD may still be on its way) or is gone itself.
+ * as a late SA_ADD may still be on its way) or is gone itself. Each step
+ * is audited: sa_unanswered when an SA is taken in, sa_reconciled (with
+ * how) when it is settled, sa_unreconciled if it cannot be tracked.
  */
 static struct pending {
 	char sock[108];
@@ -60,8 +63,15 @@ pending_add(const char *sock, uint32_t id)
 	if (nb_pending == PENDING_MAX) {
 		fprintf(stderr, "migsec-control: SA %u: too many unanswered requests to reconcile; "
 			"it lives until its expiry\n", id);
+		mc_audit("sa_unreconciled", json_pack("{s:I,s:s,s:s}", "sa", (json_int_t)id,
+						      "dataplane", sock, "reason",
+						      "too many unanswered requests; it lives until "
+						      "its expiry"));
 		return;
 	}
+	mc_audit("sa_unanswered", json_pack("{s:I,s:s,s:s}", "sa", (json_int_t)id, "dataplane", sock,
+					    "note", "the data plane may hold it: deleted at the "
+					    "next reconciliation"));
 	snprintf(pending[nb_pending].sock, sizeof(pending[0].sock), "%s", sock);
 	pending[nb_pending].id = id;
 	pending[nb_pending++].gone_since = 0;
@@ -123,6 +133,14 @@ mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen)
 	return rc;
 }
 
+static bool
+reconciled(const struct pending *p, const char *how)
+{
+	mc_audit("sa_reconciled", json_pack("{s:I,s:s,s:s}", "sa", (json_int_t)p->id, "dataplane",
+					    p->sock, "result", how));
+	return true;
+}
+
 /* One attempt for pending SA i; true when it is settled (deleted or gone). */
 static bool
 reconcile_one(struct pending *p, time_t now)
@@ -130,18 +148,16 @@ reconcile_one(struct pending *p, time_t now)
 	char err[256];
 	int rc = del_once(p->sock, p->id, err, sizeof(err));
 
-	if (rc == 0) {
-		fprintf(stderr, "migsec-control: deleted SA %u, which a request that timed out had "
-			"left in the data plane\n", p->id);
-		return true;
-	}
+	if (rc == 0)
+		return reconciled(p, "deleted (an unanswered request had left it in the data plane)");
 	if (rc == -ENOENT) {	/* the data plane's answer: no such SA (yet?) */
 		if (p->gone_since == 0)
 			p->gone_since = now;
-		return now - p->gone_since >= GONE_GRACE_S;
+		return now - p->gone_since >= GONE_GRACE_S &&
+			reconciled(p, "absent (the request never took effect)");
 	}
 	/* Not there at all: a dead data plane took its keys along. */
-	return !maybe_delivered(rc);
+	return !maybe_delivered(rc) && reconciled(p, "data plane gone");
 }
 
 void

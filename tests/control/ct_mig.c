@@ -351,11 +351,31 @@ test_lanes(void)
  * deletes of the inbound SAs are late too). The next tick must delete every
  * SA of the failed start, or its key would live until its expiry.
  */
+static unsigned int
+audit_count(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	unsigned int n = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, what) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
 static void
 test_late_add_reconciled(void)
 {
+	char audit[] = "/tmp/migsec-ct-audit-XXXXXX";
+	int fd = mkstemp(audit);
 	struct mc_req r;
 
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	mc_audit_close();
+	CU_ASSERT_FATAL(mc_audit_open("ct", audit) == 0);
 	mc_dp_set_timeout(300);
 	dp[0].slow_add = (int)dp[0].adds + 3;	/* the outbound SA, after in g0 and in g1 */
 	dp[0].slow_ms = 700;
@@ -371,6 +391,15 @@ test_late_add_reconciled(void)
 	mc_dp_set_timeout(0);
 	for (unsigned int i = 0; i < dp[0].nb; i++)	/* for the next tests */
 		mc_dp_del(dp[0].path, dp[0].sa[i].id, (char[64]){ 0 }, 64);
+	/* The audit trail says what was left and what became of it. */
+	CU_ASSERT(audit_count(audit, "\"event\":\"sa_unanswered\"") >= 1);
+	CU_ASSERT(audit_count(audit, "\"event\":\"sa_reconciled\"") >= 1);
+	/* Every SA taken in is settled, or still tracked (absent: in its grace time). */
+	CU_ASSERT_EQUAL(audit_count(audit, "\"event\":\"sa_unanswered\""),
+			audit_count(audit, "\"event\":\"sa_reconciled\"") + mc_dp_pending());
+	mc_audit_close();
+	unlink(audit);
+	CU_ASSERT(mc_audit_open("ct", NULL) == 0);
 }
 
 /*
