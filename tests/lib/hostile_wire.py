@@ -76,9 +76,9 @@ def inject(lab, h, frames, sentinel=True):
             time.sleep(0.02)
         if sentinel and opened(lab, 901) != h.sentinels:
             kd = lab.stats("apB")["ports"]["outer"]["rx_kernel_drops"]
-            check(False, f"B opened sentinel {h.sentinels} ({opened(lab, 901)} opened; B's ring "
-                  f"has lost {kd} frames since the lab started, which loss_bound() says "
-                  f"cannot happen)")
+            check(False, f"B never opened sentinel {h.sentinels} ({opened(lab, 901)} opened in "
+                  f"15 s; B's ring has lost {kd} frames since the lab started, which "
+                  f"loss_bound() says cannot happen)")
 
 
 def account(lab, h, name, s0, s1, sent, got, n, unseen, refused0, slow):
