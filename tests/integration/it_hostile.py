@@ -256,7 +256,6 @@ def main():
         rx = em.Receiver([em.SA(spi, key, em.ip4(ob), em.ip4(oa), [sel]),
                           em.SA(SPI2, key2, em.ip4(ob), em.ip4(oa), [sel2])] + live)
         h = Hostile(lab, rx, key, spi, a_mac, b_mac, key2)
-        loss_bound()
 
         sink = lab.popen("B", [PY, SINK, "--bind", HOST["B"][4], "--port", str(SINK_PORT),
                                "--end", END, "--timeout", "240"])
@@ -265,6 +264,7 @@ def main():
         va0, vb0 = veth(lab, "apA"), veth(lab, "apB")
         xfer = lab.start_transfer(XFER_MIB * MIB, rate_mbps=80, timeout=200, rcvbuf=RCVBUF)
         time.sleep(1)
+        loss_bound(lab)
 
         run_phase(lab, h, "valid", [h.frame(f"HS|v{i}", 100) for i in range(40)])
         run_phase(lab, h, "corruption at every offset, fresh", phase_corrupt_fresh(h))

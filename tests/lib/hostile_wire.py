@@ -13,6 +13,7 @@ but one, Nagle), and a few others (SPARE: the appliances' ARP/ND, TCP's
 retransmissions during a stall). loss_bound() checks the sum.
 """
 import os
+import re
 import struct
 import tempfile
 import time
@@ -41,9 +42,18 @@ def veth(lab, app):
     return dict(zip(names, map(int, out.stdout.split())))
 
 
-def loss_bound():
-    """The bound (above) against the ring's and the backlog's sizes."""
+def loss_bound(lab, port=5201):
+    """The bound (above) against the ring's and the backlog's sizes, and
+    its assumptions against the running transfer: host B's receive buffer
+    (ss: skmem rb) and host A's MSS."""
     backlog = int(open("/proc/sys/net/core/netdev_max_backlog").read())
+    rb = re.findall(r"skmem:\(r\d+,rb(\d+)", lab.run("B", ["ss", "-tmnH", "state",
+                                                        "established", f"sport = :{port}"]).stdout)
+    mss = re.findall(r"\bmss:(\d+)", lab.run("A", ["ss", "-tinH", "state", "established",
+                                                   f"dport = :{port}"]).stdout)
+    check(len(rb) == 1 and int(rb[0]) <= 2 * RCVBUF and len(mss) == 1 and
+          int(mss[0]) >= MSS_MIN, f"the transfer: host B's receive buffer {rb} bytes (at most "
+          f"{2 * RCVBUF}), host A's MSS {mss} (at least {MSS_MIN})")
     most = BATCH + 1 + FLIGHT + SPARE
     check(most <= RING and most <= backlog, f"at most {most} frames ever wait for B's outer "
           f"port (its ring holds {RING}, a CPU's backlog {backlog}): none can be lost")
