@@ -26,32 +26,43 @@ reason. Then:
     each once, and no other;
   - the transfer's SHA-256 is intact and the migration's SAs dropped nothing;
   - B's counters add up: outer received = opened + slow path + dropped,
-    inner received = sealed, inner sent = opened.
+    inner received = sealed, inner sent = opened; every frame that reached
+    B's outer veth was read by the data plane or taken by the kernel's
+    defragmentation, and every frame A's outer veth sent was A's data
+    plane's or the injector's.
+
+No frame can be lost on its way to B's data plane, however long B's
+polling core is preempted (tests/lib/hostile_wire.py: the injector waits
+for a sentinel every BATCH frames, host B's receive buffer bounds the
+transfer's frames in flight, and the sum fits B's af_packet ring and a
+CPU's backlog). So every phase checks: frames sent (sentinels included) =
+judged by B (dropped by reason + opened, or handed to the control thread)
++ taken by defragmentation + lost in B's ring (rx_kernel_drops), and that
+nothing was lost (rx_kernel_drops and A's veth tx_dropped unchanged): a
+loss means the bound is wrong, and the test fails saying so.
 """
 import json
 import os
 import struct
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import esp_model as em  # noqa: E402
 from migsec_lab import (HOST, OUTER, PY, TOP, Lab, check, ctl, log,  # noqa: E402
                         start_migration, appliance)
+from hostile_wire import (RCVBUF, RING, account, inject, loss_bound, opened,  # noqa: E402
+                         port_identities, quiet, veth)
 
 from hostile_frames import (PLAIN_SRC, SINK_PORT, SPI2, Hostile, ipv4_fragments,  # noqa: E402
                             phase_behind, phase_corrupt_fresh, phase_corrupt_replayed, phase_inside,
                             phase_ports_options, phase_sizes, phase_spi, phase_reorder,
                             phase_truncate, phase_window, pick_spi)
 
-INJECT = os.path.join(TOP, "tests", "lib", "inject.py")
 SINK = os.path.join(TOP, "tests", "lib", "udp_sink.py")
 MIB = 1 << 20
 END = "HS|END"
 SEL = f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"
-PPS = 5000          # injection rate, beside the transfer
-RING = 4096         # frames in each af_packet ring (the lab's default is 512)
 XFER_MIB = 256      # at 80 Mbit/s: outlasts the injection on a loaded machine
 
 
@@ -59,26 +70,8 @@ def drops(lab):
     return lab.stats("apB")["drops"]
 
 
-def inject(lab, frames):
-    """Out of appliance A's outer veth, in order (tests/lib/inject.py)."""
-    fd, pcap = tempfile.mkstemp(suffix=".pcap")
-    with os.fdopen(fd, "wb") as out:  # pcap: the frames as they are
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for f in frames:
-            out.write(struct.pack("<IIII", 0, 0, len(f), len(f)) + f)
-    try:
-        lab.run("apA", [PY, INJECT, pcap, "outer", str(PPS)], timeout=120)
-    finally:
-        os.unlink(pcap)
-
-
 def only_drops(tally):
     return {k: v for k, v in tally.items() if k not in ("delivered", "unseen") and v}
-
-
-def opened(lab):
-    """Frames the hostile SA opened (it is the only one the test seals for)."""
-    return lab.sas("apB")[900]["pkts"]
 
 
 def settle(lab, before, exp_drops, opened0=None, exp_opened=0, timeout=15):
@@ -96,7 +89,7 @@ def settle(lab, before, exp_drops, opened0=None, exp_opened=0, timeout=15):
         time.sleep(0.1)
 
 
-def inject_waiting(lab, h, name, frames, waits, before, opened0):
+def inject_waiting(lab, h, name, frames, waits, before, opened0, sentinel):
     """Inject in pieces: before each frame in waits, every earlier frame has
     been counted (the model's reason for it holds only then)."""
     cuts = [0] + waits + [len(frames)]
@@ -110,11 +103,13 @@ def inject_waiting(lab, h, name, frames, waits, before, opened0):
             check(got == want and opened(lab) - opened0 == n,
                   f"{name}: before frame {a}, whose reason depends on the frames before it, B "
                   f"has counted every earlier one as the model says ({got}, {n} opened)")
-        inject(lab, frames[a:b])
+        inject(lab, h, frames[a:b], sentinel)
 
 
-def run_phase(lab, h, name, frames, expected=None):
-    """Inject; B's drop counters must grow by the expected count per reason."""
+def run_phase(lab, h, name, frames, expected=None, slow=False, sentinel=True):
+    """Inject; B's drop counters must grow by the expected count per reason,
+    and every frame sent must be accounted for (account()). slow: frames
+    the control thread answers (the model does not decide them)."""
     t = time.monotonic()
     if expected is None:
         exp, waits, h.prefix_tally = {}, [], [{}]
@@ -127,19 +122,19 @@ def run_phase(lab, h, name, frames, expected=None):
     else:
         exp, waits = expected, []
     exp_drops = only_drops(exp)
-    s0, opened0 = lab.stats("apB"), opened(lab)
+    s0, opened0, sent0, refused0 = lab.stats("apB"), opened(lab), h.sentinels, \
+        veth(lab, "apA")["tx_dropped"]
     before = s0["drops"]
-    inject_waiting(lab, h, name, frames, waits, before, opened0)
+    inject_waiting(lab, h, name, frames, waits, before, opened0, sentinel)
     s1, got = settle(lab, before, exp_drops, opened0, exp.get("delivered", 0))
-    lost = s1["ports"]["outer"].get("rx_missed", 0) - s0["ports"]["outer"].get("rx_missed", 0)
-    if lost:
-        log(f"{name}: appliance B's port lost {lost} frames before the data plane saw them "
-            f"(af_packet ring full: the polling core was preempted too long)")
     h.waited += len(waits)
-    log(f"{name}: {len(frames)} frames in {time.monotonic() - t:.1f} s ({len(waits)} "
-        f"waited for the frames before them); expected {dict(sorted(exp.items()))}; "
-        f"counted {dict(sorted(got.items()))}")
+    h.unseen += exp.get("unseen", 0)
+    log(f"{name}: {len(frames)} frames and {h.sentinels - sent0} sentinels in "
+        f"{time.monotonic() - t:.1f} s ({len(waits)} waited for the frames before them); "
+        f"expected {dict(sorted(exp.items()))}; counted {dict(sorted(got.items()))}")
     n = opened(lab) - opened0
+    account(lab, h, name, s0, s1, len(frames) + h.sentinels - sent0, got, n,
+            exp.get("unseen", 0), refused0, slow)
     check(got == exp_drops and n == exp.get("delivered", 0), f"{name}: each frame's drop "
           f"counted under the model's reason, nothing else dropped, the {n} opened delivered")
     top = lab.sas("apB")[900].get("top_seq")
@@ -202,9 +197,9 @@ def neighbours(lab, h):
     installs an SA towards a peer it never resolved, at once."""
     s0 = lab.stats("apB")
     run_phase(lab, h, "5000 neighbour solicitations from the outer /64", ns_flood(h),
-              expected={})
+              expected={}, slow=True)
     frames = poison(h)
-    run_phase(lab, h, "ARP and ND claiming A's addresses", frames, expected={})
+    run_phase(lab, h, "ARP and ND claiming A's addresses", frames, expected={}, slow=True)
     time.sleep(0.5)
     s1 = lab.stats("apB")
     d = {k: s1[k] - s0[k] for k in ("neigh_refused", "neigh_conflict", "arp_nd_limited",
@@ -232,6 +227,9 @@ def host_quiet(lab):
         lab.run(who, ["ip", "neigh", "replace", HOST[peer][4], "lladdr",
                       line[line.index("lladdr") + 1], "dev", "eth0", "nud", "permanent"])
         lab.run(who, ["sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=1"])
+    # the sentinels' inner source (PLAIN_SRC) has no route on host B
+    lab.run("B", ["sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0",
+                  "net.ipv4.conf.eth0.rp_filter=0"])
 
 
 def main():
@@ -257,14 +255,16 @@ def main():
                 (mig.get("spi_in"), mig.get("spi_in_next")) if x]
         rx = em.Receiver([em.SA(spi, key, em.ip4(ob), em.ip4(oa), [sel]),
                           em.SA(SPI2, key2, em.ip4(ob), em.ip4(oa), [sel2])] + live)
-        h = Hostile(lab, rx, key, spi, a_mac, b_mac)
+        h = Hostile(lab, rx, key, spi, a_mac, b_mac, key2)
 
         sink = lab.popen("B", [PY, SINK, "--bind", HOST["B"][4], "--port", str(SINK_PORT),
                                "--end", END, "--timeout", "240"])
         sink.stderr.readline()  # "ready"
-        s0 = lab.stats("apB")
-        xfer = lab.start_transfer(XFER_MIB * MIB, rate_mbps=80, timeout=200)
+        s0, a0 = lab.stats("apB"), lab.stats("apA")
+        va0, vb0 = veth(lab, "apA"), veth(lab, "apB")
+        xfer = lab.start_transfer(XFER_MIB * MIB, rate_mbps=80, timeout=200, rcvbuf=RCVBUF)
         time.sleep(1)
+        loss_bound(lab)
 
         run_phase(lab, h, "valid", [h.frame(f"HS|v{i}", 100) for i in range(40)])
         run_phase(lab, h, "corruption at every offset, fresh", phase_corrupt_fresh(h))
@@ -299,12 +299,12 @@ def main():
                   expected=exp)
         run_phase(lab, h, "authentic but wrong inside; plaintext an SA covers", phase_inside(h))
         neighbours(lab, h)
-        run_phase(lab, h, "end marker", [h.frame(END, 8)])
+        run_phase(lab, h, "end marker", [h.frame(END, 8)], sentinel=False)  # the sink stops
 
         res = json.loads(sink.communicate(timeout=60)[0])
         alive = xfer[0].poll() is None
         sent, got = lab.finish(xfer)
-        s1 = lab.stats("apB")
+        s1, vb1, a1, va1 = quiet(lab)
         log(f"sink: {len(res['received'])} datagrams, end seen {res['end']}; transfer still "
             f"running at the end of the injection: {alive}")
         want = sorted(h.delivered)
@@ -337,6 +337,7 @@ def main():
               f"{h.slow_drops} frames the slow path was handed and dropped, counted in both)")
         check(i["rx_pkts"] - i0["rx_pkts"] == sealed, "B's inner port: received = sealed")
         check(i["tx_pkts"] - i0["tx_pkts"] == opened, "B's inner port: sent = opened")
+        port_identities(h, s0, vb0, a0, va0, s1, vb1, a1, va1)
     log(f"hostile wire: {time.monotonic() - t0:.0f} s")
     return 0
 

@@ -16,8 +16,8 @@ PLAIN_SRC = "198.51.100.77"
 class Hostile:
     """Frames for the hostile SA, the model's verdicts, and the tally."""
 
-    def __init__(self, lab, rx, key, spi, a_mac, b_mac):
-        self.lab, self.rx, self.key, self.spi = lab, rx, key, spi
+    def __init__(self, lab, rx, key, spi, a_mac, b_mac, key2):
+        self.lab, self.rx, self.key, self.spi, self.key2 = lab, rx, key, spi, key2
         self.a_mac, self.b_mac = a_mac, b_mac
         self.seq = 0            # last fresh sequence number used
         self.ident = 0          # IPv4 ID: no two frames share a reassembly queue
@@ -25,6 +25,10 @@ class Hostile:
         self.delivered = []     # their markers
         self.slow_drops = 0     # frames the control thread was handed and dropped
         self.waited = 0         # frames sent only after B counted the earlier ones
+        self.sentinels = 0      # sentinels sent (SPI2's sequence number)
+        self.unseen = 0         # frames the kernel took before B's ring (defragmentation)
+        self.injected = 0       # frames the injector sent, sentinels included
+        self.opened901 = 0      # sentinels B opened, as accounted so far
         self.rng = random.Random(int.from_bytes(os.urandom(4), "big"))
 
     def inner(self, marker, size):
@@ -40,6 +44,19 @@ class Hostile:
             seq = self.seq
         esp = em.seal(self.key, self.spi, seq, inner or self.inner(marker, size), nh)
         return self.outer(esp, sport, dport, options)
+
+    def sentinel(self):
+        """An authentic frame of the second hostile SA (SPI2) for host B's
+        sink: once B has opened it, every frame sent before it from the same
+        CPU has left B's ring. Only sentinels authenticate under SPI2 (the
+        phases never reach it: pick_spi, phase_spi), so the model, which
+        never classifies them, follows no window they move."""
+        self.sentinels += 1
+        name = f"HS|sent{self.sentinels}"
+        inner = em.ipv4(em.ip4(PLAIN_SRC), em.ip4(HOST["B"][4]),
+                        em.udp(40000, SINK_PORT, name.encode() + b"|"), proto=17, flags=0x4000)
+        self.delivered.append(name)
+        return self.outer(em.seal(self.key2, SPI2, self.sentinels, inner, 4))
 
     def outer(self, payload, sport=4500, dport=4500, options=b"", src=None, dst=None):
         self.ident = (self.ident + 1) & 0xFFFF

@@ -162,11 +162,13 @@ class Lab:
         return r.returncode == 0
 
     def start_transfer(self, nbytes, family=4, port=5201, marker="MIGSEC-PLAINTEXT-MARKER",
-                       timeout=120, rate_mbps=0):
-        """Start host A sending nbytes to host B over TCP; finish with finish()."""
+                       timeout=120, rate_mbps=0, rcvbuf=0):
+        """Start host A sending nbytes to host B over TCP; finish with finish().
+        rcvbuf: host B's SO_RCVBUF (bounds the data in flight; 0: autotuned)."""
         dst = HOST["B"][family]
         recv = self.popen("B", [PY, XFER, "recv", "--bind", dst, "--port", str(port),
-                                "--timeout", str(timeout)])
+                                "--timeout", str(timeout)] +
+                          (["--rcvbuf", str(rcvbuf)] if rcvbuf else []))
         time.sleep(0.3)
         cmd = [PY, XFER, "send", "--to", dst, "--port", str(port), "--bytes", str(nbytes),
                "--marker", marker, "--timeout", str(timeout)]

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """TCP transfer with a SHA-256 on both ends, for the lab.
 
-  xfer.py recv --bind ADDR --port P [--timeout S]
-      accept one connection, read to EOF, print {"bytes": N, "sha256": H}
+  xfer.py recv --bind ADDR --port P [--timeout S] [--rcvbuf BYTES]
+      accept one connection, read to EOF, print {"bytes": N, "sha256": H};
+      --rcvbuf: SO_RCVBUF of the connection (set before listen, so the
+      window never exceeds what the kernel makes of it: twice BYTES)
   xfer.py send --to ADDR --port P --bytes N [--marker TEXT] [--rate-mbps R]
       send N bytes (pseudo-random 1 MiB blocks, each starting with the
       marker), print {"bytes": N, "sha256": H}
@@ -24,6 +26,8 @@ def recv(a):
     fam = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
     srv = socket.socket(fam, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.rcvbuf:  # inherited by the accepted socket; no autotuning past it
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     srv.bind((a.bind, a.port))
     srv.listen(1)
     srv.settimeout(a.timeout)
@@ -100,6 +104,7 @@ def main():
     r.add_argument("--bind", required=True)
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--timeout", type=float, default=30)
+    r.add_argument("--rcvbuf", type=int, default=0)
     s = sub.add_parser("send")
     s.add_argument("--to", required=True)
     s.add_argument("--port", type=int, required=True)
