@@ -17,7 +17,7 @@
 
 #define MS_CTL_MAGIC 0x4d534350u	/* "MSCP" */
 #define MS_CTL_VERSION 1
-#define MS_CTL_MAX_REQ 4096		/* largest request body */
+#define MS_CTL_MAX_REQ 16384		/* largest request body */
 #define MS_CTL_MAX_REPLY (8u << 20)	/* largest reply body */
 
 enum ms_ctl_op {
@@ -32,6 +32,8 @@ enum ms_ctl_op {
 	MS_CTL_PAUSE = 8,	/* body: none. reply: {"paused": true} once no worker polls the
 				 * ports (packets wait in the RX queues) */
 	MS_CTL_RESUME = 9,	/* body: none. reply: {"paused": false} */
+	MS_CTL_SA_ADD_BATCH = 10, /* body: struct ms_ctl_sa_batch, n specs. reply: {"ids": [..]};
+				   all or none, in one table update */
 	MS_CTL_OP_MAX
 };
 
@@ -48,11 +50,21 @@ struct ms_ctl_sa_add {
 	struct ms_sa_spec spec;
 };
 
+/* Carries keys, as SA_ADD. The body is 8 + n * sizeof(struct ms_sa_spec) bytes. */
+#define MS_CTL_BATCH_MAX 16	/* a start's lanes of one direction (MS_LANES_MAX) */
+struct ms_ctl_sa_batch {
+	uint32_t n;		/* 1 .. MS_CTL_BATCH_MAX */
+	uint32_t rsvd;		/* 0 */
+	struct ms_sa_spec spec[MS_CTL_BATCH_MAX];
+};
+
 struct ms_ctl_sa_id {
 	uint32_t id;
 };
 
 _Static_assert(sizeof(struct ms_ctl_hdr) == 16, "wire header is 16 bytes");
 _Static_assert(sizeof(struct ms_ctl_sa_add) <= MS_CTL_MAX_REQ, "request fits");
+_Static_assert(sizeof(struct ms_ctl_sa_batch) <= MS_CTL_MAX_REQ, "batch fits");
+_Static_assert(MS_CTL_BATCH_MAX >= MS_LANES_MAX, "a batch holds a lane group");
 
 #endif

@@ -5,6 +5,7 @@
  * reconciliation of SAs whose requests went unanswered.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "mc_audit.h"
 #include "mc_dpc.h"
+#include "mc_secmem.h"
 #include "ms_ctl_client.h"
 #include "ms_ctl_proto.h"
 
@@ -109,6 +111,37 @@ mc_dp_add(const char *sock, const struct ms_sa_spec *spec, char *err, size_t err
 	free(reply);
 	if (maybe_delivered(rc))
 		pending_add(sock, spec->id);
+	return rc;
+}
+
+int
+mc_dp_add_batch(const char *sock, const struct ms_sa_spec *specs, unsigned int n, char *err,
+		size_t errlen)
+{
+	const size_t head = offsetof(struct ms_ctl_sa_batch, spec);
+	struct ms_ctl_sa_batch *req;
+	char *reply = NULL;
+	int rc;
+
+	if (n == 1)
+		return mc_dp_add(sock, specs, err, errlen);
+	if (n == 0 || n > MS_CTL_BATCH_MAX) {
+		snprintf(err, errlen, "a batch holds 1 to %u SAs, not %u", MS_CTL_BATCH_MAX, n);
+		return -EINVAL;
+	}
+	req = mc_secure_zalloc(sizeof(*req));	/* keys: locked, wiped when freed */
+	if (req == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	req->n = n;
+	memcpy(req->spec, specs, n * sizeof(specs[0]));
+	rc = call(sock, MS_CTL_SA_ADD_BATCH, req, (uint32_t)(head + n * sizeof(specs[0])), &reply,
+		  err, errlen);
+	mc_secure_free(req, sizeof(*req));
+	free(reply);
+	for (unsigned int i = 0; maybe_delivered(rc) && i < n; i++)
+		pending_add(sock, specs[i].id);
 	return rc;
 }
 

@@ -11,6 +11,9 @@
 
 /* Install an SA; the caller wipes spec. 0, or -errno with a message. */
 int mc_dp_add(const char *sock, const struct ms_sa_spec *spec, char *err, size_t errlen);
+/* n SAs (1 .. MS_CTL_BATCH_MAX) in one request: all or none, one table update. */
+int mc_dp_add_batch(const char *sock, const struct ms_sa_spec *specs, unsigned int n, char *err,
+		    size_t errlen);
 int mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen);
 /* SA_LIST / PING / STATS / CRYPTO replies as JSON; NULL with a message if the data plane is down. */
 json_t *mc_dp_list(const char *sock, char *err, size_t errlen);

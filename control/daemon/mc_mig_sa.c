@@ -75,34 +75,27 @@ spec_fill(struct mc_state *st, const struct mc_mig *m, enum mc_sa_kind k, const 
 		 lane, g->nb, (unsigned long long)m->expires, owner);
 }
 
+/* Lane lane's spec with its derived key (the caller wipes s). */
 static int
-sa_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, const struct mc_gen *g,
-	   unsigned int lane, struct mc_sa *sa, char *err, size_t errlen)
+spec_keyed(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, const struct mc_gen *g,
+	   unsigned int lane, struct ms_sa_spec *s, char *err, size_t errlen)
 {
-	struct ms_sa_spec s;
 	struct mc_esp_keys keys;
-	int rc = 0;
+	int rc;
 
-	spec_fill(st, m, k, g, lane, &s);
-	if (k != MC_K_BYPASS) {
-		rc = mc_kdf_esp(m->prk, m->id, kdir_of(m, k), g->gen, lane, &keys);
-		if (rc != 0) {
-			snprintf(err, errlen, "key derivation failed");
-			return rc;
-		}
-		memcpy(s.key, keys.key, sizeof(s.key));
-		memcpy(s.salt, keys.salt, sizeof(s.salt));
-		s.spi = keys.spi;
-		OPENSSL_cleanse(&keys, sizeof(keys));
+	spec_fill(st, m, k, g, lane, s);
+	if (k == MC_K_BYPASS)
+		return 0;
+	rc = mc_kdf_esp(m->prk, m->id, kdir_of(m, k), g->gen, lane, &keys);
+	if (rc != 0) {
+		snprintf(err, errlen, "key derivation failed");
+		return rc;
 	}
-	rc = mc_dp_add(st->conf->dp_socket, &s, err, errlen);
-	if (rc == 0) {
-		memset(sa, 0, sizeof(*sa));
-		sa->id = s.id;
-		sa->spi = s.spi;
-	}
-	OPENSSL_cleanse(&s, sizeof(s));
-	return rc;
+	memcpy(s->key, keys.key, sizeof(s->key));
+	memcpy(s->salt, keys.salt, sizeof(s->salt));
+	s->spi = keys.spi;
+	OPENSSL_cleanse(&keys, sizeof(keys));
+	return 0;
 }
 
 /* Remove an SA; its counters go to the migration's totals. */
@@ -139,20 +132,32 @@ int
 mc_gen_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, uint32_t gen,
 	       struct mc_gen *g, char *err, size_t errlen)
 {
+	struct ms_sa_spec s[MC_LANES_MAX];
+	int rc = 0;
+
 	memset(g, 0, sizeof(*g));
 	g->gen = gen;
 	g->nb = k == MC_K_BYPASS ? 1 : m->lanes;
 	if (k == MC_K_OUT)
 		g->group = st->next_group++;
-	for (unsigned int l = 0; l < g->nb; l++) {
-		int rc = sa_install(st, m, k, g, l, &g->lane[l], err, errlen);
-
-		if (rc != 0) {
-			mc_gen_remove(st, m, g, k != MC_K_IN);
-			return rc;
-		}
+	/*
+	 * Every lane in one request: the data plane adds all or none, in one
+	 * table update. A request that went unanswered leaves its SAs to
+	 * the reconciliation (mc_dpc.c).
+	 */
+	for (unsigned int l = 0; l < g->nb && rc == 0; l++)
+		rc = spec_keyed(st, m, k, g, l, &s[l], err, errlen);
+	if (rc == 0)
+		rc = mc_dp_add_batch(st->conf->dp_socket, s, g->nb, err, errlen);
+	for (unsigned int l = 0; rc == 0 && l < g->nb; l++) {
+		memset(&g->lane[l], 0, sizeof(g->lane[l]));
+		g->lane[l].id = s[l].id;
+		g->lane[l].spi = s[l].spi;
 	}
-	return 0;
+	OPENSSL_cleanse(s, sizeof(s));
+	if (rc != 0)
+		memset(g, 0, sizeof(*g));
+	return rc;
 }
 
 void

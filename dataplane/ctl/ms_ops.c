@@ -70,8 +70,9 @@ local_is_ours(const struct ms_dp *dp, const struct ms_ip *ip)
 	return pc->addr6.ip.af == MS_AF_INET6 && memcmp(pc->addr6.ip.v6, ip->v6, 16) == 0;
 }
 
+/* What the database does not check itself: the spec's fields, our address. */
 static int32_t
-sa_add(struct ms_ops_ctx *o, const struct ms_sa_spec *spec, char *err, size_t errlen)
+sa_check(struct ms_ops_ctx *o, const struct ms_sa_spec *spec, char *err, size_t errlen)
 {
 	char ip[MS_IPSTRLEN];
 	int32_t rc = ms_sa_spec_check(spec, err, errlen);
@@ -81,12 +82,28 @@ sa_add(struct ms_ops_ctx *o, const struct ms_sa_spec *spec, char *err, size_t er
 			 ms_ip_str(&spec->local, ip, sizeof(ip)));
 		rc = -EADDRNOTAVAIL;
 	}
+	return rc;
+}
+
+static void
+sa_added(const struct ms_sa_spec *spec)
+{
+	char ip[MS_IPSTRLEN];
+
+	MS_LOG(INFO, "SA %u added: %s spi 0x%x peer %s tag '%s'", spec->id,
+	       ms_dir_name(spec->dir), spec->spi, ms_ip_str(&spec->peer, ip, sizeof(ip)),
+	       spec->tag);
+}
+
+static int32_t
+sa_add(struct ms_ops_ctx *o, const struct ms_sa_spec *spec, char *err, size_t errlen)
+{
+	int32_t rc = sa_check(o, spec, err, errlen);
+
 	if (rc == 0)
 		rc = ms_sadb_add(&o->dp->sadb, spec, err, errlen);
 	if (rc == 0)
-		MS_LOG(INFO, "SA %u added: %s spi 0x%x peer %s tag '%s'", spec->id,
-		       ms_dir_name(spec->dir), spec->spi, ms_ip_str(&spec->peer, ip, sizeof(ip)),
-		       spec->tag);
+		sa_added(spec);
 	else
 		MS_LOG(WARNING, "SA add refused: %s", err);
 	return rc;
@@ -108,6 +125,53 @@ op_sa_add(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply
 	rc = sa_add(o, &req.spec, err, sizeof(err));
 	explicit_bzero(&req, sizeof(req));
 	return rc != 0 ? ms_ops_reply_err(rc, err, reply, len) : reply_id(id, reply, len);
+}
+
+/* As SA_ADD, n SAs at once (all or none, one table update). Wiped whatever happens. */
+static int32_t
+op_sa_add_batch(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply,
+		size_t *len)
+{
+	const size_t head = offsetof(struct ms_ctl_sa_batch, spec);
+	struct ms_ctl_sa_batch req;
+	char err[256];
+	int32_t rc = 0;
+	json_t *ids;
+
+	memset(&req, 0, sizeof(req));
+	if (blen >= head)
+		memcpy(&req, body, head);
+	if (blen < head || req.n == 0 || req.n > MS_CTL_BATCH_MAX || req.rsvd != 0 ||
+	    blen != head + req.n * sizeof(req.spec[0])) {
+		snprintf(err, sizeof(err), "SA_ADD_BATCH body is %u bytes: want %zu + n * %zu with "
+			 "n 1..%u (n = %u)", blen, head, sizeof(req.spec[0]), MS_CTL_BATCH_MAX,
+			 blen >= head ? req.n : 0);
+		return ms_ops_reply_err(-EINVAL, err, reply, len);
+	}
+	memcpy(req.spec, body + head, req.n * sizeof(req.spec[0]));
+	for (uint32_t i = 0; i < req.n && rc == 0; i++) {
+		char why[192];
+
+		rc = sa_check(o, &req.spec[i], why, sizeof(why));
+		if (rc != 0)
+			snprintf(err, sizeof(err), "SA %u of the batch (id %u): %s; none added", i,
+				 req.spec[i].id, why);
+	}
+	if (rc == 0)
+		rc = ms_sadb_add_batch(&o->dp->sadb, req.spec, req.n, err, sizeof(err));
+	ids = json_array();
+	for (uint32_t i = 0; i < req.n; i++) {
+		if (rc == 0)
+			sa_added(&req.spec[i]);
+		json_array_append_new(ids, json_integer(req.spec[i].id));
+	}
+	explicit_bzero(&req, sizeof(req));
+	if (rc != 0) {
+		json_decref(ids);
+		MS_LOG(WARNING, "SA batch refused: %s", err);
+		return ms_ops_reply_err(rc, err, reply, len);
+	}
+	return ms_ops_reply_json(json_pack("{s:o}", "ids", ids), reply, len);
 }
 
 static int32_t
@@ -176,6 +240,8 @@ ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **
 		return op_sa_add(o, body, len, reply, rlen);
 	case MS_CTL_SA_DEL:
 		return op_sa_del(o, body, len, reply, rlen);
+	case MS_CTL_SA_ADD_BATCH:
+		return op_sa_add_batch(o, body, len, reply, rlen);
 	case MS_CTL_SA_LIST:
 		return empty ? ms_ops_sa_list(o, reply, rlen)
 			     : ms_ops_reply_err(-EINVAL, "SA_LIST has no body", reply, rlen);

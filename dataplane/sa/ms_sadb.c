@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -286,10 +287,10 @@ ms_sadb_publish(struct ms_sadb *db, char *err, unsigned int errlen)
 	return 0;
 }
 
-int
-ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsigned int errlen)
+/* One SA into a free slot of db (not yet published): its slot, or -errno. */
+static int
+place(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsigned int errlen)
 {
-	struct ms_tables *t;
 	struct ms_sa *sa;
 	int rc, slot = -1;
 
@@ -319,15 +320,59 @@ ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsign
 	sa->prio = db->prio_next;
 	db->prio_next = db->prio_next % RTE_ACL_MAX_PRIORITY + 1;
 	db->sa[slot] = sa;
-	t = tables_build(db, err, errlen);
-	if (t == NULL) {
-		db->sa[slot] = NULL;
-		ms_sa_destroy(sa);
+	return slot;
+}
+
+int
+ms_sadb_add_batch(struct ms_sadb *db, const struct ms_sa_spec *specs, unsigned int n,
+		  char *err, unsigned int errlen)
+{
+	struct ms_tables *t = NULL;
+	unsigned int k;
+	int rc = 0, one, *slot = n > 1 ? calloc(n, sizeof(*slot)) : &one;
+
+	if (n == 0 || n > db->max_sa - db->count) {
+		snprintf(err, errlen, "a batch of %u SAs: %u more fit (limits.max_sa = %u)", n,
+			 db->max_sa - db->count, db->max_sa);
+		return n == 0 ? -EINVAL : -ENOSPC;
+	}
+	if (slot == NULL) {
+		snprintf(err, errlen, "out of memory for a batch of %u SAs", n);
 		return -ENOMEM;
 	}
-	db->count++;
-	tables_swap(db, t);
-	return 0;
+	for (k = 0; k < n && rc >= 0; k++) {
+		rc = place(db, &specs[k], err, errlen);
+		slot[k] = rc;
+	}
+	if (rc >= 0) {
+		t = tables_build(db, err, errlen);
+		rc = t != NULL ? 0 : -ENOMEM;
+	} else if (n > 1) {	/* say which one */
+		char why[192];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "SA %u of the batch (id %u): %s; none added", k, specs[k - 1].id,
+			 why);
+	}
+	if (rc != 0) {	/* all or nothing: nothing was published */
+		for (unsigned int i = 0; i < k; i++)
+			if (slot[i] >= 0) {
+				ms_sa_destroy(db->sa[slot[i]]);
+				db->sa[slot[i]] = NULL;
+			}
+	} else {
+		db->count += n;
+		tables_swap(db, t);
+	}
+	if (slot != &one)
+		free(slot);
+	return rc;
+}
+
+int
+ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsigned int errlen)
+{
+	return ms_sadb_add_batch(db, spec, 1, err, errlen);
 }
 
 int

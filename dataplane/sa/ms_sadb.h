@@ -101,6 +101,12 @@ void ms_sadb_fini(struct ms_sadb *db);
 /* Control thread only. 0, or -errno with a message. spec->key is not wiped here. */
 int ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 		unsigned int errlen);
+/*
+ * n SAs at once, all or none, in one snapshot: one build of the tables and
+ * one grace period instead of n (a start's lanes and directions).
+ */
+int ms_sadb_add_batch(struct ms_sadb *db, const struct ms_sa_spec *specs, unsigned int n,
+		      char *err, unsigned int errlen);
 int ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen);
 const struct ms_sa *ms_sadb_find(const struct ms_sadb *db, uint32_t id);
 

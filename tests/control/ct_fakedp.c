@@ -63,28 +63,48 @@ list_json(struct fake_dp *f)
 	return s;
 }
 
+/* n SAs, all or none: add number fail_add_after refuses its whole request. */
+static char *
+add(struct fake_dp *f, const struct ms_sa_spec *specs, uint32_t n, int32_t *status)
+{
+	f->adds += n;
+	if (f->fail_add_after && f->adds >= (unsigned int)f->fail_add_after) {
+		*status = -ENOSPC;
+		return strdup("fake: refused");
+	}
+	if (f->nb + n > FAKE_MAX) {
+		*status = -ENOSPC;
+		return strdup("fake: full");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(&f->sa[f->nb], &specs[i], sizeof(specs[i]));
+		f->pkts[f->nb++] = 0;
+	}
+	return strdup("{}");
+}
+
 static void
 serve(struct fake_dp *f, int fd)
 {
 	struct ms_ctl_hdr h;
-	uint8_t body[MS_CTL_MAX_REQ];
+	_Alignas(16) uint8_t body[MS_CTL_MAX_REQ];
 	char *reply = NULL;
+	unsigned int first;
 	bool delay;
 
 	if (io(fd, &h, sizeof(h), false) || h.len > sizeof(body) || io(fd, body, h.len, false))
 		return;
 	pthread_mutex_lock(&lock);
 	h.status = 0;
+	first = f->adds + 1;
 	if (h.op == MS_CTL_SA_ADD && h.len == sizeof(struct ms_ctl_sa_add)) {
-		f->adds++;
-		if (f->fail_add_after && f->adds >= (unsigned int)f->fail_add_after) {
-			h.status = -ENOSPC;
-			reply = strdup("fake: refused");
-		} else if (f->nb < FAKE_MAX) {
-			memcpy(&f->sa[f->nb], body, sizeof(struct ms_sa_spec));
-			f->pkts[f->nb++] = 0;
-			reply = strdup("{}");
-		}
+		reply = add(f, (const struct ms_sa_spec *)body, 1, &h.status);
+	} else if (h.op == MS_CTL_SA_ADD_BATCH && h.len >= 8) {
+		uint32_t n;
+
+		memcpy(&n, body, 4);
+		if (n >= 1 && n <= MS_CTL_BATCH_MAX && h.len == 8 + n * sizeof(struct ms_sa_spec))
+			reply = add(f, (const struct ms_sa_spec *)(body + 8), n, &h.status);
 	} else if (h.op == MS_CTL_SA_DEL) {
 		uint32_t id;
 
@@ -110,7 +130,8 @@ serve(struct fake_dp *f, int fd)
 			 "\"fake\"}", f->workers ? f->workers : 1);
 		reply = strdup(buf);
 	}
-	delay = h.op == MS_CTL_SA_ADD && f->slow_add && f->adds == (unsigned int)f->slow_add;
+	delay = (h.op == MS_CTL_SA_ADD || h.op == MS_CTL_SA_ADD_BATCH) && f->slow_add &&
+		first <= (unsigned int)f->slow_add && f->adds >= (unsigned int)f->slow_add;
 	pthread_mutex_unlock(&lock);
 	OPENSSL_cleanse(body, sizeof(body));
 	if (delay)	/* a data plane that installed the SA, then stalled before answering */

@@ -10,6 +10,8 @@
  * follow the policy. And the exact host-pair table beside the ACL, in the
  * whole path.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -197,11 +199,74 @@ test_exact_beside_acl(void)
 	ut_sa_del(&rig, 2);
 }
 
+/*
+ * A batch: all its SAs in one snapshot (one table update), each steering
+ * its own port; one bad SA in a batch adds none of it; one more SA beside
+ * the batch, added alone, leaves the others as they were.
+ */
+#define NB 16
+#define BATCH_SPI 0x5000
+
+static void
+batch_specs(struct ms_sa_spec *s, unsigned int n, uint32_t id0)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		ut_spec(&s[i], id0 + i, MS_DIR_OUT, BATCH_SPI + id0 + i, ks, 1);
+		s[i].sel[0].proto = IPPROTO_UDP;
+		s[i].sel[0].dport_lo = s[i].sel[0].dport_hi = (uint16_t)(7000 + id0 + i);
+	}
+}
+
+static void
+test_batch(void)
+{
+	struct ms_sa_spec s[NB];
+	uint64_t changes = rig.dp.sadb.changes;
+	uint32_t count = rig.dp.sadb.count;
+	char err[256] = "";
+
+	batch_specs(s, NB, 100);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add_batch(&rig.dp.sadb, s, NB, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rig.dp.sadb.changes, changes + 1);	/* one snapshot for 16 SAs */
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count + NB);
+	for (unsigned int i = 0; i < NB; i++)
+		CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, (uint16_t)(7100 + i), 0)),
+				BATCH_SPI + 100 + i);
+	/* The 5th of a new batch reuses an SPI: nothing of it is added. */
+	batch_specs(s, NB, 200);
+	s[4].spi = BATCH_SPI + 103;
+	changes = rig.dp.sadb.changes;
+	CU_ASSERT_EQUAL(ms_sadb_add_batch(&rig.dp.sadb, s, NB, err, sizeof(err)), -EEXIST);
+	printf("\n    refused: %s", err);
+	CU_ASSERT(strstr(err, "SA 5 of the batch (id 204)") != NULL);
+	CU_ASSERT_EQUAL(rig.dp.sadb.changes, changes);
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count + NB);
+	for (unsigned int i = 0; i < NB; i++)
+		CU_ASSERT_PTR_NULL(ms_sadb_find(&rig.dp.sadb, 200 + i));
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 7200, 0)), -1);	/* discarded */
+	/* More than fit: refused before anything is built. */
+	CU_ASSERT_EQUAL(ms_sadb_add_batch(&rig.dp.sadb, s, rig.dp.sadb.max_sa, err, sizeof(err)),
+			-ENOSPC);
+	/* One more alone, beside the batch. */
+	batch_specs(s, 1, 300);
+	CU_ASSERT_EQUAL_FATAL(ms_sadb_add(&rig.dp.sadb, s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 7300, 0)), BATCH_SPI + 300);
+	for (unsigned int i = 0; i < NB; i++)
+		CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, (uint16_t)(7100 + i), 0)),
+				BATCH_SPI + 100 + i);
+	explicit_bzero(s, sizeof(s));
+	ut_sa_del(&rig, 300);
+	for (unsigned int i = 0; i < NB; i++)
+		ut_sa_del(&rig, 100 + i);
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count);
+}
+
 static const CU_TestInfo tests[] = {
 	{ "a first sequence number past 2^63 - 1 is refused", test_seq_start },
 	{ "an SA at its last sequence number stops sealing, counted", test_seq_limit },
 	{ "a fragment of a protected flow never leaves in plaintext", test_fragments },
 	{ "a host-pair SA beside the ACL: not rebuilt, the newer SA wins", test_exact_beside_acl },
+	{ "a batch of SAs: one snapshot, all or none, one more beside it", test_batch },
 	CU_TEST_INFO_NULL,
 };
 

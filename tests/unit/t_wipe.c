@@ -4,7 +4,10 @@
  * its key is done), the key's bytes are nowhere in this process's memory.
  * The test never holds the key in clear itself: it keeps key ^ mask.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_mempool.h>
@@ -82,6 +85,62 @@ test_control_request(void)
 	CU_ASSERT_EQUAL(ms_ops_handle(&ops, MS_CTL_SA_DEL, (const uint8_t *)&del, sizeof(del),
 				      &reply, &len), 0);
 	free(reply);
+	CU_ASSERT_EQUAL(tl_key_hits(masked, mask), 0);
+}
+
+/*
+ * SA_ADD_BATCH through the socket's handler: malformed bodies are refused
+ * with a reason and add nothing; two SAs in one request are added, and
+ * once deleted their key is nowhere in memory.
+ */
+static void
+test_batch_request(void)
+{
+	struct ms_ops_ctx ops = { .dp = &rig.dp };
+	const size_t head = offsetof(struct ms_ctl_sa_batch, spec), one = sizeof(struct ms_sa_spec);
+	struct ms_ctl_sa_batch *req = calloc(1, sizeof(*req));
+	struct ms_ctl_sa_id del;
+	uint32_t count = rig.dp.sadb.count;
+	char *reply = NULL;
+	size_t len;
+	struct {
+		uint32_t n, rsvd;
+		size_t blen;
+	} bad[] = { { 0, 0, head }, { 17, 0, head + 17 * one }, { 2, 0, head + one },
+		    { 2, 1, head + 2 * one }, { 1, 0, 4 } };
+
+	CU_ASSERT_FATAL(req != NULL);
+	for (unsigned int i = 0; i < RTE_DIM(bad); i++) {
+		req->n = bad[i].n;
+		req->rsvd = bad[i].rsvd;
+		CU_ASSERT_EQUAL(ms_ops_handle(&ops, MS_CTL_SA_ADD_BATCH, (const uint8_t *)req,
+					      (uint32_t)RTE_MIN(bad[i].blen, sizeof(*req)), &reply,
+					      &len), -EINVAL);
+		CU_ASSERT(reply != NULL && strstr(reply, "SA_ADD_BATCH body") != NULL);
+		free(reply);
+		reply = NULL;
+	}
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count);
+	req->n = 2;
+	req->rsvd = 0;
+	spec_with_key(&req->spec[0], 11, MS_DIR_OUT);
+	spec_with_key(&req->spec[1], 12, MS_DIR_IN);
+	ms_ip_parse(UT_OUTER_A, &req->spec[0].local);
+	ms_ip_parse(UT_OUTER_A, &req->spec[1].local);
+	CU_ASSERT_EQUAL(ms_ops_handle(&ops, MS_CTL_SA_ADD_BATCH, (const uint8_t *)req,
+				      (uint32_t)(head + 2 * one), &reply, &len), 0);
+	CU_ASSERT(reply != NULL && strstr(reply, "[11,12]") != NULL);
+	free(reply);
+	explicit_bzero(req, sizeof(*req));	/* as the socket layer does */
+	free(req);
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count + 2);
+	CU_ASSERT(tl_key_hits(masked, mask) >= 1);
+	for (uint32_t id = 11; id <= 12; id++) {
+		del.id = id;
+		CU_ASSERT_EQUAL(ms_ops_handle(&ops, MS_CTL_SA_DEL, (const uint8_t *)&del,
+					      sizeof(del), &reply, &len), 0);
+		free(reply);
+	}
 	CU_ASSERT_EQUAL(tl_key_hits(masked, mask), 0);
 }
 
@@ -188,6 +247,7 @@ test_teardown(void)
 static const CU_TestInfo tests[] = {
 	{ "deleted SAs leave no key bytes", test_sadb_delete },
 	{ "a control request's key is gone after delete", test_control_request },
+	{ "a batch request: malformed refused, its keys gone after delete", test_batch_request },
 	{ "no crypto op back in the pool holds the salt", test_op_salt },
 	{ "tear-down wipes every SA", test_teardown },
 	CU_TEST_INFO_NULL,
