@@ -24,6 +24,7 @@
 #include <rte_malloc.h>
 #include <rte_pdump.h>
 
+#include "ms_heapwipe.h"
 #include "ms_cdev.h"
 #include "ms_ctl_server.h"
 #include "ms_eal.h"
@@ -263,6 +264,12 @@ main(int argc, char **argv)
 	bool check = false;
 	char err[1024] = "", cs[4 * MS_DEV_MAX];
 
+	/* Before anything allocates through libcrypto (the openssl crypto device). */
+	if (ms_heapwipe_init() != 0) {
+		fprintf(stderr, "migsec-dataplane: cannot make libcrypto wipe what it frees "
+			"(CRYPTO_set_mem_functions refused: something allocated before main)\n");
+		return 1;
+	}
 	if (parse_args(argc, argv, &path, &check) != 0)
 		return 2;
 	if (ms_conf_load(path, &conf, err, sizeof(err)) != 0 ||

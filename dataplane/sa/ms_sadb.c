@@ -329,13 +329,14 @@ ms_sadb_add_batch(struct ms_sadb *db, const struct ms_sa_spec *specs, unsigned i
 {
 	struct ms_tables *t = NULL;
 	unsigned int k;
-	int rc = 0, one, *slot = n > 1 ? calloc(n, sizeof(*slot)) : &one;
+	int rc = 0, one, *slot;
 
 	if (n == 0 || n > db->max_sa - db->count) {
 		snprintf(err, errlen, "a batch of %u SAs: %u more fit (limits.max_sa = %u)", n,
 			 db->max_sa - db->count, db->max_sa);
 		return n == 0 ? -EINVAL : -ENOSPC;
 	}
+	slot = n > 1 ? calloc(n, sizeof(*slot)) : &one;
 	if (slot == NULL) {
 		snprintf(err, errlen, "out of memory for a batch of %u SAs", n);
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 
 #include <rte_eal.h>
 
+#include "ms_heapwipe.h"
 #include "tl.h"
 #include "ut.h"
 
@@ -45,6 +46,11 @@ main(int argc, char **argv)
 {
 	int s = -1, rc;
 
+	/* As migsec-dataplane does: libcrypto wipes what it frees (the key scans rely on it). */
+	if (ms_heapwipe_init() != 0) {
+		fprintf(stderr, "%s: CRYPTO_set_mem_functions refused\n", argv[0]);
+		return 1;
+	}
 	for (int i = 0; argc >= 2 && i < (int)RTE_DIM(suites); i++)
 		if (strcmp(argv[1], suites[i].name) == 0)
 			s = i;
