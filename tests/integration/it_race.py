@@ -126,11 +126,11 @@ def main():
                       f"{app}: no replay drops")
             ctl(lab, "end", "--id", "race1", appliance("apA"), appliance("apB"))
             stop_data_planes(lab)
+    finally:  # also when a report stopped a process and the lab failed with it
         found = reports(logdir, names)
-        check(not found, f"no sanitizer report from any process of the lab "
-                         f"({SANITIZE} build; {len(found)} report file(s) above)")
-    finally:
         shutil.rmtree(logdir, ignore_errors=True)
+    check(not found, f"no sanitizer report from any process of the lab "
+                     f"({SANITIZE} build; {len(found)} report file(s) above)")
     log(f"it_race: {time.monotonic() - t0:.0f} s")
     return 0
 
