@@ -411,7 +411,10 @@ test_lost(void)
 	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_CRIT);
 	rte_cryptodev_stop(dev);
 	launch_workers();
-	while (ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST && rte_get_timer_cycles() < end)
+	/* the worker counts the drops first and raises lost_hold after: wait for both */
+	while ((ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST ||
+		!__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE)) &&
+	       rte_get_timer_cycles() < end)
 		rte_delay_us_sleep(1000);
 	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0, LOST);
 	CU_ASSERT(__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE));
