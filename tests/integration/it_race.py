@@ -129,8 +129,9 @@ def main():
     finally:  # also when a report stopped a process and the lab failed with it
         found = reports(logdir, names)
         shutil.rmtree(logdir, ignore_errors=True)
+    kind = "plain" if SANITIZE in ("", "none") else SANITIZE
     check(not found, f"no sanitizer report from any process of the lab "
-                     f"({SANITIZE} build; {len(found)} report file(s) above)")
+                     f"({kind} build; {len(found)} report file(s) above)")
     log(f"it_race: {time.monotonic() - t0:.0f} s")
     return 0
 
