@@ -3,7 +3,7 @@
 # runs the demo or the test suites. Idempotent: run it as often as you like.
 #
 #   scripts/setup.sh deps     install the Debian 12 packages migsec needs
-#   scripts/setup.sh build    deps + meson/ninja build (build/ and build-asan/)
+#   scripts/setup.sh build    deps + meson/ninja build (build/, build-asan/, build-tsan/)
 #   scripts/setup.sh demo     build + the main job (README command 1);
 #                             options after it go to tests/demo.py (--help)
 #   scripts/setup.sh test     build + every test suite (README command 2)
@@ -19,6 +19,8 @@ cd "$TOP"
 PACKAGES=(
 	# build
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+	# llvm-symbolizer: file and line in the sanitizers' reports
+	llvm
 	# DPDK 22.11 (lib/ipsec, rcu, telemetry, pdump) and its tools
 	dpdk dpdk-dev libdpdk-dev dpdk-doc libipsec-mb-dev
 	# libraries
@@ -122,7 +124,20 @@ build() {
 			-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true
 	fi
 	ninja -C build-asan
+	step "Building with ThreadSanitizer, clang (build-tsan/)"
+	if [ ! -f build-tsan/build.ninja ]; then
+		CC=clang meson setup build-tsan --buildtype=debug \
+			-Db_sanitize=thread -Db_lundef=false -Dfuzz=false -Dtools=false
+	fi
+	ninja -C build-tsan
 }
+
+# The ThreadSanitizer run (docs/tests.md, "ThreadSanitizer"): the unit tests
+# whose workers run on lcores of their own, and one lab with two workers per
+# appliance. Any report fails the test that caused it, with both stacks.
+TSAN_TESTS=(unit-crypto unit-crypto-openssl unit-crypto-failover unit-faults unit-slow
+	unit-live it_race)
+TSAN_RUN_OPTIONS="halt_on_error=1:exitcode=66:history_size=4:second_deadlock_stack=1"
 
 # A test that could not run a check exits 77 (meson: SKIP) and says why in
 # a SKIP[tag] line; the run fails on any skip MIGSEC_ALLOW_SKIPS does not
@@ -139,12 +154,14 @@ run_tests() {
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		suite build-asan --suite unit --suite control
+	step "Threads under ThreadSanitizer: worker-lcore unit tests, a two-worker lab"
+	TSAN_OPTIONS=$TSAN_RUN_OPTIONS suite build-tsan "${TSAN_TESTS[@]}"
 	step "Fuzzing under ASan+UBSan: each harness ${MIGSEC_FUZZ_SECONDS:-15} s, and its regression inputs"
 	suite build-asan --suite fuzz
 	step "Soak under ASan+UBSan, LeakSanitizer at exit: ${MIGSEC_SOAK_SECONDS:-45} s of migration cycles"
 	suite build-asan --suite soak
 	step "All other test suites"
-	suite build --num-processes 1 --no-suite soak
+	suite build --num-processes 1 --no-suite soak --no-suite race
 }
 
 cmd=${1:-}

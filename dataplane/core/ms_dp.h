@@ -78,7 +78,7 @@ struct ms_worker {
 	uint32_t hold_ack;		/* dp->hold_seq seen with nothing in flight */
 	uint64_t zero_tsc;		/* last loop with nothing in flight */
 	uint32_t lost_hold;		/* wrote ops off: no crypto until the control thread acts */
-	uint64_t loop_tsc;		/* TSC at the end of the last loop */
+	uint64_t loop_tsc;		/* TSC at the end of the last loop (release store) */
 	uint64_t io_tsc;		/* this loop's TSC inside RX/TX bursts */
 	struct ms_txq tx[MS_PORT_MAX];
 } __rte_cache_aligned;

@@ -142,7 +142,8 @@ ms_worker_poll_once(struct ms_worker *w)
 	ms_tx_flush(w, MS_PORT_INNER);
 	ms_tx_flush(w, MS_PORT_OUTER);
 	t1 = rte_rdtsc();
-	w->loop_tsc = t1;
+	/* read by other threads too (tests wait for a whole loop) */
+	__atomic_store_n(&w->loop_tsc, t1, __ATOMIC_RELEASE);
 	if (work) {
 		ms_ctr_add(&st->busy_cycles, t1 - t0);
 		ms_ctr_add(&st->io_cycles, w->io_tsc);

@@ -28,6 +28,19 @@ ms_sadb_init(struct ms_sadb *db, const struct ms_sa_env *env, struct ms_stats *s
 	return 0;
 }
 
+/*
+ * Wait until no worker can still see what was unpublished before this call.
+ * rte_rcu_qsbr_synchronize() is exactly these two calls, but it lives in
+ * librte_rcu, which a ThreadSanitizer build does not instrument: inlined
+ * here, its acquire loads of the readers' counters are seen, and so is the
+ * order between a worker's last read of a snapshot and its free.
+ */
+static void
+grace_period(struct rte_rcu_qsbr *rcu)
+{
+	rte_rcu_qsbr_check(rcu, rte_rcu_qsbr_start(rcu), true);
+}
+
 static void
 tables_free(struct ms_tables *t)
 {
@@ -218,7 +231,7 @@ tables_swap(struct ms_sadb *db, struct ms_tables *t)
 	struct ms_tables *old = db->cur;
 
 	__atomic_store_n(&db->cur, t, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(db->rcu, RTE_QSBR_THRID_INVALID);
+	grace_period(db->rcu);
 	tables_free(old);
 	db->changes++;
 }
@@ -431,7 +444,7 @@ ms_sadb_fini(struct ms_sadb *db)
 		return;
 	__atomic_store_n(&db->cur, NULL, __ATOMIC_RELEASE);
 	if (db->rcu != NULL)
-		rte_rcu_qsbr_synchronize(db->rcu, RTE_QSBR_THRID_INVALID);
+		grace_period(db->rcu);
 	tables_free(old);
 	for (uint32_t s = 0; s < db->max_sa; s++) {
 		ms_sa_destroy(db->sa[s]);

@@ -9,10 +9,10 @@
 #include <dirent.h>
 #include <linux/if_packet.h>
 #include <pthread.h>
-#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 
@@ -33,34 +33,72 @@ struct ms_kdrops {
 	uint64_t total;
 };
 
-/* Is fd a packet socket bound to interface ifindex? */
-static bool
-packet_socket_of(int fd, int ifindex)
-{
-	struct sockaddr_ll sll;
-	socklen_t len = sizeof(sll);
-	int domain = 0;
-	socklen_t dlen = sizeof(domain);
-	struct stat st;
+#define KINO_MAX 64	/* packet sockets on one interface, this namespace */
 
-	if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0 || domain != AF_PACKET)
+/*
+ * The inodes of this network namespace's packet sockets bound to interface
+ * ifindex, from the kernel's list (/proc/self/net/packet: ... Iface ...
+ * Inode). The port's sockets are found by these inodes, without a system
+ * call on any descriptor: the process's other descriptors belong to DPDK's
+ * threads (the interrupt thread closes and re-creates its epoll descriptor
+ * whenever its sources change), and probing a descriptor that another
+ * thread may close and reuse at that moment is a race (ThreadSanitizer
+ * reports the fstat()).
+ */
+static unsigned int
+packet_inodes(int ifindex, unsigned long *ino, unsigned int max)
+{
+	FILE *f = fopen("/proc/self/net/packet", "re");
+	char line[256];
+	unsigned int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f) != NULL) {	/* the first is a header */
+		unsigned long inode;
+		int iface;
+
+		if (sscanf(line, "%*s %*s %*s %*s %d %*s %*s %*s %lu", &iface, &inode) == 2 &&
+		    iface == ifindex)
+			ino[n++] = inode;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Is the descriptor behind /proc/self/fd/name a socket with one of the inodes? */
+static bool
+socket_among(int dfd, const char *name, const unsigned long *ino, unsigned int nino)
+{
+	char link[64];
+	ssize_t len = readlinkat(dfd, name, link, sizeof(link) - 1);
+	unsigned long i;
+
+	if (len <= 0)
 		return false;
-	if (getsockname(fd, (struct sockaddr *)&sll, &len) != 0 ||
-	    len < offsetof(struct sockaddr_ll, sll_addr))
+	link[len] = '\0';
+	if (sscanf(link, "socket:[%lu]", &i) != 1)
 		return false;
-	return sll.sll_ifindex == ifindex;
+	for (unsigned int k = 0; k < nino; k++)
+		if (ino[k] == i)
+			return true;
+	return false;
 }
 
 void
 ms_kdrops_attach(struct ms_port *port)
 {
 	struct rte_eth_dev_info info;
+	unsigned long ino[KINO_MAX];
+	unsigned int nino;
 	struct ms_kdrops *kd;
 	struct dirent *e;
 	DIR *d;
 
 	if (rte_eth_dev_info_get(port->port_id, &info) != 0 || info.if_index == 0)
+		return;
+	nino = packet_inodes((int)info.if_index, ino, KINO_MAX);
+	if (nino == 0)
 		return;
 	kd = calloc(1, sizeof(*kd));
 	d = opendir("/proc/self/fd");
@@ -72,12 +110,9 @@ ms_kdrops_attach(struct ms_port *port)
 		       "are not counted", port->name);
 		return;
 	}
-	while ((e = readdir(d)) != NULL && kd->nb_fd < KFD_MAX) {
-		int fd = atoi(e->d_name);
-
-		if (e->d_name[0] != '.' && fd != dirfd(d) && packet_socket_of(fd, (int)info.if_index))
-			kd->fd[kd->nb_fd++] = fd;
-	}
+	while ((e = readdir(d)) != NULL && kd->nb_fd < KFD_MAX)
+		if (e->d_name[0] != '.' && socket_among(dirfd(d), e->d_name, ino, nino))
+			kd->fd[kd->nb_fd++] = atoi(e->d_name);
 	closedir(d);
 	if (kd->nb_fd == 0) {
 		free(kd);

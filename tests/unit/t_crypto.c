@@ -299,8 +299,7 @@ inject(unsigned int first, unsigned int n)
 
 		for (unsigned int j = 0; j < k; j++)
 			m[j] = frame(first + i + j);
-		CU_ASSERT_EQUAL(rte_ring_sp_enqueue_bulk(rig.rx[MS_PORT_INNER][0], (void **)m, k,
-							 NULL), k);
+		CU_ASSERT_EQUAL(ut_rig_put(&rig, MS_PORT_INNER, 0, m, k), k);
 	}
 }
 
@@ -343,8 +342,7 @@ test_failover_live(void)
 	CU_ASSERT_EQUAL(p1 - p0 + s1 - s0, ALL);
 	CU_ASSERT(s1 - s0 >= N);
 	/* all of it back in, opened by the secondary alone */
-	CU_ASSERT_EQUAL(rte_ring_sp_enqueue_bulk(rig.rx[MS_PORT_OUTER][0], (void **)sealed, n, NULL),
-			n);
+	CU_ASSERT_EQUAL(ut_rig_put(&rig, MS_PORT_OUTER, 0, sealed, n), n);
 	n = collect(MS_PORT_INNER, opened, ALL);
 	CU_ASSERT_EQUAL(n, ALL);
 	CU_ASSERT_EQUAL(enqueued(prim), p1);
@@ -413,7 +411,10 @@ test_lost(void)
 	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_CRIT);
 	rte_cryptodev_stop(dev);
 	launch_workers();
-	while (ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST && rte_get_timer_cycles() < end)
+	/* the worker counts the drops first and raises lost_hold after: wait for both */
+	while ((ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST ||
+		!__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE)) &&
+	       rte_get_timer_cycles() < end)
 		rte_delay_us_sleep(1000);
 	CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0, LOST);
 	CU_ASSERT(__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE));

@@ -64,6 +64,13 @@ unsigned int ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf *
 unsigned int ut_rig_take_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q,
 			   struct rte_mbuf **m, unsigned int max);
 void ut_rig_drain(struct ut_rig *r);
+/*
+ * Put frames into port p's RX queue q from any thread, without polling;
+ * returns how many fitted. (Frames the workers take from there: in a
+ * ThreadSanitizer build, this and ut_rig_take_q() tell it of the hand-over.)
+ */
+unsigned int ut_rig_put(struct ut_rig *r, enum ms_port_idx p, unsigned int q,
+			struct rte_mbuf **m, unsigned int n);
 /* Hand frames to a port as if received (on queue 0, or q). */
 void ut_rig_inject(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned int n);
 void ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
@@ -129,5 +136,6 @@ void ut_suite_cost(void);
 void ut_suite_faults(void);
 void ut_suite_slow(void);
 void ut_suite_limits(void);
+void ut_suite_live(void);
 
 #endif

@@ -29,6 +29,7 @@ static const struct {
 	{ "faults", ut_suite_faults, true },
 	{ "slow", ut_suite_slow, true },
 	{ "limits", ut_suite_limits, true },
+	{ "live", ut_suite_live, true },
 };
 
 static char rundir[PATH_MAX];
@@ -56,7 +57,7 @@ main(int argc, char **argv)
 			s = i;
 	if (s < 0 || argc > 5 || argc == 4) {
 		fprintf(stderr, "usage: %s SUITE [PROFILE [PRIMARY SECONDARY]]\n"
-			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits cost\n"
+			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits live cost\n"
 			"  PROFILE: a crypto profile in pmd-profiles/ (default aesni_gcm);\n"
 			"  PRIMARY SECONDARY: the members of the failover profile\n", argv[0]);
 		return 2;

@@ -13,6 +13,73 @@
 #include "ms_worker.h"
 #include "ut.h"
 
+/*
+ * ThreadSanitizer build: the net_ring PMD moves the rigs' frames through
+ * rte_rings inside librte_net_ring, which is not instrumented, so the
+ * hand-over of a frame between the test thread and a worker lcore is
+ * invisible to it. The rig says so where the hand-over happens: a release
+ * before a frame goes into a port's RX ring and an acquire in the worker
+ * once the port gave it out (an RX callback); a release in the worker
+ * before the port takes frames to send (a TX callback) and an acquire
+ * where the test takes them. Nothing else is annotated.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define UT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UT_TSAN 1
+#endif
+#endif
+#ifdef UT_TSAN
+#include <sanitizer/tsan_interface.h>
+
+static uint16_t
+rx_acquire(uint16_t port, uint16_t queue, struct rte_mbuf **m, uint16_t n, uint16_t max,
+	   void *ring)
+{
+	RTE_SET_USED(port);
+	RTE_SET_USED(queue);
+	RTE_SET_USED(m);
+	RTE_SET_USED(max);
+	if (n > 0)
+		__tsan_acquire(ring);
+	return n;
+}
+
+static uint16_t
+tx_release(uint16_t port, uint16_t queue, struct rte_mbuf **m, uint16_t n, void *ring)
+{
+	RTE_SET_USED(port);
+	RTE_SET_USED(queue);
+	RTE_SET_USED(m);
+	__tsan_release(ring);
+	return n;
+}
+#endif
+
+static int
+tsan_callbacks(struct ut_rig *r, char *err, size_t errlen)
+{
+#ifdef UT_TSAN
+	for (int p = 0; p < MS_PORT_MAX; p++)
+		for (uint16_t q = 0; q < UT_WORKERS; q++) {
+			uint16_t port = r->dp.port[p].port_id;
+
+			if (rte_eth_add_rx_callback(port, q, rx_acquire, r->rx[p][q]) == NULL ||
+			    rte_eth_add_tx_callback(port, q, tx_release, r->tx[p][q]) == NULL) {
+				snprintf(err, errlen, "cannot add the ThreadSanitizer callbacks to port %u",
+					 port);
+				return -1;
+			}
+		}
+#else
+	RTE_SET_USED(r);
+	RTE_SET_USED(err);
+	RTE_SET_USED(errlen);
+#endif
+	return 0;
+}
+
 struct ms_profile ut_profile;
 
 int
@@ -127,6 +194,8 @@ ut_rig_init(struct ut_rig *r)
 	}
 	rc = ms_dp_setup(&r->dp, &r->conf, &r->prof, &r->cd, err, sizeof(err));
 	if (rc == 0)
+		rc = tsan_callbacks(r, err, sizeof(err));
+	if (rc == 0)
 		rc = ms_port_start(&r->dp.port[MS_PORT_INNER], err, sizeof(err));
 	if (rc == 0)
 		rc = ms_port_start(&r->dp.port[MS_PORT_OUTER], err, sizeof(err));
@@ -235,7 +304,13 @@ unsigned int
 ut_rig_take_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
 	      unsigned int max)
 {
-	return rte_ring_sc_dequeue_burst(r->tx[p][q], (void **)m, max, NULL);
+	unsigned int n = rte_ring_sc_dequeue_burst(r->tx[p][q], (void **)m, max, NULL);
+
+#ifdef UT_TSAN
+	if (n > 0)
+		__tsan_acquire(r->tx[p][q]);
+#endif
+	return n;
 }
 
 unsigned int
@@ -248,6 +323,16 @@ ut_rig_take(struct ut_rig *r, enum ms_port_idx p, struct rte_mbuf **m, unsigned 
 	return n;
 }
 
+unsigned int
+ut_rig_put(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
+	   unsigned int n)
+{
+#ifdef UT_TSAN
+	__tsan_release(r->rx[p][q]);
+#endif
+	return rte_ring_sp_enqueue_burst(r->rx[p][q], (void **)m, n, NULL);
+}
+
 void
 ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte_mbuf **m,
 		unsigned int n)
@@ -255,7 +340,7 @@ ut_rig_inject_q(struct ut_rig *r, enum ms_port_idx p, unsigned int q, struct rte
 	unsigned int done = 0;
 
 	while (done < n) {
-		done += rte_ring_sp_enqueue_burst(r->rx[p][q], (void **)m + done, n - done, NULL);
+		done += ut_rig_put(r, p, q, m + done, n - done);
 		if (done < n)
 			ut_rig_run(r);
 	}
