@@ -134,9 +134,10 @@ build() {
 
 # The ThreadSanitizer run (docs/tests.md, "ThreadSanitizer"): the unit tests
 # whose workers run on lcores of their own, and one lab with two workers per
-# appliance. Any report fails the test that caused it, with both stacks.
+# appliance; unit-replay for its two threads on one replay window. Any report
+# fails the test that caused it, with both stacks.
 TSAN_TESTS=(unit-crypto unit-crypto-openssl unit-crypto-failover unit-faults unit-slow
-	unit-live it_race)
+	unit-live unit-replay it_race)
 TSAN_RUN_OPTIONS="halt_on_error=1:exitcode=66:history_size=4:second_deadlock_stack=1"
 
 # A test that could not run a check exits 77 (meson: SKIP) and says why in
