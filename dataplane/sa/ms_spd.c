@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "ms_spd.h"
@@ -93,8 +92,8 @@ rule6(struct acl6_rule *a, const struct ms_spd_rule *r)
 	v6_words(&a->field[5], &r->sel.dst);
 }
 
-static int
-table_of(const struct ms_spd_rule *r)
+int
+ms_spd_table_of(const struct ms_spd_rule *r)
 {
 	bool v6 = r->sel.src.ip.af == MS_AF_INET6;
 
@@ -105,21 +104,10 @@ table_of(const struct ms_spd_rule *r)
 	return v6 ? MS_SPD_OUT6 : MS_SPD_OUT4;
 }
 
-/* A host pair with any protocol and any port: one exact (src, dst) key. */
-static bool
-is_exact(const struct ms_spd_rule *r)
-{
-	unsigned int full = r->sel.src.ip.af == MS_AF_INET6 ? 128 : 32;
-
-	return r->sel.src.len == full && r->sel.dst.len == full && r->sel.proto == 0 &&
-	       (r->frag || (r->sel.sport_lo == 0 && r->sel.sport_hi == UINT16_MAX &&
-			    r->sel.dport_lo == 0 && r->sel.dport_hi == UINT16_MAX));
-}
-
 static bool
 in_acl(const struct ms_spd_rule *r, int t)
 {
-	return table_of(r) == t && !is_exact(r);
+	return ms_spd_table_of(r) == t && ms_spd_xkind(r) < 0;
 }
 
 /* Field by field: the rules' padding is not ours to compare. */
@@ -259,77 +247,6 @@ acl_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule 
 	return rc;
 }
 
-/* Adds r unless a rule of higher priority already holds its key. */
-static int
-exact_add(struct rte_hash *h, const struct ms_spd_rule *r, char *err, unsigned int errlen)
-{
-	bool v6 = r->sel.src.ip.af == MS_AF_INET6;
-	uint8_t key[32];
-	void *old;
-	int rc;
-
-	memcpy(key, v6 ? (const void *)r->sel.src.ip.v6 : &r->sel.src.ip.v4, v6 ? 16 : 4);
-	memcpy(key + (v6 ? 16 : 4), v6 ? (const void *)r->sel.dst.ip.v6 : &r->sel.dst.ip.v4,
-	       v6 ? 16 : 4);
-	if (rte_hash_lookup_data(h, key, &old) >= 0 &&
-	    (uint32_t)((uint64_t)(uintptr_t)old >> 32) >= r->priority)
-		return 0;
-	rc = rte_hash_add_key_data(h, key, (void *)(uintptr_t)((uint64_t)r->priority << 32 |
-								r->userdata));
-	if (rc != 0)
-		snprintf(err, errlen, "rte_hash_add_key_data failed: %s", strerror(-rc));
-	return rc;
-}
-
-/*
- * rte_hash_crc reads the key 8 bytes at a time, but the exact key lies at
- * offset 4 of the flow key (MS_SPD_EXACT_OFF): hash an aligned copy. The
- * keys are 8 or 32 bytes.
- */
-static uint32_t
-exact_hash(const void *key, uint32_t len, uint32_t init)
-{
-	uint64_t k[4];
-
-	memcpy(k, key, len <= sizeof(k) ? len : sizeof(k));
-	return rte_hash_crc(k, len <= sizeof(k) ? len : sizeof(k), init);
-}
-
-static int
-exact_build(struct ms_spd *spd, int t, const char *name, const struct ms_spd_rule *rules,
-	    unsigned int n, int socket, char *err, unsigned int errlen)
-{
-	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
-	struct rte_hash_parameters hp = { 0 };
-	char hname[RTE_HASH_NAMESIZE];
-	unsigned int count = 0;
-	int rc = 0;
-
-	for (unsigned int i = 0; i < n; i++)
-		count += table_of(&rules[i]) == t && is_exact(&rules[i]);
-	if (count == 0)
-		return 0;
-	snprintf(hname, sizeof(hname), "%s_x%d", name, t);
-	hp.name = hname;
-	/* Room for every key whatever the cuckoo buckets make of them: a
-	 * half-empty table and overflow buckets. */
-	hp.entries = RTE_MAX(2 * count, 16u);
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	hp.key_len = v6 ? 32 : 8;
-	hp.hash_func = exact_hash;
-	hp.socket_id = socket;
-	spd->exact[t] = rte_hash_create(&hp);
-	if (spd->exact[t] == NULL) {
-		snprintf(err, errlen, "rte_hash_create(%s) failed: %s", hname,
-			 rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	for (unsigned int i = 0; rc == 0 && i < n; i++)
-		if (table_of(&rules[i]) == t && is_exact(&rules[i]))
-			rc = exact_add(spd->exact[t], &rules[i], err, errlen);
-	return rc;
-}
-
 static int
 build_one(struct ms_spd *spd, const struct ms_spd *prev, int t, const char *name,
 	  const struct ms_spd_rule *rules, unsigned int n, int socket, char *err,
@@ -344,7 +261,10 @@ build_one(struct ms_spd *spd, const struct ms_spd *prev, int t, const char *name
 	} else {
 		rc = acl_build(spd, t, name, rules, n, socket, err, errlen);
 	}
-	return rc != 0 ? rc : exact_build(spd, t, name, rules, n, socket, err, errlen);
+	for (int x = 0; rc == 0 && x < MS_SPD_X_MAX; x++)
+		rc = ms_spd_exact_build(&spd->exact[t][x], (enum ms_spd_xkind)x, t, name, rules, n,
+					socket, err, errlen);
+	return rc;
 }
 
 int
@@ -384,7 +304,9 @@ ms_spd_free(struct ms_spd *spd)
 	for (int t = 0; t < MS_SPD_MAX; t++) {
 		acl_put(spd->acl[t]);
 		spd->acl[t] = NULL;
-		rte_hash_free(spd->exact[t]);
-		spd->exact[t] = NULL;
+		for (int x = 0; x < MS_SPD_X_MAX; x++) {
+			rte_hash_free(spd->exact[t][x]);
+			spd->exact[t][x] = NULL;
+		}
 	}
 }

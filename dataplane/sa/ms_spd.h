@@ -4,23 +4,26 @@
 
 /*
  * Security policy database: flow selectors compiled into rte_acl contexts,
- * except host pairs (both ends /32 or /128, any protocol, any port), which
- * go into an exact-match rte_hash on (src, dst) consulted after the ACL;
- * the higher priority of the two answers wins, as one ACL would decide.
+ * except those between two hosts (both ends /32 or /128) with any port, or
+ * TCP/UDP with one source or one destination port, which go into
+ * exact-match hashes consulted after the ACL (ms_spd_exact.h); the highest
+ * priority of the answers wins, as one ACL would decide.
  * A built SPD is immutable; the SA database builds a new one on every change
  * and swaps it in under RCU, so workers never see a half-built context.
  * Building the ACL is the slow part (tens of ms per thousand rules), so a
  * table whose ACL rules did not change shares the previous SPD's context
- * (reference counted, control thread only): adding or removing a host-pair
- * SA rebuilds only the hash.
+ * (reference counted, control thread only): adding or removing an SA whose
+ * selectors are all exact rebuilds only the hashes.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_acl.h>
 #include <rte_hash.h>
 
 #include "ms_sel.h"
+#include "ms_spd_exact.h"
 
 enum ms_spd_table {
 	MS_SPD_OUT4,	/* outbound SA selectors, IPv4 */
@@ -51,7 +54,7 @@ struct ms_spd_acl {
 
 struct ms_spd {
 	struct ms_spd_acl *acl[MS_SPD_MAX];	/* NULL: no prefix rules */
-	struct rte_hash *exact[MS_SPD_MAX];	/* NULL: no host-pair rules */
+	struct rte_hash *exact[MS_SPD_MAX][MS_SPD_X_MAX];	/* NULL: no such rules */
 };
 
 /* Build every table from rules. name must be unique among live SPDs. */
@@ -62,6 +65,8 @@ int ms_spd_build_from(struct ms_spd *spd, const struct ms_spd *prev, const char 
 		      const struct ms_spd_rule *rules, unsigned int n, int socket, char *err,
 		      unsigned int errlen);
 void ms_spd_free(struct ms_spd *spd);
+/* The table a rule belongs to. */
+int ms_spd_table_of(const struct ms_spd_rule *r);
 
 /* The hash key of both families: src then dst, as they lie in the flow key. */
 #define MS_SPD_EXACT_OFF 4
@@ -70,23 +75,80 @@ _Static_assert(offsetof(struct ms_key4, src) == MS_SPD_EXACT_OFF &&
 	       offsetof(struct ms_key6, src) == MS_SPD_EXACT_OFF &&
 	       offsetof(struct ms_key6, dst) == MS_SPD_EXACT_OFF + 16, "exact key layout");
 
-/* One lookup per key; data packs userdata (low 32 bits) and priority. */
+/* A port table's key for flow key k (IPv4 or IPv6 table): port from sport or dport. */
+static inline void
+ms_spd_xkey(const uint8_t *k, bool v6, bool dport, uint8_t *out)
+{
+	if (v6) {
+		const struct ms_key6 *f = (const struct ms_key6 *)(const void *)k;
+		struct ms_spd_xkey6 x = { .port = dport ? f->dport : f->sport, .proto = f->proto };
+
+		memcpy(x.src, f->src, 16);
+		memcpy(x.dst, f->dst, 16);
+		memcpy(out, &x, sizeof(x));
+	} else {
+		const struct ms_key4 *f = (const struct ms_key4 *)(const void *)k;
+		struct ms_spd_xkey4 x = { .src = f->src, .dst = f->dst,
+					  .port = dport ? f->dport : f->sport, .proto = f->proto };
+
+		memcpy(out, &x, sizeof(x));
+	}
+}
+
+/*
+ * The exact tables after the ACL (res[i]: its answer, 0 for none): a bulk
+ * lookup per table that exists; data packs userdata (low 32 bits) and
+ * priority; the highest priority wins.
+ */
+static inline void
+ms_spd_exact_chunk(const struct ms_spd *spd, enum ms_spd_table t, const uint8_t **keys,
+		   uint32_t *res, uint32_t n)
+{
+	const struct ms_spd_acl *a = spd->acl[t];
+	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
+	uint32_t best[RTE_HASH_LOOKUP_BULK_MAX];
+
+	for (uint32_t i = 0; i < n; i++)
+		best[i] = res[i] != 0 ? a->prio[res[i]] : 0;
+	for (int x = 0; x < MS_SPD_X_MAX; x++) {
+		uint8_t kb[RTE_HASH_LOOKUP_BULK_MAX][sizeof(struct ms_spd_xkey6)];
+		const void *kp[RTE_HASH_LOOKUP_BULK_MAX];
+		void *d[RTE_HASH_LOOKUP_BULK_MAX];
+		uint64_t hits = 0;
+
+		if (spd->exact[t][x] == NULL)
+			continue;
+		for (uint32_t i = 0; i < n; i++) {
+			if (x == MS_SPD_X_ANY) {
+				kp[i] = keys[i] + MS_SPD_EXACT_OFF;
+			} else {
+				ms_spd_xkey(keys[i], v6, x == MS_SPD_X_DPORT, kb[i]);
+				kp[i] = kb[i];
+			}
+		}
+		rte_hash_lookup_bulk_data(spd->exact[t][x], kp, n, &hits, d);
+		for (uint32_t i = 0; hits != 0 && i < n; i++) {
+			uint64_t v = (uint64_t)(uintptr_t)d[i];
+
+			if (!(hits >> i & 1) || (uint32_t)(v >> 32) <= best[i])
+				continue;
+			best[i] = (uint32_t)(v >> 32);
+			res[i] = (uint32_t)v;
+		}
+	}
+}
+
 static inline void
 ms_spd_exact(const struct ms_spd *spd, enum ms_spd_table t, const uint8_t **keys,
 	     uint32_t *res, uint32_t n)
 {
-	const struct ms_spd_acl *a = spd->acl[t];
+	struct rte_hash *const *x = spd->exact[t];
 
-	for (uint32_t i = 0; i < n; i++) {
-		void *d;
-		uint64_t v;
-
-		if (rte_hash_lookup_data(spd->exact[t], keys[i] + MS_SPD_EXACT_OFF, &d) < 0)
-			continue;
-		v = (uint64_t)(uintptr_t)d;
-		if (res[i] == 0 || (uint32_t)(v >> 32) > a->prio[res[i]])
-			res[i] = (uint32_t)v;
-	}
+	if (x[MS_SPD_X_ANY] == NULL && x[MS_SPD_X_DPORT] == NULL && x[MS_SPD_X_SPORT] == NULL)
+		return;
+	for (uint32_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX)
+		ms_spd_exact_chunk(spd, t, keys + i, res + i,
+				   RTE_MIN(n - i, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX));
 }
 
 /*
@@ -101,8 +163,7 @@ ms_spd_classify(const struct ms_spd *spd, enum ms_spd_table t, const uint8_t **k
 		for (uint32_t i = 0; i < n; i++)
 			res[i] = 0;
 	}
-	if (spd->exact[t] != NULL)
-		ms_spd_exact(spd, t, keys, res, n);
+	ms_spd_exact(spd, t, keys, res, n);
 }
 
 #endif

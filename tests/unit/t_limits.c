@@ -30,8 +30,10 @@ static uint8_t ks[36];
 #define LAST ((UINT64_C(1) << 63) - 1)	/* MS_SEQ_LAST, as documented */
 #define IV_OFF (14 + 20 + 8 + 8)	/* outer Ethernet, IPv4, UDP, SPI and sequence */
 
+/* An outbound SA A->B; dport 0: any port; dport_hi: a range from dport. */
 static int
-add_out(uint32_t id, uint32_t spi, uint64_t seq, uint8_t proto, uint16_t dport)
+add_out_range(uint32_t id, uint32_t spi, uint64_t seq, uint8_t proto, uint16_t dport,
+	      uint16_t dport_hi)
 {
 	struct ms_sa_spec s;
 	char err[256] = "";
@@ -39,11 +41,19 @@ add_out(uint32_t id, uint32_t spi, uint64_t seq, uint8_t proto, uint16_t dport)
 
 	ut_spec(&s, id, MS_DIR_OUT, spi, ks, seq);
 	s.sel[0].proto = proto;
-	if (dport != 0)
-		s.sel[0].dport_lo = s.sel[0].dport_hi = dport;
+	if (dport != 0) {
+		s.sel[0].dport_lo = dport;
+		s.sel[0].dport_hi = dport_hi;
+	}
 	rc = ms_sadb_add(&rig.dp.sadb, &s, err, sizeof(err));
 	explicit_bzero(&s, sizeof(s));
 	return rc;
+}
+
+static int
+add_out(uint32_t id, uint32_t spi, uint64_t seq, uint8_t proto, uint16_t dport)
+{
+	return add_out_range(id, spi, seq, proto, dport, dport);
 }
 
 static void
@@ -182,12 +192,21 @@ test_exact_beside_acl(void)
 {
 	const struct ms_spd_acl *acl;
 
-	CU_ASSERT_EQUAL_FATAL(add_out(1, SPI, 1, IPPROTO_UDP, 9999), 0);
+	const struct ms_spd *spd;
+
+	CU_ASSERT_EQUAL_FATAL(add_out_range(1, SPI, 1, IPPROTO_UDP, 9999, 10000), 0);
 	acl = ms_sadb_tables(&rig.dp.sadb)->spd.acl[MS_SPD_OUT4];
 	CU_ASSERT_PTR_NOT_NULL(acl);
 	CU_ASSERT_EQUAL_FATAL(add_out(2, SPI2, 1, 0, 0), 0);
 	CU_ASSERT_PTR_EQUAL(ms_sadb_tables(&rig.dp.sadb)->spd.acl[MS_SPD_OUT4], acl);
-	CU_ASSERT_PTR_NOT_NULL(ms_sadb_tables(&rig.dp.sadb)->spd.exact[MS_SPD_OUT4]);
+	CU_ASSERT_PTR_NOT_NULL(ms_sadb_tables(&rig.dp.sadb)->spd.exact[MS_SPD_OUT4][MS_SPD_X_ANY]);
+	/* A migration's shape (UDP to one port, host pair): a port table, the ACL kept. */
+	CU_ASSERT_EQUAL_FATAL(add_out(4, SPI3 + 1, 1, IPPROTO_UDP, 7777), 0);
+	spd = &ms_sadb_tables(&rig.dp.sadb)->spd;
+	CU_ASSERT_PTR_EQUAL(spd->acl[MS_SPD_OUT4], acl);
+	CU_ASSERT_PTR_NOT_NULL(spd->exact[MS_SPD_OUT4][MS_SPD_X_DPORT]);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 7777, 0)), SPI3 + 1);
+	ut_sa_del(&rig, 4);
 	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 9999, 0)), SPI2);
 	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 53, 0)), SPI2);
 	ut_sa_del(&rig, 1);

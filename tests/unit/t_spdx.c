@@ -42,11 +42,16 @@ pool_prefix(uint8_t af, struct ms_prefix *p, bool host)
 	p->len = (uint8_t)len;
 }
 
-/* Half host pairs of the exact form, half anything else; any of the three tables. */
+/*
+ * Half host pairs of an exact form (any port; TCP or UDP to one port; TCP or
+ * UDP from one port), half anything else, which may be a host pair too;
+ * any of the three tables.
+ */
 static void
 rule(uint8_t af, struct ms_spd_rule *r, uint32_t ud, uint32_t prio)
 {
 	bool host = ut_rnd(2);
+	uint16_t port = (uint16_t)(ut_rnd(2) ? 4000 : 4001);
 
 	memset(r, 0, sizeof(*r));
 	pool_prefix(af, &r->sel.src, host || ut_rnd(2));
@@ -54,7 +59,15 @@ rule(uint8_t af, struct ms_spd_rule *r, uint32_t ud, uint32_t prio)
 	r->sel.sport_hi = r->sel.dport_hi = 65535;
 	if (!host) {
 		r->sel.proto = (uint8_t)(ut_rnd(3) ? 6 : 0);
-		r->sel.dport_lo = r->sel.dport_hi = (uint16_t)(ut_rnd(2) ? 4000 : 4001);
+		r->sel.dport_lo = r->sel.dport_hi = port;
+		if (ut_rnd(4) == 0)	/* a range: always the ACL's */
+			r->sel.dport_hi = (uint16_t)(port + 1);
+	} else if (ut_rnd(3) != 0) {
+		r->sel.proto = (uint8_t)(ut_rnd(2) ? 6 : 17);
+		if (ut_rnd(2))
+			r->sel.dport_lo = r->sel.dport_hi = port;
+		else
+			r->sel.sport_lo = r->sel.sport_hi = port;
 	}
 	r->userdata = ud;
 	r->priority = prio;
