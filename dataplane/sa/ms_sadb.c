@@ -193,13 +193,17 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 {
 	struct ms_spd_rule *rules;
 	struct ms_tables *t;
-	unsigned int nr = 0;
+	unsigned int nr = 0, nsel = 0;
 	char name[32];
 	int rc = -ENOMEM;
 
 	db->gen++;
 	t = tables_alloc(db, err, errlen);
-	rules = rte_zmalloc("ms_rules", sizeof(*rules) * db->max_sa * MS_SA_MAX_SEL * 2, 0);
+	/* At most two rules per selector (add_rules); every field written there. */
+	for (uint32_t slot = 0; slot < db->max_sa; slot++)
+		if (db->sa[slot] != NULL)
+			nsel += db->sa[slot]->spec.nb_sel;
+	rules = malloc(sizeof(*rules) * RTE_MAX(2 * nsel, 1u));
 	if (t == NULL || rules == NULL) {
 		if (t != NULL)	/* else tables_alloc() said why */
 			snprintf(err, errlen, "out of memory building SA tables");
@@ -216,10 +220,10 @@ tables_build(struct ms_sadb *db, char *err, unsigned int errlen)
 	}
 	if (rc != 0)
 		goto fail;
-	rte_free(rules);
+	free(rules);
 	return t;
 fail:
-	rte_free(rules);
+	free(rules);
 	tables_free(t);
 	return NULL;
 }

@@ -75,23 +75,27 @@ _Static_assert(offsetof(struct ms_key4, src) == MS_SPD_EXACT_OFF &&
 	       offsetof(struct ms_key6, src) == MS_SPD_EXACT_OFF &&
 	       offsetof(struct ms_key6, dst) == MS_SPD_EXACT_OFF + 16, "exact key layout");
 
-/* A port table's key for flow key k (IPv4 or IPv6 table): port from sport or dport. */
+/* A port table's key (kind x) for flow key k (IPv4 or IPv6 table). */
 static inline void
-ms_spd_xkey(const uint8_t *k, bool v6, bool dport, uint8_t *out)
+ms_spd_xkey(const uint8_t *k, bool v6, enum ms_spd_xkind x, uint8_t *out)
 {
 	if (v6) {
 		const struct ms_key6 *f = (const struct ms_key6 *)(const void *)k;
-		struct ms_spd_xkey6 x = { .port = dport ? f->dport : f->sport, .proto = f->proto };
+		struct ms_spd_xkey6 xk = { .port = x == MS_SPD_X_DPORT ? f->dport :
+						   x == MS_SPD_X_SPORT ? f->sport : 0,
+					   .proto = f->proto };
 
-		memcpy(x.src, f->src, 16);
-		memcpy(x.dst, f->dst, 16);
-		memcpy(out, &x, sizeof(x));
+		memcpy(xk.src, f->src, 16);
+		memcpy(xk.dst, f->dst, 16);
+		memcpy(out, &xk, sizeof(xk));
 	} else {
 		const struct ms_key4 *f = (const struct ms_key4 *)(const void *)k;
-		struct ms_spd_xkey4 x = { .src = f->src, .dst = f->dst,
-					  .port = dport ? f->dport : f->sport, .proto = f->proto };
+		struct ms_spd_xkey4 xk = { .src = f->src, .dst = f->dst,
+					   .port = x == MS_SPD_X_DPORT ? f->dport :
+						   x == MS_SPD_X_SPORT ? f->sport : 0,
+					   .proto = f->proto };
 
-		memcpy(out, &x, sizeof(x));
+		memcpy(out, &xk, sizeof(xk));
 	}
 }
 
@@ -122,7 +126,7 @@ ms_spd_exact_chunk(const struct ms_spd *spd, enum ms_spd_table t, const uint8_t 
 			if (x == MS_SPD_X_ANY) {
 				kp[i] = keys[i] + MS_SPD_EXACT_OFF;
 			} else {
-				ms_spd_xkey(keys[i], v6, x == MS_SPD_X_DPORT, kb[i]);
+				ms_spd_xkey(keys[i], v6, (enum ms_spd_xkind)x, kb[i]);
 				kp[i] = kb[i];
 			}
 		}
@@ -144,7 +148,8 @@ ms_spd_exact(const struct ms_spd *spd, enum ms_spd_table t, const uint8_t **keys
 {
 	struct rte_hash *const *x = spd->exact[t];
 
-	if (x[MS_SPD_X_ANY] == NULL && x[MS_SPD_X_DPORT] == NULL && x[MS_SPD_X_SPORT] == NULL)
+	if (x[MS_SPD_X_ANY] == NULL && x[MS_SPD_X_DPORT] == NULL && x[MS_SPD_X_SPORT] == NULL &&
+	    x[MS_SPD_X_PROTO] == NULL)
 		return;
 	for (uint32_t i = 0; i < n; i += RTE_HASH_LOOKUP_BULK_MAX)
 		ms_spd_exact_chunk(spd, t, keys + i, res + i,

@@ -24,7 +24,9 @@ ms_spd_xkind(const struct ms_spd_rule *r)
 		return -1;
 	if (s->proto == 0 && (r->frag || (sany && dany)))
 		return MS_SPD_X_ANY;
-	if (r->frag || (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP))
+	if (r->frag || (sany && dany))
+		return MS_SPD_X_PROTO;
+	if (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP)
 		return -1;
 	if (sany && !dany && s->dport_lo == s->dport_hi)
 		return MS_SPD_X_DPORT;
@@ -46,7 +48,8 @@ rule_key(const struct ms_spd_rule *r, enum ms_spd_xkind x, uint8_t *key)
 	memcpy(key + alen, v6 ? (const void *)r->sel.dst.ip.v6 : &r->sel.dst.ip.v4, alen);
 	if (x == MS_SPD_X_ANY)
 		return 2 * alen;
-	port = rte_cpu_to_be_16(x == MS_SPD_X_DPORT ? r->sel.dport_lo : r->sel.sport_lo);
+	port = x == MS_SPD_X_PROTO ? 0 :
+	       rte_cpu_to_be_16(x == MS_SPD_X_DPORT ? r->sel.dport_lo : r->sel.sport_lo);
 	memcpy(key + 2 * alen, &port, 2);
 	key[2 * alen + 2] = r->sel.proto;
 	return v6 ? sizeof(struct ms_spd_xkey6) : sizeof(struct ms_spd_xkey4);
@@ -93,8 +96,10 @@ ms_spd_exact_build(struct rte_hash **h, enum ms_spd_xkind x, int t, const char *
 {
 	bool v6 = t == MS_SPD_OUT6 || t == MS_SPD_IN6 || t == MS_SPD_FRAG6;
 	static const uint32_t klen[2][MS_SPD_X_MAX] = {
-		{ 8, sizeof(struct ms_spd_xkey4), sizeof(struct ms_spd_xkey4) },
-		{ 32, sizeof(struct ms_spd_xkey6), sizeof(struct ms_spd_xkey6) },
+		{ 8, sizeof(struct ms_spd_xkey4), sizeof(struct ms_spd_xkey4),
+		  sizeof(struct ms_spd_xkey4) },
+		{ 32, sizeof(struct ms_spd_xkey6), sizeof(struct ms_spd_xkey6),
+		  sizeof(struct ms_spd_xkey6) },
 	};
 	struct rte_hash_parameters hp = { 0 };
 	char hname[RTE_HASH_NAMESIZE];

@@ -10,6 +10,8 @@
  *                                             key (src, dst, dport, proto)
  *  - SPORT: TCP or UDP, one source port, any destination port
  *                                             key (src, dst, sport, proto)
+ *  - PROTO: one protocol, any port (and the fragment tables' rules of a
+ *    protocol, whose ports are never compiled)  key (src, dst, 0, proto)
  * A migration's selectors have these shapes (the migration port one way,
  * the replies the other way), so they never rebuild an ACL. Everything
  * else goes to the ACL. A rule of a higher priority already holding a key
@@ -24,7 +26,7 @@
 
 struct ms_spd_rule;
 
-enum ms_spd_xkind { MS_SPD_X_ANY, MS_SPD_X_DPORT, MS_SPD_X_SPORT, MS_SPD_X_MAX };
+enum ms_spd_xkind { MS_SPD_X_ANY, MS_SPD_X_DPORT, MS_SPD_X_SPORT, MS_SPD_X_PROTO, MS_SPD_X_MAX };
 
 /* Which exact table takes r (ports as compiled for its table), or -1: the ACL. */
 int ms_spd_xkind(const struct ms_spd_rule *r);

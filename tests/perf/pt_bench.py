@@ -28,6 +28,7 @@ try:
     with open(os.path.join(out, "results.md")) as f:
         md = f.read()
     need("| 1420 |" in md and "Goals:" in md and "rekey under load" in md, md)
+    need("SA installs" in md and "one more beside them" in md, md)
     print("ok: perf/bench --quick wrote sizes.csv, extras.csv, results.md, throughput.png, ratio.png")
 finally:
     shutil.rmtree(out, ignore_errors=True)

@@ -43,9 +43,10 @@ pool_prefix(uint8_t af, struct ms_prefix *p, bool host)
 }
 
 /*
- * Half host pairs of an exact form (any port; TCP or UDP to one port; TCP or
- * UDP from one port), half anything else, which may be a host pair too;
- * any of the three tables.
+ * Half host pairs of an exact form (any protocol and port; TCP or UDP to
+ * one port, from one port, or any port), half anything else, which may be
+ * a host pair too; any of the three tables (a fragment rule of a protocol
+ * is exact too).
  */
 static void
 rule(uint8_t af, struct ms_spd_rule *r, uint32_t ud, uint32_t prio)
@@ -63,11 +64,13 @@ rule(uint8_t af, struct ms_spd_rule *r, uint32_t ud, uint32_t prio)
 		if (ut_rnd(4) == 0)	/* a range: always the ACL's */
 			r->sel.dport_hi = (uint16_t)(port + 1);
 	} else if (ut_rnd(3) != 0) {
+		uint32_t shape = ut_rnd(3);
+
 		r->sel.proto = (uint8_t)(ut_rnd(2) ? 6 : 17);
-		if (ut_rnd(2))
+		if (shape == 0)
 			r->sel.dport_lo = r->sel.dport_hi = port;
-		else
-			r->sel.sport_lo = r->sel.sport_hi = port;
+		else if (shape == 1)
+			r->sel.sport_lo = r->sel.sport_hi = port;	/* else: any port */
 	}
 	r->userdata = ud;
 	r->priority = prio;

@@ -47,6 +47,8 @@ int ut_profile_load(const char *name, const char *primary, const char *secondary
 /* EAL with ut_profile's devices, no hugepages, a per-process file prefix. */
 int ut_eal_init(const char *prog);
 
+/* The next rig's limits.max_sa (0: 64). */
+extern unsigned int ut_rig_max_sa;
 int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
 /*
@@ -133,6 +135,7 @@ void ut_suite_sel(void);
 void ut_suite_wipe(void);
 void ut_suite_crypto(void);
 void ut_suite_cost(void);
+void ut_suite_installs(void);
 void ut_suite_faults(void);
 void ut_suite_slow(void);
 void ut_suite_limits(void);

@@ -82,6 +82,8 @@ tsan_callbacks(struct ut_rig *r, char *err, size_t errlen)
 
 struct ms_profile ut_profile;
 
+unsigned int ut_rig_max_sa;
+
 int
 ut_profile_load(const char *name, const char *primary, const char *secondary)
 {
@@ -159,8 +161,8 @@ fill_conf(struct ms_conf *c)
 	c->policy = MS_POLICY_DISCARD;
 	c->replay_window = 1024;
 	c->mss_clamp = true;
-	c->sessions = 256;
-	c->max_sa = 64;
+	c->max_sa = ut_rig_max_sa ? ut_rig_max_sa : 64;
+	c->sessions = RTE_MAX(256u, c->max_sa);
 	c->mbufs = 8192;
 	c->mbuf_size = 2176;
 	c->burst = 32;
