@@ -227,6 +227,15 @@ def wait_completion(src, dst, a, mig, log, hooks):
         time.sleep(0.1)
     if status != "completed":
         raise RuntimeError(f"migration {status}: {info.get('error-desc', 'no reason given')}")
+    # QEMU (7.2) reports "completed" a moment before it fills in the totals
+    # (migration_calculate_complete() runs after the state change): ask again,
+    # for at most 2 s, until total-time is there.
+    settle = time.monotonic() + 2
+    while not info.get("total-time") and time.monotonic() < settle:
+        time.sleep(0.02)
+        info = src.cmd("query-migrate")
+    if not info.get("total-time"):
+        raise RuntimeError("QEMU reported the migration completed but no total-time within 2 s")
     # the destination loads the last pages after the source is done
     while True:
         d = dst.cmd("query-migrate").get("status")
