@@ -21,9 +21,16 @@ DIRS = {"run": "/run/libvirt", "lib": "/var/lib/libvirt", "etc": "/etc/libvirt",
         "log": "/var/log/libvirt", "cache": "/var/cache/libvirt"}
 
 
-def domain_xml(name, mem_mib=48):
-    """A small TCG domain without disk or graphics: SeaBIOS finds nothing to
-    boot and waits; enough to migrate."""
+def domain_xml(name, mem_mib=48, disk=None):
+    """A small TCG domain without graphics, and without disk unless disk (a
+    qcow2 file, as the host's libvirtd sees it) is given: SeaBIOS finds
+    nothing to boot and waits; enough to migrate."""
+    disk_xml = (f"""    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='{disk}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+""" if disk else "")
     return f"""<domain type='qemu'>
   <name>{name}</name>
   <memory unit='MiB'>{mem_mib}</memory>
@@ -32,7 +39,7 @@ def domain_xml(name, mem_mib=48):
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>{QEMU}</emulator>
-    <serial type='pty'/>
+{disk_xml}    <serial type='pty'/>
     <memballoon model='none'/>
   </devices>
 </domain>
@@ -97,11 +104,23 @@ class Host:
         r = self.virsh("list", "--name", check=False)
         return [d for d in r.stdout.split() if d]
 
-    def create(self, name):
+    def create(self, name, disk=None):
+        """A running transient domain; disk: a qcow2 file under images()."""
         path = os.path.join(self.dir, f"{name}.xml")
         with open(path, "w") as f:
-            f.write(domain_xml(name))
+            f.write(domain_xml(name, disk=disk and f"/var/lib/libvirt/images/{disk}"))
         self.virsh("create", path)
+
+    def images(self):
+        """This host's /var/lib/libvirt/images, as seen from outside its mount namespace."""
+        d = os.path.join(self.dir, "lib", "images")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    @property
+    def local_uri(self):
+        """libvirtd's UNIX socket, reachable from any network namespace (path-bound)."""
+        return f"qemu+unix:///system?socket={self.dir}/run/libvirt-sock"
 
     def _kill_pidfile(self, path):
         try:
