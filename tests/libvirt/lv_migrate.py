@@ -9,13 +9,24 @@ discard, B's qemu hook gating, the management plane's hosts map).
   without appliance (2), an invalid policy in the domain's metadata (1),
   an option without the one it needs (2), a destination appliance that
   does not answer (3: A's start rolled back).
+- The migration (policy required from the domain's metadata, the key on
+  stdin so that the test can derive the SAs): exit 0; JSON lines started
+  (sealed), progress, ended, result (completed); the domain runs on B, not
+  on A; the disk on B hashes like the source's content; both outer
+  captures hold only ARP and ESP-in-UDP that scapy opens with the derived
+  keys (the first frames also by the pure-Python AES-GCM), the disk's
+  marker in the opened plaintext and never on the wire; the migsec
+  migration ended on both appliances (no migration, no SA left); B's hook
+  allowed it, naming the migration.
 """
+import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lvmig_lab import hosts_conf, lvmig, make_disk  # noqa: E402
-from migsec_lab import check, log  # noqa: E402
+from lvmig_lab import (MARKER, disk_hash, hosts_conf, lvmig, make_disk,  # noqa: E402
+                       precreate)
+from migsec_lab import HOST, check, derive, log, verify_esp_capture  # noqa: E402
 
 DISK_MIB = 2
 
@@ -48,13 +59,75 @@ def bad_input(m):
         conf=silent_b)
 
 
+def events(out):
+    ev = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {e["event"]: e for e in ev}, [e for e in ev if e["event"] == "progress"]
+
+
+def sealed_migration(m, src_hash):
+    secret = os.urandom(40)
+    precreate(m.b, "lvd.qcow2", DISK_MIB)
+    pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
+    with m.lab.capture("apB", 200000, seconds=120) as cap_b, \
+            m.lab.capture("apA", 200000, seconds=120) as cap_a:
+        r = m.migsecctl("--json", *m.migrate_args("lv-disk", "--copy-storage-all", "--id", "lvd1",
+                                                  "--key-stdin"), stdin=secret.hex() + "\n")
+    log(r.stdout.strip())
+    ev, prog = events(r.stdout)
+    check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
+          f"migsecctl migrate: exit 0, outcome completed ({r.returncode}: {r.stderr.strip()})")
+    st = ev["started"]
+    check(st["sealed"] and st["policy"] == "required" and st["policy_source"] == "metadata"
+          and st["migrate_uri"] == f"tcp://{HOST['B'][4]}",
+          f"started sealed, policy required from the metadata, over {st['migrate_uri']}")
+    check(any(s.endswith("dport=49152-49215") for s in st["selectors"])
+          and any(s.endswith("dport=16509") for s in st["selectors"]),
+          f"selectors: the migration port range (memory and NBD), libvirtd's port: {st['selectors']}")
+    check(len(prog) >= 1, f"{len(prog)} progress line(s) from the job statistics")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          f"ended on both appliances ({ev['ended']['why']})")
+    check(ev["result"]["disk_bytes"] >= DISK_MIB << 20,
+          f"libvirt copied {ev['result']['disk_bytes']} bytes of disk")
+    check(m.b.virsh("domstate", "lv-disk").stdout.strip() == "running"
+          and "lv-disk" not in m.a.domains(), "lv-disk runs on B, not on A")
+    check(disk_hash(m.b, "lvd.qcow2") == src_hash, "B's disk hashes like the source's content")
+    sas = {}
+    for d in ("s2d", "d2s"):
+        k = derive(secret, "lvd1", d, 0)
+        sas[k["spi"]] = (k["key"] + k["salt"], 4)
+    res = {}
+    for name, cap in (("apB", cap_b), ("apA", cap_a)):
+        res[name] = verify_esp_capture(cap.path, sas, pairs, MARKER.decode())
+        cap.remove()
+        v = res[name]
+        log(f"{name} outer capture: {v['frames']} frames, {v['esp']} ESP, {v['decrypted']} "
+            f"opened, {v['control']} ARP; {cap.summary.splitlines()[-1:]} ")
+        check(not v["bad"] and v["decrypted"] > 0 and v["marker_on_wire"] == 0,
+              f"{name}'s outer link: only ESP-in-UDP and ARP, every ESP frame opened, the "
+              f"marker never on the wire ({v['bad'][:3]})")
+    # One marker per 4 KiB block; a marker that a TCP segment boundary cuts
+    # is in no single packet, hence 3/4 of the blocks, not all of them.
+    check(res["apB"]["marker_in_plaintext"] >= (DISK_MIB << 20) // 4096 * 3 // 4,
+          f"the disk crossed sealed: its marker {res['apB']['marker_in_plaintext']} times in "
+          f"the opened plaintext ({(DISK_MIB << 20) // 4096} blocks)")
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"no migration, no SA left on {app}")
+    with open(m.hook_audit) as f:
+        last = json.loads(f.read().splitlines()[-1])
+    check(last["decision"] == "allow" and last.get("migration") == "lvd1",
+          f"B's hook allowed it, naming the migsec migration ({last})")
+
+
 def main():
     with lvmig("lvm") as m:
-        make_disk(m.a, "lvd.qcow2", DISK_MIB)
+        src_hash = make_disk(m.a, "lvd.qcow2", DISK_MIB)
         m.a.create("lv-disk", disk="lvd.qcow2")
         r = m.migsecctl("policy", "lv-disk", "required", "--connect", m.a.local_uri)
         check(r.returncode == 0, f"lv-disk: policy required ({r.stderr.strip()})")
         bad_input(m)
+        sealed_migration(m, src_hash)
     log("lv_migrate: all checks passed")
 
 
