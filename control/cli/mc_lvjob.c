@@ -47,8 +47,8 @@ on_signal(int s)
 	signalled = s;
 }
 
-static long long
-now_ms(void)
+long long
+mc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -97,7 +97,7 @@ mark_over(struct run *r, const char *why)
 {
 	if (r->over_at != 0)
 		return;
-	r->over_at = now_ms();
+	r->over_at = mc_now_ms();
 	r->over_why = why;
 	say(r, "job_over", why);
 }
@@ -200,7 +200,7 @@ static void
 abort_job(struct run *r, const char *why)
 {
 	r->aborted = true;
-	r->abort_at = now_ms();
+	r->abort_at = mc_now_ms();
 	say(r, "abort", why);
 	if (virDomainAbortJob(r->j->dom) != 0) {
 		virErrorPtr e = virGetLastError();
@@ -214,7 +214,7 @@ static void
 tick(int timer, void *op)
 {
 	struct run *r = op;
-	long long t = now_ms();
+	long long t = mc_now_ms();
 
 	(void)timer;
 	if (signalled && !r->aborted)
@@ -264,7 +264,7 @@ mc_lvjob_run(struct mc_lvjob *j)
 	struct run r = { .j = j };
 	int cb_job, cb_life, timer;
 
-	r.t0 = r.next_progress = now_ms();
+	r.t0 = r.next_progress = mc_now_ms();
 	cb_job = virConnectDomainEventRegisterAny(j->conn, j->dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
 						  VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), &r, NULL);
 	cb_life = virConnectDomainEventRegisterAny(j->conn, j->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,

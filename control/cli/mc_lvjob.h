@@ -35,6 +35,8 @@ struct mc_lvjob {
 	unsigned long long mem_bytes, disk_bytes, elapsed_ms;
 };
 
+/* CLOCK_MONOTONIC in milliseconds. */
+long long mc_now_ms(void);
 /* Before the first virConnectOpen: libvirt's default event loop. 0 or -1. */
 int mc_lvjob_init(void);
 /* Run j to its end (bounded by deadline_s plus a grace); j->over has been called. 0, or -1 if

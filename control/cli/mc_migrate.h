@@ -55,5 +55,7 @@ int mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o);
 
 /* migsecctl migrate ...: argv[0] is "migrate". Returns the exit status. */
 int mc_cli_migrate(const struct mc_cli *c, int argc, char **argv);
+/* migsecctl watch ... (mc_watch.c): the clean-up agent. Returns the exit status. */
+int mc_cli_watch(const struct mc_cli *c, int argc, char **argv);
 
 #endif

@@ -5,7 +5,8 @@
  * migration on both appliances over mutual TLS, and rekeys, ends and shows
  * migrations. This file: the global options, one request to one appliance,
  * and rekey / end / status / health; start is in mc_start.c, top in
- * mc_top.c, policy in mc_libvirt.c, migrate in mc_migrate.c. One process, one thread, one command.
+ * mc_top.c, policy in mc_libvirt.c, migrate in mc_migrate.c, watch in
+ * mc_watch.c. One process, one thread, one command.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -73,6 +74,12 @@ usage(FILE *f)
 		"      as the job is over, however it ends. SIGINT/SIGTERM abort the job. Policy\n"
 		"      disabled: no migsec migration. --id default lv-RANDOM; --lifetime (default\n"
 		"      3600): the appliances end it then, migsecctl aborts the job.\n"
+		"  watch [--connect URI]... [--interval S] [--count N]\n"
+		"      The clean-up agent: for each source host (libvirt URI, default this one;\n"
+		"      its appliance from the hosts map) every S seconds (default 2, 0.2..3600)\n"
+		"      and at once on libvirt's job-completed and lifecycle events, ends on both\n"
+		"      appliances a migration (role source) whose VM had a libvirt job and now\n"
+		"      has none, or left the host. N sweeps (default: until SIGINT/SIGTERM).\n"
 		"\n"
 		"APPLIANCE is [NAME=]HOST:PORT of its migsec-control; its certificate must name HOST.\n"
 		"TLS material also from $MIGSECCTL_CA, $MIGSECCTL_CERT, $MIGSECCTL_KEY.\n"
@@ -86,7 +93,8 @@ usage(FILE *f)
 		"unknown host, a host without appliance, the domain not running; 3 libvirt or an\n"
 		"appliance unreachable (nothing left running); 4 migrated in plaintext\n"
 		"(opportunistic, downgraded); 5 a migsec migration not ended on an appliance\n"
-		"(it ends at its lifetime); 6 no such domain.\n");
+		"(it ends at its lifetime); 6 no such domain. watch: 0 stopped; 2 usage, a host\n"
+		"not in the hosts map or without appliance; 3 libvirt unreachable.\n");
 }
 
 int
@@ -218,6 +226,8 @@ command(const struct mc_cli *c, int argc, char **argv)
 		return cmd_each(c, argc, argv);
 	if (strcmp(argv[0], "migrate") == 0)
 		return mc_cli_migrate(c, argc, argv);
+	if (strcmp(argv[0], "watch") == 0)
+		return mc_cli_watch(c, argc, argv);
 	if (strcmp(argv[0], "top") == 0)
 		return mc_top_main(c->ctx, c->timeout_ms, c->json, argc, argv);
 	usage(stderr);

@@ -11,7 +11,11 @@ that the job is still sending memory when:
   `ended` line names both), the domain still runs on A and not on B, no
   migration and no SA on either appliance;
 - SIGTERM reaches migsecctl itself: it aborts the job (`abort` line),
-  then the same.
+  then the same;
+- SIGKILL: migsecctl dies without a word while `migsecctl watch` (the
+  clean-up agent) watches host A: the libvirt job goes on without it, and
+  once it is over the agent ends the migsec migration on both appliances
+  (its `end` line names it); the domain runs on exactly one host.
 """
 import json
 import os
@@ -81,6 +85,35 @@ def cut_short(m, how, mig_id):
     m.nothing_left("lv-ab", how)
 
 
+def killed(m):
+    """migsecctl migrate killed mid-migration; migsecctl watch cleans up."""
+    w = m.migsecctl("--json", "watch", "--connect", m.a.local_uri, "--interval", "1", popen=True)
+    p = m.migsecctl("--json", *m.migrate_args("lv-ab", "--copy-storage-all", "--bandwidth", "4",
+                                              "--id", "lva3"), popen=True)
+    try:
+        lines_until(w, lambda e: e["event"] == "watching", 30)
+        seen = lines_until(p, sending_memory, 60)
+        log(f"SIGKILL: sending memory: {seen[-1]}")
+        p.kill()
+        p.wait()
+        ended = lines_until(w, lambda e: e["event"] == "end" and "lva3" in e["what"], 90)
+        log(f"SIGKILL: migsecctl watch: {ended[-1]}")
+        w.send_signal(signal.SIGTERM)
+        out, err = w.communicate(timeout=30)
+        check(w.returncode == 0, f"migsecctl watch ends on SIGTERM with 0 ({w.returncode}: {err})")
+    finally:
+        for q in (p, w):
+            if q.poll() is None:
+                q.kill()
+                q.wait()
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"SIGKILL: the agent ended lva3: no migration, no SA left on {app}")
+    on = [h.name for h in (m.a, m.b) if "lv-ab" in h.domains()]
+    check(len(on) == 1, f"SIGKILL: lv-ab runs on exactly one host ({on}: the job "
+          f"{'completed' if on == ['hostB'] else 'was cancelled'} without migsecctl)")
+
+
 def main():
     with lvmig("lva") as m:
         make_disk(m.a, "lva.qcow2", DISK_MIB)
@@ -94,6 +127,7 @@ def main():
         check(r.returncode == 0, f"lv-ab: policy required ({r.stderr.strip()})")
         cut_short(m, "domjobabort", "lva1")
         cut_short(m, "SIGTERM", "lva2")
+        killed(m)
     log("lv_abort: all checks passed")
 
 

@@ -101,7 +101,7 @@ class LvMig:
 
     def migrations(self, app):
         st = json.loads(ctl(self.lab, "--json", "status", appliance(app)).stdout)[app]
-        return [m["id"] for m in st["migrations"]]
+        return [m["migration"] for m in st["migrations"]]
 
     def nothing_left(self, domain, what):
         """The domain still runs on A only; no migration, no SA on either appliance."""
