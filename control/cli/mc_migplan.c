@@ -204,7 +204,8 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		{ "persistent", 0, NULL, 'p' }, { "undefinesource", 0, NULL, 'U' },
 		{ "parallel", 0, NULL, 'm' }, { "parallel-connections", 1, NULL, 'n' },
 		{ "bandwidth", 1, NULL, 'b' }, { "id", 1, NULL, 'i' }, { "lifetime", 1, NULL, 'l' },
-		{ "key-stdin", 0, NULL, 'k' }, { "interval", 1, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "key-stdin", 0, NULL, 'k' }, { "interval", 1, NULL, 't' },
+		{ "rekey-seconds", 1, NULL, 'r' }, { "rekey-bytes", 1, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	const char *pos[2] = { NULL, NULL };
 	long long v;
@@ -233,6 +234,14 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		case 'm': o->parallel = true; break;
 		case 'i': o->id = optarg; break;
 		case 'k': o->key_stdin = true; break;
+		case 'r':	/* the appliances' own bounds (docs/management.md) */
+			if (number("--rekey-seconds", optarg, 10, 86400, &o->rekey_s) != 0)
+				return -1;
+			break;
+		case 'R':
+			if (number("--rekey-bytes", optarg, 1 << 20, 1LL << 62, &o->rekey_bytes) != 0)
+				return -1;
+			break;
 		case 'd': case 'n': case 'b': case 'l': case 't':
 			if (number(opt == 'd' ? "--disks-port" : opt == 'n' ? "--parallel-connections"
 				   : opt == 'b' ? "--bandwidth" : opt == 'l' ? "--lifetime"

@@ -154,6 +154,8 @@ start(struct mig *m)
 	a->src_outer = m->plan.src->outer;
 	a->dst_outer = m->plan.dst->outer;
 	a->lifetime = m->o.lifetime;
+	a->rekey_s = m->o.rekey_s;	/* the appliances rekey make-before-break themselves */
+	a->rekey_bytes = m->o.rekey_bytes;
 	a->key_stdin = m->o.key_stdin;
 	for (unsigned int i = 0; i < m->plan.nb_sel; i++) {
 		a->sel[a->nb_sel++] = m->plan.sel[i];

@@ -20,7 +20,7 @@ struct mc_mig_opts {
 	const char *domain, *dest_uri, *connect, *migrateuri, *id;
 	unsigned int disks_port, parallel_conns, bandwidth;
 	bool copy_all, copy_inc, persistent, undefine, parallel, key_stdin;
-	long long lifetime;
+	long long lifetime, rekey_s, rekey_bytes;	/* the migsec migration's, as start's */
 	int interval_ms;
 };
 

@@ -215,7 +215,11 @@ test_options(void)
 	CU_ASSERT_STRING_EQUAL(o.domain, "web1");
 	CU_ASSERT_STRING_EQUAL(o.dest_uri, "qemu+tcp://b/system");
 	CU_ASSERT(o.copy_all && o.parallel && o.parallel_conns == 4 && o.bandwidth == 100);
-	CU_ASSERT(o.lifetime == 3600);
+	CU_ASSERT(o.lifetime == 3600 && o.rekey_s == 0 && o.rekey_bytes == 0);
+	CU_ASSERT(parse("migrate web1 d --rekey-seconds 30 --rekey-bytes 1048576", &o) == 0);
+	CU_ASSERT(o.rekey_s == 30 && o.rekey_bytes == 1048576);
+	CU_ASSERT(parse("migrate web1 d --rekey-seconds 5", &o) == -1);
+	CU_ASSERT(parse("migrate web1 d --rekey-bytes 1000", &o) == -1);
 	CU_ASSERT(parse("migrate web1", &o) == -1);
 	CU_ASSERT(parse("migrate web1 d extra", &o) == -1);
 	CU_ASSERT(parse("migrate web1 d --copy-storage-all --copy-storage-inc", &o) == -1);

@@ -10,11 +10,12 @@ discard, B's qemu hook gating, the management plane's hosts map).
   an option without the one it needs (2), a destination appliance that
   does not answer (3: A's start rolled back).
 - The migration (policy required from the domain's metadata, the key on
-  stdin so that the test can derive the SAs): exit 0; JSON lines started
+  stdin so that the test can derive the SAs, --rekey-bytes 1 MiB so that
+  the appliances rekey during it): exit 0; JSON lines started
   (sealed), progress, ended, result (completed); the domain runs on B, not
-  on A; the disk on B hashes like the source's content; both outer
-  captures hold only ARP and ESP-in-UDP that scapy opens with the derived
-  keys (the first frames also by the pure-Python AES-GCM), the disk's
+  on A; the disk on B hashes like the source's content; the appliances
+  rekeyed; both outer captures hold only ARP and ESP-in-UDP that scapy
+  opens with the derived keys of every generation (the first frames also by the pure-Python AES-GCM), the disk's
   marker in the opened plaintext and never on the wire; the migsec
   migration ended on both appliances (no migration, no SA left); B's hook
   allowed it, naming the migration.
@@ -71,7 +72,8 @@ def sealed_migration(m, src_hash):
     with m.lab.capture("apB", 200000, seconds=120) as cap_b, \
             m.lab.capture("apA", 200000, seconds=120) as cap_a:
         r = m.migsecctl("--json", *m.migrate_args("lv-disk", "--copy-storage-all", "--id", "lvd1",
-                                                  "--key-stdin"), stdin=secret.hex() + "\n")
+                                                  "--rekey-bytes", str(1 << 20), "--key-stdin"),
+                        stdin=secret.hex() + "\n")
     log(r.stdout.strip())
     ev, prog = events(r.stdout)
     check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
@@ -92,10 +94,13 @@ def sealed_migration(m, src_hash):
     check(m.b.virsh("domstate", "lv-disk").stdout.strip() == "running"
           and "lv-disk" not in m.a.domains(), "lv-disk runs on B, not on A")
     check(disk_hash(m.b, "lvd.qcow2") == src_hash, "B's disk hashes like the source's content")
+    rekeys = ev["ended"]["appliances"]["apA"]["rekeys"]
+    check(rekeys >= 1, f"the appliances rekeyed {rekeys} time(s) at --rekey-bytes 1 MiB")
     sas = {}
     for d in ("s2d", "d2s"):
-        k = derive(secret, "lvd1", d, 0)
-        sas[k["spi"]] = (k["key"] + k["salt"], 4)
+        for gen in range(rekeys + 1):
+            k = derive(secret, "lvd1", d, gen)
+            sas[k["spi"]] = (k["key"] + k["salt"], 4)
     res = {}
     for name, cap in (("apB", cap_b), ("apA", cap_a)):
         res[name] = verify_esp_capture(cap.path, sas, pairs, MARKER.decode())
