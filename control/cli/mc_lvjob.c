@@ -56,11 +56,24 @@ mc_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+mc_sig_hold(bool hold)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static void *
 migrate_thread(void *arg)
 {
 	struct run *r = arg;
 	struct mc_lvjob *j = r->j;
+
+	mc_sig_hold(true);	/* SIGINT/SIGTERM are the event loop's thread's to see */
 
 	if (virDomainMigrateToURI3(j->dom, j->dest_uri, j->params, (unsigned int)j->nparams,
 				   j->flags) == 0) {

@@ -35,6 +35,13 @@ struct mc_lvjob {
 	unsigned long long mem_bytes, disk_bytes, elapsed_ms;
 };
 
+/*
+ * SIGINT and SIGTERM held (true) or let through again (false) on this
+ * thread: around requests to the appliances, which a signal would cut off
+ * mid-TLS (their sockets have timeouts, so no SA_RESTART); one that came
+ * meanwhile is seen when let through.
+ */
+void mc_sig_hold(bool hold);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long mc_now_ms(void);
 /* Before the first virConnectOpen: libvirt's default event loop. 0 or -1. */

@@ -97,9 +97,11 @@ job_over(void *opaque, const char *why)
 
 	if (!m->migsec)
 		return;
+	mc_sig_hold(true);	/* a Ctrl-C now must not cut an end short */
 	m->end_rc = end_one(m, &m->st.src);
 	if (end_one(m, &m->st.dst) != MC_EXIT_OK)
 		m->end_rc = MC_EXIT_PARTIAL;
+	mc_sig_hold(false);
 	m->migsec = false;
 	snprintf(line, sizeof(line), "%s: migsec migration %s ended on %s and %s (%s)%s", m->o.domain,
 		 m->id, m->st.src.name, m->st.dst.name, why,

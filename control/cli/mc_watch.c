@@ -167,6 +167,7 @@ sweep_one(struct watch *w, struct w_host *wh, json_t *mig)
 static void
 sweep(struct watch *w)
 {
+	mc_sig_hold(true);	/* a SIGTERM now must not cut an end short */
 	for (int i = 0; i < w->nb_host; i++) {
 		json_t *req = mc_cli_req("status", NULL), *reply = NULL, *ms, *m;
 		size_t k;
@@ -179,6 +180,7 @@ sweep(struct watch *w)
 		json_decref(req);
 		json_decref(reply);
 	}
+	mc_sig_hold(false);
 	w->nb_flagged = 0;
 	w->sweeps++;
 }
