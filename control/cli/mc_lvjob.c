@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,7 +35,8 @@ struct run {
 	struct mc_lvjob *j;
 	pthread_t th;
 	atomic_bool done;	/* the migration call returned */
-	int code;		/* libvirt's error code when it failed */
+	int rc, code;		/* the call's result, libvirt's error code (the thread's) */
+	char err[512];
 	bool quit, over_called, seen_active, aborted;
 	int gone;		/* job statistics in a row without a job */
 	long long t0, over_at, abort_at, next_progress;
@@ -77,13 +79,13 @@ migrate_thread(void *arg)
 
 	if (virDomainMigrateToURI3(j->dom, j->dest_uri, j->params, (unsigned int)j->nparams,
 				   j->flags) == 0) {
-		j->rc = 0;
+		r->rc = 0;
 	} else {
 		virErrorPtr e = virGetLastError();
 
-		j->rc = -1;
+		r->rc = -1;
 		r->code = e ? e->code : 0;
-		snprintf(j->err, sizeof(j->err), "%s", e && e->message ? e->message : "unknown error");
+		snprintf(r->err, sizeof(r->err), "%s", e && e->message ? e->message : "unknown error");
 	}
 	atomic_store(&r->done, true);
 	return NULL;
@@ -274,15 +276,20 @@ int
 mc_lvjob_run(struct mc_lvjob *j)
 {
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-	struct run r = { .j = j };
+	struct run *rp = calloc(1, sizeof(*rp));
 	int cb_job, cb_life, timer;
 
-	r.t0 = r.next_progress = mc_now_ms();
+	if (rp == NULL) {
+		snprintf(j->err, sizeof(j->err), "out of memory");
+		return -1;
+	}
+	rp->j = j;
+	rp->t0 = rp->next_progress = mc_now_ms();
 	cb_job = virConnectDomainEventRegisterAny(j->conn, j->dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
-						  VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), &r, NULL);
+						  VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), rp, NULL);
 	cb_life = virConnectDomainEventRegisterAny(j->conn, j->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-						   VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &r, NULL);
-	timer = virEventAddTimeout(TICK_MS, tick, &r, NULL);
+						   VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), rp, NULL);
+	timer = virEventAddTimeout(TICK_MS, tick, rp, NULL);
 	if (cb_job < 0 || cb_life < 0 || timer < 0) {
 		snprintf(j->err, sizeof(j->err), "cannot listen for libvirt's events");
 		goto fail;
@@ -291,26 +298,34 @@ mc_lvjob_run(struct mc_lvjob *j)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (pthread_create(&r.th, NULL, migrate_thread, &r) != 0) {
+	if (pthread_create(&rp->th, NULL, migrate_thread, rp) != 0) {
 		snprintf(j->err, sizeof(j->err), "cannot start a thread");
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 		goto fail;
 	}
-	while (!r.quit)
+	while (!rp->quit)
 		if (virEventRunDefaultImpl() != 0)
 			break;
-	if (atomic_load(&r.done))
-		pthread_join(r.th, NULL);
-	else
-		pthread_detach(r.th);	/* given up on: the process exits soon */
-	end_migsec(&r, "migsecctl stops waiting");
+	if (atomic_load(&rp->done)) {
+		pthread_join(rp->th, NULL);
+		j->rc = rp->rc;
+		snprintf(j->err, sizeof(j->err), "%s", rp->err);
+	} else {
+		/* Given up on: the thread may still use rp and j's libvirt objects until the
+		 * process exits, so neither is freed (j->detached tells the caller). */
+		pthread_detach(rp->th);
+		j->detached = true;
+	}
+	end_migsec(rp, "migsecctl stops waiting");
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	outcome(&r);
+	outcome(rp);
 	virEventRemoveTimeout(timer);
 	virConnectDomainEventDeregisterAny(j->conn, cb_job);
 	virConnectDomainEventDeregisterAny(j->conn, cb_life);
+	if (!j->detached)
+		free(rp);
 	return 0;
 fail:
 	if (timer >= 0)
@@ -319,5 +334,6 @@ fail:
 		virConnectDomainEventDeregisterAny(j->conn, cb_job);
 	if (cb_life >= 0)
 		virConnectDomainEventDeregisterAny(j->conn, cb_life);
+	free(rp);
 	return -1;
 }

@@ -33,6 +33,7 @@ struct mc_lvjob {
 	char err[512];		/* libvirt's message when it failed */
 	const char *outcome;	/* "completed", "failed", "cancelled" */
 	unsigned long long mem_bytes, disk_bytes, elapsed_ms;
+	bool detached;		/* libvirt never returned: dom, conn, params must not be freed */
 };
 
 /*

@@ -136,6 +136,30 @@ add_sel(struct mc_mig_plan *p, unsigned int lo, unsigned int hi)
 			 plen, lo, hi);
 }
 
+/*
+ * --tunnelled: memory and disks cross inside libvirtd's own connection, so
+ * that is the one selector, and DEST-URI must name the destination's
+ * migration address (a name could resolve past the appliances).
+ */
+static int
+tunnel(const struct mc_mig_opts *o, const char *host, struct mc_mig_plan *p, char *err,
+       size_t errlen)
+{
+	if (o->migrateuri != NULL || o->disks_port || o->parallel) {
+		snprintf(err, errlen, "--tunnelled takes no --migrateuri, --disks-port or --parallel "
+			 "(everything crosses libvirtd's connection)");
+		return -1;
+	}
+	if (!same_addr(host, p->dst->address) || p->lvd_port == 0) {
+		snprintf(err, errlen, "--tunnelled: DEST-URI %s must name %s's migration address %s "
+			 "and a network transport: the tunnel is libvirtd's connection, and it must "
+			 "cross the appliances", o->dest_uri, p->dst->name, p->dst->address);
+		return -1;
+	}
+	add_sel(p, p->lvd_port, p->lvd_port);
+	return 0;
+}
+
 int
 mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src,
 	    const struct mc_mig_opts *o, struct mc_mig_plan *p, char *err, size_t errlen)
@@ -166,6 +190,8 @@ mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src,
 			 src->name, src->address, p->dst->name, p->dst->address);
 		return -1;
 	}
+	if (o->tunnelled)
+		return tunnel(o, host, p, err, errlen);
 	if (migrate_uri(o, p, err, errlen) != 0)
 		return -1;
 	add_sel(p, p->mig_lo, p->mig_hi);
@@ -205,7 +231,8 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		{ "parallel", 0, NULL, 'm' }, { "parallel-connections", 1, NULL, 'n' },
 		{ "bandwidth", 1, NULL, 'b' }, { "id", 1, NULL, 'i' }, { "lifetime", 1, NULL, 'l' },
 		{ "key-stdin", 0, NULL, 'k' }, { "interval", 1, NULL, 't' },
-		{ "rekey-seconds", 1, NULL, 'r' }, { "rekey-bytes", 1, NULL, 'R' }, { NULL, 0, NULL, 0 },
+		{ "rekey-seconds", 1, NULL, 'r' }, { "rekey-bytes", 1, NULL, 'R' },
+		{ "tunnelled", 0, NULL, 'T' }, { "tunneled", 0, NULL, 'T' }, { NULL, 0, NULL, 0 },
 	};
 	const char *pos[2] = { NULL, NULL };
 	long long v;
@@ -232,6 +259,7 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		case 'p': o->persistent = true; break;
 		case 'U': o->undefine = true; break;
 		case 'm': o->parallel = true; break;
+		case 'T': o->tunnelled = true; break;
 		case 'i': o->id = optarg; break;
 		case 'k': o->key_stdin = true; break;
 		case 'r':	/* the appliances' own bounds (docs/management.md) */

@@ -39,6 +39,7 @@ struct mig {
 	struct mc_start st;
 	char id[40];
 	bool migsec, downgraded;	/* a migsec migration runs; it is unsealed */
+	bool detached;			/* libvirt's call never returned (mc_lvjob) */
 	int end_rc;
 	json_t *ended;			/* appliance -> the end's reply, or an error */
 };
@@ -124,8 +125,10 @@ params(const struct mig *m, virTypedParameterPtr *p, int *n, unsigned int *flags
 		 (o->copy_inc ? VIR_MIGRATE_NON_SHARED_INC : 0) |
 		 (o->persistent ? VIR_MIGRATE_PERSIST_DEST : 0) |
 		 (o->undefine ? VIR_MIGRATE_UNDEFINE_SOURCE : 0) |
-		 (o->parallel ? VIR_MIGRATE_PARALLEL : 0);
-	rc |= virTypedParamsAddString(p, n, &max, VIR_MIGRATE_PARAM_URI, m->plan.migrate_uri);
+		 (o->parallel ? VIR_MIGRATE_PARALLEL : 0) |
+		 (o->tunnelled ? VIR_MIGRATE_TUNNELLED : 0);
+	if (!o->tunnelled)
+		rc |= virTypedParamsAddString(p, n, &max, VIR_MIGRATE_PARAM_URI, m->plan.migrate_uri);
 	if (o->disks_port)
 		rc |= virTypedParamsAddInt(p, n, &max, VIR_MIGRATE_PARAM_DISKS_PORT,
 					   (int)o->disks_port);
@@ -174,7 +177,8 @@ start(struct mig *m)
 		emit(m, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:O,s:s,s:O,s:O}", "event", "started",
 				  "domain", m->o.domain, "id", m->id, "policy", a->policy,
 				  "policy_source", m->pol_from, "sealed", !m->downgraded, "selectors",
-				  sels, "migrate_uri", m->plan.migrate_uri, "source", r[0],
+				  sels, "migrate_uri", m->o.tunnelled ? "tunnelled" : m->plan.migrate_uri,
+				  "source", r[0],
 				  "destination", r[1]), line);
 	}
 	json_decref(sels);
@@ -200,7 +204,10 @@ run_job(struct mig *m, virConnectPtr conn, virDomainPtr dom)
 		virTypedParamsFree(j.params, j.nparams);
 		return m->end_rc == MC_EXIT_OK ? MC_EXIT_REFUSED : MC_EXIT_PARTIAL;
 	}
-	virTypedParamsFree(j.params, j.nparams);
+	if (j.detached)
+		m->detached = true;	/* the process exits with the call still on its thread */
+	else
+		virTypedParamsFree(j.params, j.nparams);
 	if (j.rc != 0)
 		fprintf(stderr, "migsecctl: migrate: %s: libvirt: %s\n", m->o.domain, j.err);
 	rc = j.rc != 0 ? MC_EXIT_REFUSED : m->downgraded ? MC_EXIT_DOWNGRADED : MC_EXIT_OK;
@@ -325,6 +332,8 @@ migrate(struct mig *m)
 		rc = start(m);
 	if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED)
 		rc = run_job(m, conn, dom);
+	if (m->detached)
+		return rc;
 	virDomainFree(dom);
 	virConnectClose(conn);
 	return rc;

@@ -19,7 +19,7 @@
 struct mc_mig_opts {
 	const char *domain, *dest_uri, *connect, *migrateuri, *id;
 	unsigned int disks_port, parallel_conns, bandwidth;
-	bool copy_all, copy_inc, persistent, undefine, parallel, key_stdin;
+	bool copy_all, copy_inc, persistent, undefine, parallel, key_stdin, tunnelled;
 	long long lifetime, rekey_s, rekey_bytes;	/* the migsec migration's, as start's */
 	int interval_ms;
 };
@@ -27,7 +27,7 @@ struct mc_mig_opts {
 /* What migsecctl migrate does, worked out before anything starts. */
 struct mc_mig_plan {
 	const struct mc_lvhost *src, *dst;
-	char migrate_uri[128];		/* tcp://DST-ADDR[:PORT], handed to libvirt */
+	char migrate_uri[128];		/* tcp://DST-ADDR[:PORT], handed to libvirt; "" tunnelled */
 	unsigned int mig_lo, mig_hi;	/* its port(s) on the destination */
 	unsigned int nbd_lo, nbd_hi;	/* the disks' NBD port(s); 0 without storage copy */
 	unsigned int lvd_port;		/* libvirtd's port of DEST-URI (p2p connection); 0 none */

@@ -171,6 +171,20 @@ test_plan(void)
 	CU_ASSERT_STRING_EQUAL(p.sel[1], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=50007");
 	CU_ASSERT_STRING_EQUAL(p.sel[2], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=22");
 	CU_ASSERT_STRING_EQUAL(p.migrate_uri, "tcp://192.0.2.2:50005");
+	/* tunnelled: libvirtd's connection is the one selector */
+	opts(&o, "qemu+tcp://192.0.2.2/system", NULL, true, 0);
+	o.tunnelled = true;
+	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == 0);
+	CU_ASSERT(p.nb_sel == 1);
+	CU_ASSERT_STRING_EQUAL(p.sel[0], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=16509");
+	opts(&o, "qemu+tcp://hostB/system", NULL, false, 0);
+	o.tunnelled = true;
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "must name hostB's migration address") != NULL);
+	opts(&o, "qemu+tcp://192.0.2.2/system", "tcp://192.0.2.2:50005", false, 0);
+	o.tunnelled = true;
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "--tunnelled takes no --migrateuri") != NULL);
 	/* refusals */
 	opts(&o, "qemu+tcp://198.51.100.77/system", NULL, false, 0);
 	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);

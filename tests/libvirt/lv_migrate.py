@@ -19,6 +19,12 @@ discard, B's qemu hook gating, the management plane's hosts map).
   marker in the opened plaintext and never on the wire; the migsec
   migration ended on both appliances (no migration, no SA left); B's hook
   allowed it, naming the migration.
+- libvirt refusing after the migsec migration started (B defines a
+  domain of that name with another UUID): exit 1, outcome failed, the
+  migsec migration ended on both appliances, nothing left behind.
+- --tunnelled (memory inside libvirtd's connection) of a domain without
+  disk: libvirtd's port the one selector, appliance B opened the memory,
+  the domain runs on B, no migration or SA left.
 """
 import json
 import os
@@ -27,6 +33,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lvmig_lab import (MARKER, disk_hash, hosts_conf, lvmig, make_disk,  # noqa: E402
                        precreate)
+from libvirt_hosts import domain_xml  # noqa: E402
 from migsec_lab import HOST, check, derive, log, verify_esp_capture  # noqa: E402
 
 DISK_MIB = 2
@@ -125,14 +132,61 @@ def sealed_migration(m, src_hash):
           f"B's hook allowed it, naming the migsec migration ({last})")
 
 
+def libvirt_fails(m):
+    """The migsec migration runs, then libvirt refuses (the destination already
+    defines a domain of that name with another UUID): rolled back."""
+    path = os.path.join(m.b.dir, "lv-tun-other.xml")
+    with open(path, "w") as f:
+        f.write(domain_xml("lv-tun"))
+    m.b.virsh("define", path)
+    r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--id", "lvt0"))
+    ev, _ = events(r.stdout)
+    res = ev.get("result", {})
+    check(r.returncode == 1 and res.get("outcome") == "failed" and "started" in ev
+          and "already exists" in (res.get("error") or ""),
+          f"libvirt fails after the start: exit 1, outcome failed ({r.returncode}: "
+          f"{res.get('error')})")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          "libvirt fails after the start: the migsec migration ended on both appliances")
+    m.nothing_left("lv-tun", "libvirt fails after the start")
+    m.b.virsh("undefine", "lv-tun")
+
+
+def tunnelled(m):
+    """--tunnelled: memory inside libvirtd's connection, whose port is the one
+    selector. (A disk copy inside the tunnel, --copy-storage-all, libvirt 9.0
+    here refuses by itself: "argument key 'host' must not have null value".)"""
+    r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--tunnelled", "--id", "lvt1"))
+    ev, _ = events(r.stdout)
+    check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
+          f"--tunnelled: exit 0, completed ({r.returncode}: {r.stderr.strip()})")
+    sel = ev["started"]["selectors"]
+    check(ev["started"]["sealed"] and ev["started"]["migrate_uri"] == "tunnelled" and
+          sel == [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp,dport=16509"],
+          f"--tunnelled: sealed, libvirtd's port the one selector ({sel})")
+    opened = ev["ended"]["appliances"]["apB"]["in_bytes"]
+    # 48 MiB of guest RAM, mostly zero pages that QEMU sends as flags only (as lv_gate).
+    check(opened > 256 << 10, f"--tunnelled: apB opened {opened} bytes")
+    check(m.b.virsh("domstate", "lv-tun").stdout.strip() == "running"
+          and "lv-tun" not in m.a.domains(), "--tunnelled: lv-tun runs on B, not on A")
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"--tunnelled: no migration, no SA left on {app}")
+
+
 def main():
     with lvmig("lvm") as m:
         src_hash = make_disk(m.a, "lvd.qcow2", DISK_MIB)
         m.a.create("lv-disk", disk="lvd.qcow2")
-        r = m.migsecctl("policy", "lv-disk", "required", "--connect", m.a.local_uri)
-        check(r.returncode == 0, f"lv-disk: policy required ({r.stderr.strip()})")
+        m.a.create("lv-tun")
+        for name in ("lv-disk", "lv-tun"):
+            r = m.migsecctl("policy", name, "required", "--connect", m.a.local_uri)
+            check(r.returncode == 0, f"{name}: policy required ({r.stderr.strip()})")
         bad_input(m)
         sealed_migration(m, src_hash)
+        libvirt_fails(m)
+        tunnelled(m)
     log("lv_migrate: all checks passed")
 
 
