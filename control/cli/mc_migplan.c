@@ -65,9 +65,8 @@ mc_uri_host(const char *uri, char *host, size_t len, unsigned int *port, unsigne
 	return 0;
 }
 
-/* Two spellings of one address compare equal ("2001:db8::2" and "2001:DB8:0::2"). */
-static bool
-same_addr(const char *a, const char *b)
+bool
+mc_same_addr(const char *a, const char *b)
 {
 	unsigned char x[16] = { 0 }, y[16] = { 0 };
 	int fa = strchr(a, ':') ? AF_INET6 : AF_INET, fb = strchr(b, ':') ? AF_INET6 : AF_INET;
@@ -97,7 +96,7 @@ migrate_uri(const struct mc_mig_opts *o, struct mc_mig_plan *p, char *err, size_
 		snprintf(err, errlen, "--migrateuri '%s' is not tcp://HOST[:PORT]", o->migrateuri);
 		return -1;
 	}
-	if (!same_addr(host, d->address)) {
+	if (!mc_same_addr(host, d->address)) {
 		snprintf(err, errlen, "--migrateuri '%s': %s is not %s's migration address %s "
 			 "(hosts in the configuration): the migration would not cross its "
 			 "appliance", o->migrateuri, host, d->name, d->address);
@@ -150,7 +149,7 @@ tunnel(const struct mc_mig_opts *o, const char *host, struct mc_mig_plan *p, cha
 			 "(everything crosses libvirtd's connection)");
 		return -1;
 	}
-	if (!same_addr(host, p->dst->address) || p->lvd_port == 0) {
+	if (!mc_same_addr(host, p->dst->address) || p->lvd_port == 0) {
 		snprintf(err, errlen, "--tunnelled: DEST-URI %s must name %s's migration address %s "
 			 "and a network transport: the tunnel is libvirtd's connection, and it must "
 			 "cross the appliances", o->dest_uri, p->dst->name, p->dst->address);

@@ -42,6 +42,8 @@ struct mc_mig_plan {
  * unix/ext). 0, or -1 if there is no host or the port is bad.
  */
 int mc_uri_host(const char *uri, char *host, size_t len, unsigned int *port, unsigned int *lvd);
+/* Two spellings of one address compare equal ("2001:db8::2", "2001:DB8:0::2"). */
+bool mc_same_addr(const char *a, const char *b);
 /*
  * The plan for a migration from src to the host DEST-URI names. err (a
  * sentence for the operator) and -1 on bad input: an unknown host, a

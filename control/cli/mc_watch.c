@@ -125,7 +125,7 @@ static const struct mc_lvhost *
 by_outer(const struct watch *w, const char *outer)
 {
 	for (unsigned int i = 0; i < w->hs.n; i++)
-		if (w->hs.h[i].has_appliance && strcmp(w->hs.h[i].outer, outer) == 0)
+		if (w->hs.h[i].has_appliance && mc_same_addr(w->hs.h[i].outer, outer))
 			return &w->hs.h[i];
 	return NULL;
 }

@@ -69,6 +69,11 @@ test_uri(void)
 	CU_ASSERT(mc_uri_host("qemu+tcp://host:12x/system", h, sizeof(h), &port, &lvd) == -1);
 	CU_ASSERT(mc_uri_host("qemu+tcp://[2001:db8::2/system", h, sizeof(h), &port, &lvd) == -1);
 	CU_ASSERT(mc_uri_host("192.0.2.2", h, sizeof(h), &port, &lvd) == -1);
+	CU_ASSERT(mc_same_addr("2001:db8::2", "2001:DB8:0::2"));
+	CU_ASSERT(mc_same_addr("192.0.2.2", "192.0.2.2"));
+	CU_ASSERT(!mc_same_addr("192.0.2.2", "192.0.2.20"));
+	CU_ASSERT(!mc_same_addr("192.0.2.2", "::ffff:192.0.2.2"));
+	CU_ASSERT(!mc_same_addr("host-b", "host-b"));
 }
 
 static void
