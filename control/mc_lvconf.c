@@ -40,7 +40,8 @@ mc_lv_policy_name(enum mc_lv_policy p)
 static int
 parse(config_t *cfg, struct mc_lvconf *c, char *err, size_t errlen)
 {
-	static const char *const known[] = { "default_policy", "query_socket", "audit_file", NULL };
+	static const char *const known[] = { "default_policy", "query_socket", "audit_file",
+		"hosts", NULL };	/* hosts: migsecctl migrate's (cli/mc_lvhosts.c) */
 	struct ms_cfg_ctx cx = { .file = c->file, .err = err, .errlen = (unsigned int)errlen };
 	const config_setting_t *root = config_root_setting(cfg);
 	int pol = MC_LV_OPPORTUNISTIC;

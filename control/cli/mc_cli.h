@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "mc_client.h"
+#include "mc_msg.h"
 
 /* Exit statuses (documented in the usage text and migsecctl(8)). */
 enum {
@@ -39,7 +40,27 @@ int mc_cli_call(const struct mc_cli *c, const struct mc_peer *p, json_t *req, js
 /* One more APPLIANCE argument into app[*n] (at most MC_APPL_MAX); 0, or -1 said. */
 int mc_cli_peer_add(const char *arg, struct mc_peer *app, int *n);
 
+/* What migsecctl start sends (mc_start.c); migsecctl migrate fills it in too. */
+struct mc_start {
+	const char *id, *vm, *policy, *src_outer, *dst_outer;
+	struct mc_peer src, dst;
+	const char *sel[MC_SEL_MAX];
+	unsigned int nb_sel;
+	json_int_t lifetime, max_bytes, rekey_s, rekey_bytes, window, lanes;
+	bool key_stdin, have_src, have_dst;
+};
+
 /* migsecctl start ...: argv[0] is "start". Returns the exit status. */
 int mc_cli_start(const struct mc_cli *c, int argc, char **argv);
+/*
+ * Start a on both appliances (the key made here or read from stdin, wiped
+ * once sent), rolled back if either refuses; the opportunistic fall-back.
+ * r[0], r[1]: the source's and destination's replies (the caller frees them).
+ * Returns the exit status: OK, DOWNGRADED, or the failure (nothing left running
+ * unless PARTIAL).
+ */
+int mc_start_run(const struct mc_cli *c, struct mc_start *a, json_t **r);
+/* end of migration id on p; the exit status (said on stderr if not OK). */
+int mc_start_end(const struct mc_cli *c, const struct mc_peer *p, const char *id);
 
 #endif

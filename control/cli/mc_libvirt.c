@@ -32,8 +32,14 @@ quiet(void *opaque, virErrorPtr e)
 	(void)e;
 }
 
-static const char *
-lv_msg(void)
+void
+mc_lv_quiet(void)
+{
+	virSetErrorFunc(NULL, quiet);
+}
+
+const char *
+mc_lv_msg(void)
 {
 	virErrorPtr e = virGetLastError();
 
@@ -117,7 +123,7 @@ set_policy(virDomainPtr d, const struct pol_args *a)
 	}
 	if (rc != 0) {
 		fprintf(stderr, "migsecctl: policy: libvirt refused to change %s: %s\n", a->domain,
-			lv_msg());
+			mc_lv_msg());
 		return MC_EXIT_REFUSED;
 	}
 	return MC_EXIT_OK;
@@ -142,11 +148,34 @@ show(const struct pol_args *a, const char *policy, const char *from, const struc
 		       policy, lc->file);
 }
 
+int
+mc_lv_domain_policy(virDomainPtr d, const struct mc_lvconf *lc, enum mc_lv_policy *p,
+		    const char **from)
+{
+	char *xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, MC_LV_NS,
+					 VIR_DOMAIN_AFFECT_CURRENT);
+
+	if (xml == NULL) {
+		virErrorPtr e = virGetLastError();
+
+		if (e == NULL || e->code != VIR_ERR_NO_DOMAIN_METADATA)
+			return -1;
+		*p = lc->default_policy;
+		*from = "default";
+		return 0;
+	}
+	*p = element_policy(xml);
+	*from = "metadata";
+	free(xml);
+	return 0;
+}
+
 /* Print the policy in force: the element's, or the cluster's default. */
 static int
 get_policy(virDomainPtr d, const struct pol_args *a)
 {
-	char err[384] = "", *xml;
+	char err[384] = "";
+	const char *from;
 	struct mc_lvconf lc;
 	enum mc_lv_policy p;
 
@@ -154,21 +183,15 @@ get_policy(virDomainPtr d, const struct pol_args *a)
 		fprintf(stderr, "migsecctl: %s\n", err);
 		return MC_EXIT_USAGE;
 	}
-	xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, MC_LV_NS,
-				   VIR_DOMAIN_AFFECT_CURRENT);
-	if (xml == NULL) {
-		virErrorPtr e = virGetLastError();
-
-		if (e == NULL || e->code != VIR_ERR_NO_DOMAIN_METADATA) {
-			fprintf(stderr, "migsecctl: policy: cannot read %s's metadata: %s\n",
-				a->domain, lv_msg());
-			return MC_EXIT_UNREACHABLE;
-		}
+	if (mc_lv_domain_policy(d, &lc, &p, &from) != 0) {
+		fprintf(stderr, "migsecctl: policy: cannot read %s's metadata: %s\n", a->domain,
+			mc_lv_msg());
+		return MC_EXIT_UNREACHABLE;
+	}
+	if (strcmp(from, "default") == 0) {
 		show(a, mc_lv_policy_name(lc.default_policy), "default", &lc);
 		return MC_EXIT_OK;
 	}
-	p = element_policy(xml);
-	free(xml);
 	show(a, p == MC_LV_BAD ? "invalid (treated as required)" : mc_lv_policy_name(p),
 	     "metadata", &lc);
 	return p == MC_LV_BAD ? MC_EXIT_REFUSED : MC_EXIT_OK;
@@ -184,11 +207,11 @@ mc_lv_policy_main(bool json, int argc, char **argv)
 
 	if (parse_args(argc, argv, &a) != 0)
 		return MC_EXIT_USAGE;
-	virSetErrorFunc(NULL, quiet);
+	mc_lv_quiet();
 	conn = virConnectOpen(a.uri);
 	if (conn == NULL) {
 		fprintf(stderr, "migsecctl: policy: cannot connect to libvirt (%s): %s\n",
-			a.uri ? a.uri : "default URI", lv_msg());
+			a.uri ? a.uri : "default URI", mc_lv_msg());
 		return MC_EXIT_UNREACHABLE;
 	}
 	d = virDomainLookupByName(conn, a.domain);
@@ -201,7 +224,7 @@ mc_lv_policy_main(bool json, int argc, char **argv)
 				a.uri ? a.uri : "the default libvirt URI");
 		else
 			fprintf(stderr, "migsecctl: policy: cannot look up '%s': %s\n", a.domain,
-				lv_msg());
+				mc_lv_msg());
 		virConnectClose(conn);
 		return none ? MC_EXIT_NO_DOMAIN : MC_EXIT_UNREACHABLE;
 	}

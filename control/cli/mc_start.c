@@ -28,15 +28,6 @@
 /* Locked memory for start: about 10 MiB mapped, two TLS connections. */
 #define MC_CLI_MEMLOCK (32UL << 20)
 
-struct start_args {
-	const char *id, *vm, *policy, *src_outer, *dst_outer;
-	struct mc_peer src, dst;
-	const char *sel[MC_SEL_MAX];
-	unsigned int nb_sel;
-	json_int_t lifetime, max_bytes, rekey_s, rekey_bytes, window, lanes;
-	bool key_stdin, have_src, have_dst;
-};
-
 /*
  * One line of stdin, with read(2) a byte at a time: stdio would keep the
  * hex key in its own buffer, which nothing here can wipe. Not to the end of
@@ -84,7 +75,7 @@ read_secret(bool from_stdin, uint8_t *secret)
 }
 
 static json_t *
-start_req(const struct start_args *a, const char *policy, const char *role, const char *peer,
+start_req(const struct mc_start *a, const char *policy, const char *role, const char *peer,
 	  const uint8_t *secret, const char *note)
 {
 	json_t *o = mc_cli_req("start", a->id), *sels = json_array();
@@ -120,8 +111,8 @@ start_req(const struct start_args *a, const char *policy, const char *role, cons
 	return o;
 }
 
-static int
-end_on(const struct mc_cli *c, const struct mc_peer *p, const char *id)
+int
+mc_start_end(const struct mc_cli *c, const struct mc_peer *p, const char *id)
 {
 	json_t *req = mc_cli_req("end", id), *reply = NULL;
 	int rc = mc_cli_call(c, p, req, &reply);
@@ -133,7 +124,7 @@ end_on(const struct mc_cli *c, const struct mc_peer *p, const char *id)
 
 /* Both appliances, source first; on failure the other is ended. */
 static int
-start_both(const struct mc_cli *c, const struct start_args *a, const char *policy,
+start_both(const struct mc_cli *c, const struct mc_start *a, const char *policy,
 	   const uint8_t *secret, const char *note, json_t **replies)
 {
 	const struct mc_peer *peers[2] = { &a->src, &a->dst };
@@ -151,7 +142,7 @@ start_both(const struct mc_cli *c, const struct start_args *a, const char *polic
 	}
 	if (rc[0] == MC_EXIT_OK && rc[1] == MC_EXIT_OK)
 		return MC_EXIT_OK;
-	if (rc[0] == MC_EXIT_OK && end_on(c, peers[0], a->id) != MC_EXIT_OK) {
+	if (rc[0] == MC_EXIT_OK && mc_start_end(c, peers[0], a->id) != MC_EXIT_OK) {
 		fprintf(stderr, "migsecctl: rollback on %s FAILED: it may still hold migration %s\n",
 			peers[0]->name, a->id);
 		return MC_EXIT_PARTIAL;
@@ -168,7 +159,7 @@ start_both(const struct mc_cli *c, const struct start_args *a, const char *polic
  * note for both appliances' audit trails names it and its reason.
  */
 static bool
-cannot_seal_answer(const struct start_args *a, json_t **r, char *note, size_t len)
+cannot_seal_answer(const struct mc_start *a, json_t **r, char *note, size_t len)
 {
 	const struct mc_peer *peers[2] = { &a->src, &a->dst };
 
@@ -191,7 +182,7 @@ cannot_seal_answer(const struct start_args *a, json_t **r, char *note, size_t le
 }
 
 static void
-print_started(const struct mc_cli *c, const struct start_args *a, json_t **r)
+print_started(const struct mc_cli *c, const struct mc_start *a, json_t **r)
 {
 	if (c->json) {
 		json_t *o = json_pack("{s:O,s:O}", "source", r[0], "destination", r[1]);
@@ -213,7 +204,7 @@ print_started(const struct mc_cli *c, const struct start_args *a, json_t **r)
 
 /* Lanes for a migration: one per worker of the busier appliance. */
 static int
-default_lanes(const struct mc_cli *c, struct start_args *a)
+default_lanes(const struct mc_cli *c, struct mc_start *a)
 {
 	const struct mc_peer *peers[2] = { &a->src, &a->dst };
 	json_int_t lanes = 1;
@@ -237,7 +228,7 @@ default_lanes(const struct mc_cli *c, struct start_args *a)
 
 /* opportunistic, after the sealed start failed: unsealed only on a "cannot seal" answer. */
 static int
-fall_back(const struct mc_cli *c, const struct start_args *a, int rc, json_t **r)
+fall_back(const struct mc_cli *c, const struct mc_start *a, int rc, json_t **r)
 {
 	char note[MC_NOTE_MAX];
 
@@ -255,11 +246,10 @@ fall_back(const struct mc_cli *c, const struct start_args *a, int rc, json_t **r
 	return rc == MC_EXIT_OK ? MC_EXIT_DOWNGRADED : rc;
 }
 
-static int
-do_start(const struct mc_cli *c, struct start_args *a)
+int
+mc_start_run(const struct mc_cli *c, struct mc_start *a, json_t **r)
 {
 	uint8_t *secret = NULL;
-	json_t *r[2] = { NULL, NULL };
 	bool sealed = strcmp(a->policy, "disabled") != 0;
 	int rc;
 
@@ -285,16 +275,12 @@ do_start(const struct mc_cli *c, struct start_args *a)
 	mc_secure_free(secret, MC_SECRET_LEN);	/* the appliances hold derived keys only */
 	if (rc != MC_EXIT_OK && strcmp(a->policy, "opportunistic") == 0)
 		rc = fall_back(c, a, rc, r);
-	if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED)
-		print_started(c, a, r);
-	json_decref(r[0]);
-	json_decref(r[1]);
 	return rc;
 }
 
 /* For a clear message here: the appliances check every field again. */
 static int
-start_args_check(const struct start_args *a, bool complete)
+start_args_check(const struct mc_start *a, bool complete)
 {
 	if (!complete || !a->id || !a->vm || !a->have_src || !a->have_dst || !a->src_outer ||
 	    !a->dst_outer || a->nb_sel == 0) {
@@ -311,7 +297,7 @@ start_args_check(const struct start_args *a, bool complete)
 }
 
 static int
-parse_start(int argc, char **argv, struct start_args *a)
+parse_start(int argc, char **argv, struct mc_start *a)
 {
 	static const struct option opts[] = {
 		{ "id", 1, NULL, 'i' }, { "vm", 1, NULL, 'v' }, { "policy", 1, NULL, 'p' },
@@ -360,7 +346,16 @@ parse_start(int argc, char **argv, struct start_args *a)
 int
 mc_cli_start(const struct mc_cli *c, int argc, char **argv)
 {
-	struct start_args a;
+	json_t *r[2] = { NULL, NULL };
+	struct mc_start a;
+	int rc;
 
-	return parse_start(argc, argv, &a) ? MC_EXIT_USAGE : do_start(c, &a);
+	if (parse_start(argc, argv, &a) != 0)
+		return MC_EXIT_USAGE;
+	rc = mc_start_run(c, &a, r);
+	if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED)
+		print_started(c, &a, r);
+	json_decref(r[0]);
+	json_decref(r[1]);
+	return rc;
 }

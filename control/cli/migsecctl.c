@@ -5,7 +5,8 @@
  * migration on both appliances over mutual TLS, and rekeys, ends and shows
  * migrations. This file: the global options, one request to one appliance,
  * and rekey / end / status / health; start is in mc_start.c, top in
- * mc_top.c. One process, one thread, one command.
+ * mc_top.c, policy in mc_libvirt.c, migrate in mc_migrate.c, watch in
+ * mc_watch.c. One process, one thread, one command.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "mc_cli.h"
 #include "mc_libvirt.h"
+#include "mc_migrate.h"
 #include "mc_msg.h"
 #include "mc_secmem.h"
 #include "mc_show.h"
@@ -56,6 +58,32 @@ usage(FILE *f)
 		"      The libvirt domain's migsec policy (its metadata, live and persistent):\n"
 		"      shown, or set first ('default': removed, the cluster's default applies).\n"
 		"      Speaks to libvirtd (URI as virsh's -c), needs no TLS material.\n"
+		"  migrate DOMAIN DEST-URI [--connect URI] [--live] [--p2p] [--migrateuri tcp://ADDR[:PORT]]\n"
+		"         [--copy-storage-all|--copy-storage-inc [--disks-port N]] [--persistent]\n"
+		"         [--undefinesource] [--parallel [--parallel-connections N]] [--tunnelled]\n"
+		"         [--bandwidth MiB/s]\n"
+		"         [--id ID] [--lifetime S] [--rekey-seconds S] [--rekey-bytes N] [--key-stdin]\n"
+		"         [--interval S]\n"
+		"      virsh migrate --live --p2p with a migsec migration around it: the source\n"
+		"      (libvirt's hostname of --connect) and DEST-URI's host mapped to their\n"
+		"      appliances by the hosts of /etc/migsec/libvirt.conf; the domain's policy\n"
+		"      (metadata, else the default there); migsec started on both appliances\n"
+		"      (one-shot key; selectors: the source's to the destination's migration\n"
+		"      address, TCP to the --migrateuri port or the migration port range, the\n"
+		"      disks' NBD port, libvirtd's port); the libvirt migration (always live and\n"
+		"      peer-to-peer, over tcp://DESTINATION-MIGRATION-ADDRESS unless --migrateuri;\n"
+		"      --tunnelled: inside libvirtd's connection, DEST-URI naming that address);\n"
+		"      progress every S seconds (default 1; 0 none); migsec ended on both as soon\n"
+		"      as the job is over, however it ends. SIGINT/SIGTERM abort the job. Policy\n"
+		"      disabled: no migsec migration. --id default lv-RANDOM; --lifetime (default\n"
+		"      3600): the appliances end it then, migsecctl aborts the job. --rekey-*:\n"
+		"      the appliances rekey at these limits (as start's).\n"
+		"  watch [--connect URI]... [--interval S] [--count N]\n"
+		"      The clean-up agent: for each source host (libvirt URI, default this one;\n"
+		"      its appliance from the hosts map) every S seconds (default 2, 0.2..3600)\n"
+		"      and at once on libvirt's job-completed and lifecycle events, ends on both\n"
+		"      appliances a migration (role source) whose VM had a libvirt job and now\n"
+		"      has none, or left the host. N sweeps (default: until SIGINT/SIGTERM).\n"
 		"\n"
 		"APPLIANCE is [NAME=]HOST:PORT of its migsec-control; its certificate must name HOST.\n"
 		"TLS material also from $MIGSECCTL_CA, $MIGSECCTL_CERT, $MIGSECCTL_KEY.\n"
@@ -63,7 +91,14 @@ usage(FILE *f)
 		"3 an appliance unreachable or TLS failed; 4 done but downgraded to plaintext\n"
 		"(opportunistic); 5 a rollback failed: an appliance may still hold the migration;\n"
 		"policy: 1 libvirt refused, or the metadata is invalid; 3 libvirt unreachable;\n"
-		"6 no such domain.\n");
+		"6 no such domain. migrate: 0 migrated (sealed, or policy disabled); 1 the\n"
+		"libvirt migration failed or was cancelled (the migsec migration ended on both),\n"
+		"an appliance refused, or the domain's policy metadata is invalid; 2 usage, an\n"
+		"unknown host, a host without appliance, the domain not running; 3 libvirt or an\n"
+		"appliance unreachable (nothing left running); 4 migrated in plaintext\n"
+		"(opportunistic, downgraded); 5 a migsec migration not ended on an appliance\n"
+		"(it ends at its lifetime); 6 no such domain. watch: 0 stopped; 2 usage, a host\n"
+		"not in the hosts map or without appliance; 3 libvirt unreachable.\n");
 }
 
 int
@@ -193,6 +228,10 @@ command(const struct mc_cli *c, int argc, char **argv)
 	if (!strcmp(argv[0], "rekey") || !strcmp(argv[0], "end") || !strcmp(argv[0], "status") ||
 	    !strcmp(argv[0], "health"))
 		return cmd_each(c, argc, argv);
+	if (strcmp(argv[0], "migrate") == 0)
+		return mc_cli_migrate(c, argc, argv);
+	if (strcmp(argv[0], "watch") == 0)
+		return mc_cli_watch(c, argc, argv);
 	if (strcmp(argv[0], "top") == 0)
 		return mc_top_main(c->ctx, c->timeout_ms, c->json, argc, argv);
 	usage(stderr);

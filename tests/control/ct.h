@@ -64,5 +64,6 @@ void ct_suite_tls(void);
 void ct_suite_authz(void);
 void ct_suite_refuse(void);
 void ct_suite_query(void);
+void ct_suite_migplan(void);
 
 #endif

@@ -13,7 +13,7 @@ main(int argc, char **argv)
 	static const struct { const char *name; void (*add)(void); } suites[] = {
 		{ "msg", ct_suite_msg }, { "kdf", ct_suite_kdf }, { "mig", ct_suite_mig },
 		{ "tls", ct_suite_tls }, { "authz", ct_suite_authz }, { "refuse", ct_suite_refuse },
-		{ "query", ct_suite_query },
+		{ "query", ct_suite_query }, { "migplan", ct_suite_migplan },
 	};
 	int s = -1;
 
@@ -21,7 +21,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], suites[i].name) == 0)
 			s = i;
 	if (s < 0) {
-		fprintf(stderr, "usage: %s msg|kdf|mig|tls|authz|refuse|query\n", argv[0]);
+		fprintf(stderr, "usage: %s msg|kdf|mig|tls|authz|refuse|query|migplan\n", argv[0]);
 		return 2;
 	}
 	if (mc_secmem_init(64 * 1024) != 0) {

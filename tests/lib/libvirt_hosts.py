@@ -21,10 +21,26 @@ DIRS = {"run": "/run/libvirt", "lib": "/var/lib/libvirt", "etc": "/etc/libvirt",
         "log": "/var/log/libvirt", "cache": "/var/cache/libvirt"}
 
 
-def domain_xml(name, mem_mib=48):
-    """A small TCG domain without disk or graphics: SeaBIOS finds nothing to
-    boot and waits; enough to migrate."""
-    return f"""<domain type='qemu'>
+def domain_xml(name, mem_mib=48, disk=None, ram_blob=None):
+    """A small TCG domain without graphics, and without disk unless disk (a
+    qcow2 file, as the host's libvirtd sees it) is given: SeaBIOS finds
+    nothing to boot and waits; enough to migrate. ram_blob (a file as the
+    host sees it): QEMU's loader device puts it into guest RAM at 16 MiB,
+    so that the RAM holds that much that is not zero (it must exist on the
+    destination too: QEMU starts there with the same arguments)."""
+    qemu_ns = " xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'" if ram_blob else ""
+    blob_xml = (f"""  <qemu:commandline>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='loader,file={ram_blob},addr=0x1000000,force-raw=on'/>
+  </qemu:commandline>
+""" if ram_blob else "")
+    disk_xml = (f"""    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='{disk}'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+""" if disk else "")
+    return f"""<domain type='qemu'{qemu_ns}>
   <name>{name}</name>
   <memory unit='MiB'>{mem_mib}</memory>
   <vcpu>1</vcpu>
@@ -32,10 +48,10 @@ def domain_xml(name, mem_mib=48):
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>{QEMU}</emulator>
-    <serial type='pty'/>
+{disk_xml}    <serial type='pty'/>
     <memballoon model='none'/>
   </devices>
-</domain>
+{blob_xml}</domain>
 """
 
 
@@ -97,11 +113,26 @@ class Host:
         r = self.virsh("list", "--name", check=False)
         return [d for d in r.stdout.split() if d]
 
-    def create(self, name):
+    def create(self, name, disk=None, ram_blob=None):
+        """A running transient domain; disk (a qcow2 file) and ram_blob: names
+        of files under images()."""
         path = os.path.join(self.dir, f"{name}.xml")
+        img = "/var/lib/libvirt/images"
         with open(path, "w") as f:
-            f.write(domain_xml(name))
+            f.write(domain_xml(name, disk=disk and f"{img}/{disk}",
+                               ram_blob=ram_blob and f"{img}/{ram_blob}"))
         self.virsh("create", path)
+
+    def images(self):
+        """This host's /var/lib/libvirt/images, as seen from outside its mount namespace."""
+        d = os.path.join(self.dir, "lib", "images")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    @property
+    def local_uri(self):
+        """libvirtd's UNIX socket, reachable from any network namespace (path-bound)."""
+        return f"qemu+unix:///system?socket={self.dir}/run/libvirt-sock"
 
     def _kill_pidfile(self, path):
         try:

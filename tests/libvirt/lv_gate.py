@@ -13,13 +13,18 @@ being migsec-libvirt-hook, asking appliance B's query socket.
 - opportunistic and disabled: they migrate.
 - required with `migsecctl start --vm NAME` on both appliances: allowed,
   and the migration crossed sealed (B opened its packets).
+- `migsecctl migrate` of a disabled domain: no migsec migration at all,
+  the libvirt migration alone, exit 0.
 """
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from libvirt_hosts import Host  # noqa: E402
+from lvmig_lab import hosts_conf  # noqa: E402
 from migsec_lab import (BUILD, HOST, OUTER, Lab, appliance, check, ctl, log,  # noqa: E402
                         MIGSECCTL)
 
@@ -113,6 +118,32 @@ def sealed(lab, a, b, hook_audit):
     ctl(lab, "end", "--id", "lvm1", A, B)
 
 
+def disabled_migrate(lab, a, b, root):
+    """migsecctl migrate of a disabled domain: no migsec migration at all, the
+    libvirt migration alone (this lab's policy is bypass), exit 0."""
+    a.create("lv-dis2")
+    pki = os.path.join(lab.dir, "pki")
+    env = dict(os.environ, MIGSEC_LIBVIRT_CONF=hosts_conf(root))
+    run = ["ip", "netns", "exec", lab.ns("mg"), MIGSECCTL, "--ca", f"{pki}/ca.pem", "--cert",
+           f"{pki}/mgmt.pem", "--key", f"{pki}/mgmt.key"]
+    r = subprocess.run(run + ["policy", "lv-dis2", "disabled", "--connect", a.local_uri],
+                       env=env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"lv-dis2: policy disabled ({r.stderr.strip()})")
+    r = subprocess.run(run + ["--json", "migrate", "lv-dis2", f"qemu+tcp://{HOST['B'][4]}/system",
+                              "--connect", a.local_uri], env=env, capture_output=True, text=True,
+                       timeout=120)
+    ev = {e["event"]: e for e in map(json.loads, r.stdout.splitlines())}
+    res = ev.get("result", {})
+    check(r.returncode == 0 and res.get("outcome") == "completed" and res["policy"] == "disabled"
+          and res["sealed"] is False and "started" not in ev and "ended" not in ev,
+          f"migsecctl migrate of a disabled domain: exit 0, no migsec migration "
+          f"({r.returncode}: {r.stderr.strip()})")
+    check("lv-dis2" in b.domains() and "lv-dis2" not in a.domains(), "lv-dis2 migrated to B")
+    for app in ("apA", "apB"):
+        st = json.loads(ctl(lab, "--json", "status", appliance(app)).stdout)[app]
+        check(st["migrations"] == [], f"no migration on {app} for a disabled domain")
+
+
 def main():
     with Lab("lv", policy="bypass", poll="adaptive") as lab:
         root = os.path.join(lab.dir, "libvirt")
@@ -136,6 +167,7 @@ def main():
                       f"{name}: policy {v}")
             gate(lab, a, b, hook_audit)
             sealed(lab, a, b, hook_audit)
+            disabled_migrate(lab, a, b, root)
         finally:
             b.stop()
             a.stop()

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""libvirt: a `migsecctl migrate` cut short ends its migsec migration on
+both appliances (issue 19, item 4). lvmig_lab.py's lab (policy discard);
+a domain with a 4 MiB qcow2 disk and 16 MiB of random data in its RAM
+(QEMU's loader device), migrated with --copy-storage-all at --bandwidth 1
+(MiB/s: the memory's limit; libvirt copies the disk at full speed), so
+that the job is still sending memory when:
+
+- `virsh domjobabort` cancels it on host A: migsecctl exits 1 with
+  outcome cancelled, the migsec migration ended on both appliances (its
+  `ended` line names both), the domain still runs on A and not on B, no
+  migration and no SA on either appliance;
+- SIGTERM reaches migsecctl itself: it aborts the job (`abort` line),
+  then the same;
+- SIGKILL: migsecctl dies without a word while `migsecctl watch` (the
+  clean-up agent) watches host A: the libvirt job goes on without it, and
+  once it is over the agent ends the migsec migration on both appliances
+  (its `end` line names it); the domain runs on exactly one host.
+"""
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lvmig_lab import lvmig, make_disk, precreate  # noqa: E402
+from migsec_lab import check, log  # noqa: E402
+
+DISK_MIB = 4
+BLOB_MIB = 16
+
+
+def lines_until(p, pred, seconds):
+    """migsecctl's JSON lines until pred(line) holds (bounded in time)."""
+    seen, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([p.stdout], [], [], 0.5)
+        if not r:
+            continue
+        line = p.stdout.readline()
+        if not line:
+            break
+        ev = json.loads(line)
+        seen.append(ev)
+        if pred(ev):
+            return seen
+    raise AssertionError(f"migsecctl never said it (saw {seen[-3:]})")
+
+
+def sending_memory(ev):
+    return (ev["event"] == "progress" and ev["memory_processed"] > 0
+            and ev["memory_processed"] < BLOB_MIB << 20)
+
+
+def cut_short(m, how, mig_id):
+    p = m.migsecctl("--json", *m.migrate_args("lv-ab", "--copy-storage-all", "--bandwidth", "1",
+                                              "--id", mig_id), popen=True)
+    try:
+        seen = lines_until(p, sending_memory, 60)
+        log(f"{how}: sending memory: {seen[-1]}")
+        if how == "domjobabort":
+            m.a.virsh("domjobabort", "lv-ab")
+        else:
+            p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ev = seen + [json.loads(line) for line in out.splitlines()]
+    log(f"{how}: {[e['event'] for e in ev]}; stderr: {err.strip()}")
+    kinds = {e["event"]: e for e in ev}
+    res = kinds.get("result", {})
+    check(p.returncode == 1 and res.get("outcome") == "cancelled",
+          f"{how}: migsecctl exit 1, outcome cancelled ({p.returncode}, {res.get('outcome')}: "
+          f"{res.get('error')})")
+    if how == "SIGTERM":
+        check("abort" in kinds, f"SIGTERM: migsecctl aborted the job ({kinds.get('abort')})")
+    ended = kinds.get("ended", {})
+    check(set(ended.get("appliances", {})) == {"apA", "apB"}
+          and all(a.get("ended") for a in ended["appliances"].values()),
+          f"{how}: the migsec migration ended on both appliances ({ended.get('why')})")
+    m.nothing_left("lv-ab", how)
+
+
+def killed(m):
+    """migsecctl migrate killed mid-migration; migsecctl watch cleans up."""
+    w = m.migsecctl("--json", "watch", "--connect", m.a.local_uri, "--interval", "1", popen=True)
+    p = m.migsecctl("--json", *m.migrate_args("lv-ab", "--copy-storage-all", "--bandwidth", "4",
+                                              "--id", "lva3"), popen=True)
+    try:
+        lines_until(w, lambda e: e["event"] == "watching", 30)
+        seen = lines_until(p, sending_memory, 60)
+        log(f"SIGKILL: sending memory: {seen[-1]}")
+        p.kill()
+        p.wait()
+        ended = lines_until(w, lambda e: e["event"] == "end" and "lva3" in e["what"], 90)
+        log(f"SIGKILL: migsecctl watch: {ended[-1]}")
+        w.send_signal(signal.SIGTERM)
+        out, err = w.communicate(timeout=30)
+        check(w.returncode == 0, f"migsecctl watch ends on SIGTERM with 0 ({w.returncode}: {err})")
+    finally:
+        for q in (p, w):
+            if q.poll() is None:
+                q.kill()
+                q.wait()
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"SIGKILL: the agent ended lva3: no migration, no SA left on {app}")
+    on = [h.name for h in (m.a, m.b) if "lv-ab" in h.domains()]
+    check(len(on) == 1, f"SIGKILL: lv-ab runs on exactly one host ({on}: the job "
+          f"{'completed' if on == ['hostB'] else 'was cancelled'} without migsecctl)")
+
+
+def main():
+    with lvmig("lva") as m:
+        make_disk(m.a, "lva.qcow2", DISK_MIB)
+        precreate(m.b, "lva.qcow2", DISK_MIB)
+        blob = os.urandom(BLOB_MIB << 20)
+        for h in (m.a, m.b):
+            with open(os.path.join(h.images(), "lva.blob"), "wb") as f:
+                f.write(blob)
+        m.a.create("lv-ab", disk="lva.qcow2", ram_blob="lva.blob")
+        r = m.migsecctl("policy", "lv-ab", "required", "--connect", m.a.local_uri)
+        check(r.returncode == 0, f"lv-ab: policy required ({r.stderr.strip()})")
+        cut_short(m, "domjobabort", "lva1")
+        cut_short(m, "SIGTERM", "lva2")
+        killed(m)
+    log("lv_abort: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

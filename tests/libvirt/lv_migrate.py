@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""libvirt: `migsecctl migrate` of a running TCG domain with a qcow2 disk
+(--copy-storage-all) through two appliances (lvmig_lab.py: lab policy
+discard, B's qemu hook gating, the management plane's hosts map).
+
+- Bad input, each with its message and exit status, and nothing left
+  behind (the domain on A only, no migration or SA on either appliance):
+  an unknown domain (6), an unknown destination host (2), a destination
+  without appliance (2), an invalid policy in the domain's metadata (1),
+  an option without the one it needs (2), a destination appliance that
+  does not answer (3: A's start rolled back).
+- The migration (policy required from the domain's metadata, the key on
+  stdin so that the test can derive the SAs, --rekey-bytes 1 MiB so that
+  the appliances rekey during it): exit 0; JSON lines started
+  (sealed), progress, ended, result (completed); the domain runs on B, not
+  on A; the disk on B hashes like the source's content; the appliances
+  rekeyed; both outer captures hold only ARP and ESP-in-UDP that scapy
+  opens with the derived keys of every generation (the first frames also by the pure-Python AES-GCM), the disk's
+  marker in the opened plaintext and never on the wire; the migsec
+  migration ended on both appliances (no migration, no SA left); B's hook
+  allowed it, naming the migration.
+- libvirt refusing after the migsec migration started (B defines a
+  domain of that name with another UUID): exit 1, outcome failed, the
+  migsec migration ended on both appliances, nothing left behind.
+- --tunnelled (memory inside libvirtd's connection) of a domain without
+  disk: libvirtd's port the one selector, appliance B opened the memory,
+  the domain runs on B, no migration or SA left.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lvmig_lab import (MARKER, disk_hash, hosts_conf, lvmig, make_disk,  # noqa: E402
+                       precreate)
+from libvirt_hosts import domain_xml  # noqa: E402
+from migsec_lab import HOST, check, derive, log, verify_esp_capture  # noqa: E402
+
+DISK_MIB = 2
+
+
+def bad(m, args, rc, text, what, conf=None, domain="lv-disk"):
+    r = m.migsecctl(*args, conf=conf)
+    check(r.returncode == rc and text in r.stderr,
+          f"{what}: exit {rc} with its message ({r.returncode}: {r.stderr.strip()})")
+    m.nothing_left(domain, what)
+
+
+def bad_input(m):
+    bad(m, m.migrate_args("no-such-vm"), 6, "no domain 'no-such-vm'", "an unknown domain")
+    bad(m, m.migrate_args("lv-disk", dest="qemu+tcp://198.51.100.77/system"), 2,
+        "unknown destination host '198.51.100.77'", "an unknown destination host")
+    bad(m, m.migrate_args("lv-disk", dest="qemu+tcp://192.0.2.3/system"), 2,
+        "destination host hostC has no migsec appliance", "a destination without appliance")
+    bad(m, m.migrate_args("lv-disk", "--parallel-connections", "4"), 2,
+        "--parallel-connections needs --parallel", "an option without the one it needs")
+    bad(m, m.migrate_args("lv-disk", "--migrateuri", "tcp://198.51.100.9:49200"), 2,
+        "is not hostB's migration address", "a --migrateuri past the appliances")
+    ns = "http://migsec.org/xmlns/libvirt/1"
+    m.a.virsh("metadata", "lv-disk", ns, "--key", "migsec", "--live", "--set",
+              "<policy>sometimes</policy>")
+    bad(m, m.migrate_args("lv-disk"), 1, "is not a policy", "an invalid policy in the metadata")
+    r = m.migsecctl("policy", "lv-disk", "required", "--connect", m.a.local_uri)
+    check(r.returncode == 0, f"policy required set ({r.stdout.strip()} {r.stderr.strip()})")
+    silent_b = hosts_conf(os.path.dirname(m.conf), "mgmt-bad-port.conf", b_port=7444)
+    bad(m, m.migrate_args("lv-disk"), 3, "cannot connect", "destination appliance not answering",
+        conf=silent_b)
+
+
+def events(out):
+    ev = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {e["event"]: e for e in ev}, [e for e in ev if e["event"] == "progress"]
+
+
+def sealed_migration(m, src_hash):
+    secret = os.urandom(40)
+    precreate(m.b, "lvd.qcow2", DISK_MIB)
+    pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
+    with m.lab.capture("apB", 200000, seconds=120) as cap_b, \
+            m.lab.capture("apA", 200000, seconds=120) as cap_a:
+        r = m.migsecctl("--json", *m.migrate_args("lv-disk", "--copy-storage-all", "--id", "lvd1",
+                                                  "--rekey-bytes", str(1 << 20), "--key-stdin"),
+                        stdin=secret.hex() + "\n")
+    log(r.stdout.strip())
+    ev, prog = events(r.stdout)
+    check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
+          f"migsecctl migrate: exit 0, outcome completed ({r.returncode}: {r.stderr.strip()})")
+    st = ev["started"]
+    check(st["sealed"] and st["policy"] == "required" and st["policy_source"] == "metadata"
+          and st["migrate_uri"] == f"tcp://{HOST['B'][4]}",
+          f"started sealed, policy required from the metadata, over {st['migrate_uri']}")
+    check(any(s.endswith("dport=49152-49215") for s in st["selectors"])
+          and any(s.endswith("dport=16509") for s in st["selectors"]),
+          f"selectors: the migration port range (memory and NBD), libvirtd's port: {st['selectors']}")
+    check(len(prog) >= 1, f"{len(prog)} progress line(s) from the job statistics")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          f"ended on both appliances ({ev['ended']['why']})")
+    check(ev["result"]["disk_bytes"] >= DISK_MIB << 20,
+          f"libvirt copied {ev['result']['disk_bytes']} bytes of disk")
+    check(m.b.virsh("domstate", "lv-disk").stdout.strip() == "running"
+          and "lv-disk" not in m.a.domains(), "lv-disk runs on B, not on A")
+    check(disk_hash(m.b, "lvd.qcow2") == src_hash, "B's disk hashes like the source's content")
+    rekeys = ev["ended"]["appliances"]["apA"]["rekeys"]
+    check(rekeys >= 1, f"the appliances rekeyed {rekeys} time(s) at --rekey-bytes 1 MiB")
+    sas = {}
+    for d in ("s2d", "d2s"):
+        for gen in range(rekeys + 1):
+            k = derive(secret, "lvd1", d, gen)
+            sas[k["spi"]] = (k["key"] + k["salt"], 4)
+    res = {}
+    for name, cap in (("apB", cap_b), ("apA", cap_a)):
+        res[name] = verify_esp_capture(cap.path, sas, pairs, MARKER.decode())
+        cap.remove()
+        v = res[name]
+        log(f"{name} outer capture: {v['frames']} frames, {v['esp']} ESP, {v['decrypted']} "
+            f"opened, {v['control']} ARP; {cap.summary.splitlines()[-1:]} ")
+        check(not v["bad"] and v["decrypted"] > 0 and v["marker_on_wire"] == 0,
+              f"{name}'s outer link: only ESP-in-UDP and ARP, every ESP frame opened, the "
+              f"marker never on the wire ({v['bad'][:3]})")
+    # One marker per 4 KiB block; a marker that a TCP segment boundary cuts
+    # is in no single packet, hence 3/4 of the blocks, not all of them.
+    check(res["apB"]["marker_in_plaintext"] >= (DISK_MIB << 20) // 4096 * 3 // 4,
+          f"the disk crossed sealed: its marker {res['apB']['marker_in_plaintext']} times in "
+          f"the opened plaintext ({(DISK_MIB << 20) // 4096} blocks)")
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"no migration, no SA left on {app}")
+    with open(m.hook_audit) as f:
+        last = json.loads(f.read().splitlines()[-1])
+    check(last["decision"] == "allow" and last.get("migration") == "lvd1",
+          f"B's hook allowed it, naming the migsec migration ({last})")
+
+
+def libvirt_fails(m):
+    """The migsec migration runs, then libvirt refuses (the destination already
+    defines a domain of that name with another UUID): rolled back."""
+    path = os.path.join(m.b.dir, "lv-tun-other.xml")
+    with open(path, "w") as f:
+        f.write(domain_xml("lv-tun"))
+    m.b.virsh("define", path)
+    r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--id", "lvt0"))
+    ev, _ = events(r.stdout)
+    res = ev.get("result", {})
+    check(r.returncode == 1 and res.get("outcome") == "failed" and "started" in ev
+          and "already exists" in (res.get("error") or ""),
+          f"libvirt fails after the start: exit 1, outcome failed ({r.returncode}: "
+          f"{res.get('error')})")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          "libvirt fails after the start: the migsec migration ended on both appliances")
+    m.nothing_left("lv-tun", "libvirt fails after the start")
+    m.b.virsh("undefine", "lv-tun")
+
+
+def tunnelled(m):
+    """--tunnelled: memory inside libvirtd's connection, whose port is the one
+    selector. (A disk copy inside the tunnel, --copy-storage-all, libvirt 9.0
+    here refuses by itself: "argument key 'host' must not have null value".)"""
+    r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--tunnelled", "--id", "lvt1"))
+    ev, _ = events(r.stdout)
+    check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
+          f"--tunnelled: exit 0, completed ({r.returncode}: {r.stderr.strip()})")
+    sel = ev["started"]["selectors"]
+    check(ev["started"]["sealed"] and ev["started"]["migrate_uri"] == "tunnelled" and
+          sel == [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp,dport=16509"],
+          f"--tunnelled: sealed, libvirtd's port the one selector ({sel})")
+    opened = ev["ended"]["appliances"]["apB"]["in_bytes"]
+    # 48 MiB of guest RAM, mostly zero pages that QEMU sends as flags only (as lv_gate).
+    check(opened > 256 << 10, f"--tunnelled: apB opened {opened} bytes")
+    check(m.b.virsh("domstate", "lv-tun").stdout.strip() == "running"
+          and "lv-tun" not in m.a.domains(), "--tunnelled: lv-tun runs on B, not on A")
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"--tunnelled: no migration, no SA left on {app}")
+
+
+def main():
+    with lvmig("lvm") as m:
+        src_hash = make_disk(m.a, "lvd.qcow2", DISK_MIB)
+        m.a.create("lv-disk", disk="lvd.qcow2")
+        m.a.create("lv-tun")
+        for name in ("lv-disk", "lv-tun"):
+            r = m.migsecctl("policy", name, "required", "--connect", m.a.local_uri)
+            check(r.returncode == 0, f"{name}: policy required ({r.stderr.strip()})")
+        bad_input(m)
+        sealed_migration(m, src_hash)
+        libvirt_fails(m)
+        tunnelled(m)
+    log("lv_migrate: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
