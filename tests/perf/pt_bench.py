@@ -29,6 +29,10 @@ try:
         md = f.read()
     need("| 1420 |" in md and "Goals:" in md and "rekey under load" in md, md)
     need("SA installs" in md and "one more beside them" in md, md)
+    # Quiet or not, results.md says which, and holds the README's table only when quiet.
+    quiet = md.startswith("# migsec benchmark") and "\nQuiet: " in md
+    need(quiet or "NOT REPRESENTATIVE: " in md, md[:400])
+    need(("## For the README" in md) == quiet, md[-600:])
     print("ok: perf/bench --quick wrote sizes.csv, extras.csv, results.md, throughput.png, ratio.png")
 finally:
     shutil.rmtree(out, ignore_errors=True)
