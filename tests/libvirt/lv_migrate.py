@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lvmig_lab import (MARKER, disk_hash, hosts_conf, lvmig, make_disk,  # noqa: E402
                        precreate)
 from libvirt_hosts import domain_xml  # noqa: E402
-from migsec_lab import HOST, check, derive, log, verify_esp_capture  # noqa: E402
+from migsec_lab import HOST, check, derive, log, memory_hits, verify_esp_capture  # noqa: E402
 
 DISK_MIB = 2
 
@@ -126,6 +126,13 @@ def sealed_migration(m, src_hash):
     for app in ("apA", "apB"):
         check(m.migrations(app) == [] and m.lab.sas(app) == {},
               f"no migration, no SA left on {app}")
+    # Once it ended, no key of any generation in any appliance process (each
+    # scan must find its positive control, the process's command line).
+    keys = [ks[:32] for ks, _ in sas.values()]
+    for proc in ("apA", "apB", "apA-control", "apB-control"):
+        n = memory_hits(m.lab.pid(proc), keys)
+        check(n == 0, f"{proc}: none of the migration's {len(keys)} keys left in its memory "
+                      f"({n} found)")
     with open(m.hook_audit) as f:
         last = json.loads(f.read().splitlines()[-1])
     check(last["decision"] == "allow" and last.get("migration") == "lvd1",
