@@ -17,8 +17,11 @@ discard, B's qemu hook gating, the management plane's hosts map).
   rekeyed; both outer captures hold only ARP and ESP-in-UDP that scapy
   opens with the derived keys of every generation (the first frames also by the pure-Python AES-GCM), the disk's
   marker in the opened plaintext and never on the wire; the migsec
-  migration ended on both appliances (no migration, no SA left); B's hook
-  allowed it, naming the migration.
+  migration ended on both appliances (no migration, no SA left), and none
+  of its keys in the memory of either data plane or migsec-control; B's
+  hook allowed it, naming the migration. The guest's memory crossed: A's
+  loader put 2 MiB of random bytes into its RAM, B's loader file at the
+  same path holds other bytes, and B's RAM (pmemsave) holds A's.
 - libvirt refusing after the migsec migration started (B defines a
   domain of that name with another UUID): exit 1, outcome failed, the
   migsec migration ended on both appliances, nothing left behind.
@@ -26,6 +29,7 @@ discard, B's qemu hook gating, the management plane's hosts map).
   disk: libvirtd's port the one selector, appliance B opened the memory,
   the domain runs on B, no migration or SA left.
 """
+import hashlib
 import json
 import os
 import sys
@@ -182,16 +186,51 @@ def tunnelled(m):
               f"--tunnelled: no migration, no SA left on {app}")
 
 
+RAM_MIB = 2
+RAM_ADDR = 0x1000000     # where QEMU's loader device puts the blob (libvirt_hosts.domain_xml)
+
+
+def ram_blobs(m):
+    """A's blob goes into lv-disk's RAM at boot. B's file at the same path is
+    other random bytes: the destination's loader writes those at its reset,
+    so after the migration B's RAM holds A's bytes only if the migration
+    carried them. Returns A's blob."""
+    blob = os.urandom(RAM_MIB << 20)
+    for h, data in ((m.a, blob), (m.b, os.urandom(RAM_MIB << 20))):
+        with open(os.path.join(h.images(), "lvd.blob"), "wb") as f:
+            f.write(data)
+    return blob
+
+
+def ram_check(m, blob):
+    """lv-disk's RAM on B at the blob's place, saved by QEMU (pmemsave)."""
+    out = "/var/lib/libvirt/images/lvd.ram"
+    os.chmod(m.b.images(), 0o777)     # the test's own directory: QEMU writes the file
+    # The file name quoted: unquoted, HMP reads its "/" as a division of the size.
+    r = m.b.virsh("qemu-monitor-command", "lv-disk", "--hmp",
+                  f"pmemsave {RAM_ADDR:#x} {RAM_MIB << 20} \"{out}\"")
+    saved = os.path.join(m.b.images(), "lvd.ram")
+    check(os.path.exists(saved), f"QEMU on B saved lv-disk's RAM ({r.stdout.strip()!r})")
+    with open(saved, "rb") as f:
+        got = f.read()
+    check(hashlib.sha256(got).digest() == hashlib.sha256(blob).digest(),
+          f"lv-disk's RAM on B holds the {RAM_MIB} MiB A's loader put there (sha256 "
+          f"{hashlib.sha256(got).hexdigest()[:16]}, A's {hashlib.sha256(blob).hexdigest()[:16]}): "
+          f"the memory crossed, not B's own file")
+
+
 def main():
     with lvmig("lvm") as m:
         src_hash = make_disk(m.a, "lvd.qcow2", DISK_MIB)
-        m.a.create("lv-disk", disk="lvd.qcow2")
+        blob = ram_blobs(m)
+        m.a.create("lv-disk", disk="lvd.qcow2", ram_blob="lvd.blob")
         m.a.create("lv-tun")
         for name in ("lv-disk", "lv-tun"):
             r = m.migsecctl("policy", name, "required", "--connect", m.a.local_uri)
             check(r.returncode == 0, f"{name}: policy required ({r.stderr.strip()})")
         bad_input(m)
         sealed_migration(m, src_hash)
+        ram_check(m, blob)
         libvirt_fails(m)
         tunnelled(m)
     log("lv_migrate: all checks passed")
