@@ -4,7 +4,9 @@
  * a cap on their number and on those from one source, and deadlines that
  * a peer cannot push back by trickling bytes: the TLS handshake
  * (mgmt.handshake_ms), each request from its first byte (mgmt.request_s),
- * the idle time between requests and each reply (mgmt.timeout_s). A
+ * the idle time between requests and each reply (mgmt.timeout_s). One
+ * connection carries any number of requests, one after another, each with
+ * its own deadlines (migsecctl reuses one for a whole batch). A
  * connection that misbehaves is closed alone; the others go on. What is
  * refused is audited through mc_refuse.c, within a budget per source.
  */
@@ -31,6 +33,7 @@
 
 #define CONN_MAX 256
 #define ACCEPT_BURST 32		/* accepted per wake-up: refusals must not queue */
+#define PENDING_BURST 8		/* requests already buffered, served per wake-up */
 
 enum cstate { C_HANDSHAKE, C_READ, C_WRITE };
 
@@ -324,7 +327,7 @@ write_more(const struct mc_server *s, struct conn *k, uint64_t now)
 }
 
 static bool
-step(struct mc_server *s, struct conn *k, uint64_t now)
+step1(struct mc_server *s, struct conn *k, uint64_t now)
 {
 	switch (k->st) {
 	case C_HANDSHAKE:
@@ -337,9 +340,34 @@ step(struct mc_server *s, struct conn *k, uint64_t now)
 	return false;
 }
 
-/* The poll set: the listener, then every connection not past its deadline. */
+/*
+ * A request that came in one TLS record with the one before sits in
+ * OpenSSL's buffer, where poll() does not see it: serve it now, a few per
+ * wake-up (pending() makes the next poll return at once for the rest).
+ */
+static bool
+step(struct mc_server *s, struct conn *k, uint64_t now)
+{
+	if (!step1(s, k, now))
+		return false;
+	for (int i = 0; i < PENDING_BURST && k->st == C_READ && SSL_has_pending(k->ssl); i++)
+		if (!step1(s, k, now))
+			return false;
+	return true;
+}
+
+static bool
+pending(const struct conn *k)
+{
+	return k->st == C_READ && SSL_has_pending(k->ssl);
+}
+
+/*
+ * The poll set: the listener, then every connection not past its deadline;
+ * *busy if one has a request buffered already.
+ */
 static nfds_t
-poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
+poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now, bool *busy)
 {
 	nfds_t n = 0;
 
@@ -361,6 +389,7 @@ poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
 			conn_close(s, i);
 			continue;
 		}
+		*busy |= pending(k);
 		pfd[n].fd = k->fd;
 		/* SSL may want either direction whatever our state: ask for both. */
 		pfd[n].events = POLLIN | (k->st == C_WRITE ? POLLOUT : 0);
@@ -378,16 +407,18 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 
 	while (!*quit) {
 		uint64_t now = now_ms();
+		bool busy = false;
 		nfds_t n;
 
 		mc_authz_reload(s->conf, s->ctx);	/* after a SIGHUP: a new CA and CRL */
-		n = poll_set(s, pfd, map, now);
+		n = poll_set(s, pfd, map, now, &busy);
 
-		if (poll(pfd, n, 200) < 0 && errno != EINTR)
+		if (poll(pfd, n, busy ? 0 : 200) < 0 && errno != EINTR)
 			return -errno;
 		now = now_ms();
 		for (nfds_t j = 0; j < n; j++) {
-			if (pfd[j].revents == 0)
+			if (pfd[j].revents == 0 &&
+			    (map[j] < 0 || s->c[map[j]] == NULL || !pending(s->c[map[j]])))
 				continue;
 			if (map[j] == -2) {
 				mc_query_serve(s->st);
