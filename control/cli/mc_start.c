@@ -77,7 +77,7 @@ read_secret(bool from_stdin, uint8_t *secret)
 }
 
 /* "migsecctl: [ID: ]..." on stderr: in a batch, every message names its migration. */
-static void
+__attribute__((format(printf, 3, 4))) static void
 say(const struct mc_start_run *run, const struct mc_mig_spec *m, const char *fmt, ...)
 {
 	va_list ap;
