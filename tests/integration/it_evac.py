@@ -5,6 +5,10 @@ appliance pair, driven by `migsecctl start --batch` and one `end`.
 - Bad batch files (a bad selector on line 3, a duplicate id, too many
   fields) fail with FILE:LINE before anything starts: neither appliance
   holds a migration or an SA afterwards.
+- A batch where one line overlaps another's selectors: the others start,
+  the summary names the one that did not, exit 1. A batch whose
+  destination resets every connection: the first migration is rolled back
+  on the source, the rest are not tried, exit 3; nothing left anywhere.
 - The appliance serves requests that arrive together in one TLS record
   (what poll() alone would not see).
 - 32 migrations from one batch (stdin), each with its own selector (one TCP
@@ -25,8 +29,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import (HOST, MGMT, OUTER, PY, TLSPROBE, Lab, appliance, check, ctl,  # noqa: E402
-                        log)
+from migsec_lab import (HOST, MGMT, OUTER, PY, TLSPROBE, TOP, Lab, appliance, check,  # noqa: E402
+                        ctl, log)
 
 MIB = 1 << 20
 N = 32
@@ -66,6 +70,40 @@ def bad_batches(lab):
         check(r.stdout.decode().strip() == "", "and no migration line")
     os.unlink(path)
     nothing_left(lab, "after the bad batch files")
+
+
+def partial_batches(lab):
+    text = lines("p", 3, 6300).replace("dport=6301", "dport=6300")
+    r = ctl(lab, "start", "--batch", "-", *BASE_ARGS, stdin=text.encode(), check=False)
+    out, err = r.stdout.decode().strip().splitlines(), r.stderr.decode().strip()
+    log("\n".join(out) + "\n" + err)
+    check(r.returncode == 1, f"one line refused (overlap): exit 1 ({r.returncode})")
+    check(out[0].startswith("p0: started sealed") and out[2].startswith("p2: started sealed"),
+          "p0 and p2 started")
+    check(out[1] == "p1: NOT started (exit 1): nothing left running" and "p1: apA refused" in err
+          and "overlap" in err, "p1 did not, and stderr says why after its id")
+    check(out[3].startswith("batch stdin: 3 migrations, 2 started (0 unsealed), 1 NOT started ")
+          and out[4] == "not started: p1", f"the summary names it ({out[3:]})")
+    end_all(lab, ["p0", "p2"], "after the batch with an overlap")
+
+    port = "7444"
+    proxy = lab.popen("apB", [PY, os.path.join(TOP, "tests", "lib", "mgmt_proxy.py"),
+                              MGMT["apB"], port, MGMT["apB"], "7443", "all"])
+    check(proxy.stdout.readline().strip() == "ready", "a relay in front of apB that resets all")
+    args = [a if a != appliance("apB") else f"apB={MGMT['apB']}:{port}" for a in BASE_ARGS]
+    r = ctl(lab, "start", "--batch", "-", *args, "--lanes", "1",
+            stdin=lines("u", 3, 6400).encode(), check=False)
+    proxy.kill()
+    proxy.wait()
+    out, err = r.stdout.decode().strip().splitlines(), r.stderr.decode().strip()
+    log("\n".join(out) + "\n" + err)
+    check(r.returncode == 3, f"destination unreachable: exit 3 ({r.returncode})")
+    check(out[:3] == [f"u{i}: NOT started (exit 3): nothing left running" for i in range(3)],
+          "none of the three started")
+    check("u0: rolled back: migration u0 ended on apA" in err and "u1: not tried" in err
+          and "u2: not tried" in err, "u0 rolled back on the source, u1 and u2 not tried")
+    check(out[4] == "not started: u0 u1 u2", f"the summary names all three ({out[3:]})")
+    nothing_left(lab, "after the batch to an unreachable destination")
 
 
 def pipelined(lab):
@@ -158,6 +196,7 @@ def main():
     t_begin = time.monotonic()
     with Lab("itE") as lab:
         bad_batches(lab)
+        partial_batches(lab)
         pipelined(lab)
         timing = bench(lab, [1])
         ids = [f"e{i}" for i in range(N)]
