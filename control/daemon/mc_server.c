@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,7 +158,7 @@ accept_one(struct mc_server *s, uint64_t now)
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?", serv[8] = "?";
 	struct conn *k = calloc(1, sizeof(*k));
-	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), i, one = 1;
 	const char *why;
 
 	if (fd < 0 || k == NULL) {
@@ -165,6 +167,8 @@ accept_one(struct mc_server *s, uint64_t now)
 		free(k);
 		return fd >= 0;
 	}
+	/* No Nagle: a reply behind unacknowledged session tickets waited for a delayed ACK. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
 		    NI_NUMERICHOST | NI_NUMERICSERV);
 	k->fd = fd;
