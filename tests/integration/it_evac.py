@@ -91,18 +91,21 @@ def partial_batches(lab):
                               MGMT["apB"], port, MGMT["apB"], "7443", "all"])
     check(proxy.stdout.readline().strip() == "ready", "a relay in front of apB that resets all")
     args = [a if a != appliance("apB") else f"apB={MGMT['apB']}:{port}" for a in BASE_ARGS]
-    r = ctl(lab, "start", "--batch", "-", *args, "--lanes", "1",
+    r = ctl(lab, "--json", "start", "--batch", "-", *args, "--lanes", "1",
             stdin=lines("u", 3, 6400).encode(), check=False)
     proxy.kill()
     proxy.wait()
     out, err = r.stdout.decode().strip().splitlines(), r.stderr.decode().strip()
     log("\n".join(out) + "\n" + err)
     check(r.returncode == 3, f"destination unreachable: exit 3 ({r.returncode})")
-    check(out[:3] == [f"u{i}: NOT started (exit 3): nothing left running" for i in range(3)],
-          "none of the three started")
+    objs = [json.loads(ln) for ln in out]
+    check([(o["id"], o["line"], o["exit"], o["started"]) for o in objs[:3]] ==
+          [(f"u{i}", i + 1, 3, False) for i in range(3)], "--json: none of the three started")
     check("u0: rolled back: migration u0 ended on apA" in err and "u1: not tried" in err
           and "u2: not tried" in err, "u0 rolled back on the source, u1 and u2 not tried")
-    check(out[4] == "not started: u0 u1 u2", f"the summary names all three ({out[3:]})")
+    sm = objs[3]["summary"]
+    check(sm["started"] == [] and sm["not_started"] == ["u0", "u1", "u2"] and sm["exit"] == 3
+          and sm["migrations"] == 3, f"--json: the summary names all three ({sm})")
     nothing_left(lab, "after the batch to an unreachable destination")
 
 
