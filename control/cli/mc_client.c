@@ -207,7 +207,7 @@ conn_ready(struct mc_conn *k)
 		return 0;
 	if (k->used) {
 		mc_conn_close(k);
-		if (k->down || k->reconnected) {
+		if (!k->readonly && (k->down || k->reconnected)) {
 			if (!k->down)
 				snprintf(k->err, sizeof(k->err), "%s: connection lost, and already "
 					 "reconnected once: not again", k->peer->name);
@@ -218,7 +218,7 @@ conn_ready(struct mc_conn *k)
 	}
 	k->used = true;
 	if (conn_open(k) != 0) {
-		k->down = true;
+		k->down = !k->readonly;
 		return -ECONNREFUSED;
 	}
 	return 0;

@@ -33,6 +33,8 @@ struct mc_conn {
 	int fd;
 	int timeout_ms;		/* each connect, read and write */
 	bool used, reconnected, down;
+	bool readonly;		/* only requests that may be repeated (status): opened
+				 * again before any request that finds it closed */
 	char err[512];		/* why it is down */
 };
 
