@@ -9,6 +9,8 @@ appliance pair, driven by `migsecctl start --batch` and one `end`.
   the summary names the one that did not, exit 1. A batch whose
   destination resets every connection: the first migration is rolled back
   on the source, the rest are not tried, exit 3; nothing left anywhere.
+- A batch of 8 and an `end` of the 8 through a relay in front of each
+  appliance: one connection per appliance and command.
 - The appliance serves requests that arrive together in one TLS record
   (what poll() alone would not see).
 - 32 migrations from one batch (stdin), each with its own selector (one TCP
@@ -109,6 +111,28 @@ def partial_batches(lab):
     nothing_left(lab, "after the batch to an unreachable destination")
 
 
+def one_connection(lab):
+    """Relays in front of both appliances count the connections of a batch and an end."""
+    relays, args = {}, list(BASE_ARGS)
+    for app in ("apA", "apB"):
+        relays[app] = lab.popen(app, [PY, os.path.join(TOP, "tests", "lib", "mgmt_proxy.py"),
+                                      MGMT[app], "7445", MGMT[app], "7443", "0"])
+        check(relays[app].stdout.readline().strip() == "ready", f"a counting relay before {app}")
+        args[args.index(appliance(app))] = f"{app}={MGMT[app]}:7445"
+    r = ctl(lab, "start", "--batch", "-", *args, stdin=lines("c", 8, 6500).encode(), check=False)
+    check(r.returncode == 0, f"a batch of 8 through the relays ({r.stderr.decode().strip()})")
+    ids = [a for i in range(8) for a in ("--id", f"c{i}")]
+    r = ctl(lab, "end", *ids, args[1], args[3], check=False)
+    check(r.returncode == 0, f"and one end of the 8 ({r.stderr.decode().strip()})")
+    for app, p in relays.items():
+        p.kill()
+        out, _ = p.communicate()
+        log(f"relay before {app}: {out.split()}")
+        check(out.split() == ["1:", "relayed", "2:", "relayed"],
+              f"{app}: two connections, one for the start of 8 (health included), one for the end")
+    nothing_left(lab, "after the batch through the relays")
+
+
 def pipelined(lab):
     pki = f"{lab.dir}/pki"
     r = lab.run("mg", [PY, TLSPROBE, "--ca", f"{pki}/ca.pem", "--cert", f"{pki}/mgmt.pem",
@@ -200,6 +224,7 @@ def main():
     with Lab("itE") as lab:
         bad_batches(lab)
         partial_batches(lab)
+        one_connection(lab)
         pipelined(lab)
         timing = bench(lab, [1])
         ids = [f"e{i}" for i in range(N)]
