@@ -16,7 +16,8 @@
 #include "ms_sel.h"
 
 #define MC_PROTO_VERSION 1
-#define MC_MSG_MAX 16384
+#define MC_MSG_MAX 16384	/* a request */
+#define MC_REPLY_MAX (4 << 20)	/* what migsecctl takes: status of MC_MIG_MAX migrations fits */
 #define MC_ID_MAX 32
 #define MC_VM_MAX 64
 #define MC_SEL_MAX 4

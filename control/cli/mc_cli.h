@@ -4,8 +4,8 @@
 
 /*
  * migsecctl (one process, one thread, one command): what its commands
- * share. migsecctl.c: options, rekey/end/status/health; mc_start.c: start;
- * mc_top.c: top; mc_show.c: text output.
+ * share. migsecctl.c: options, rekey/end/status/health; mc_start_cmd.c,
+ * mc_start.c, mc_batch.c: start; mc_top.c: top; mc_show.c: text output.
  */
 #include <stdbool.h>
 
@@ -26,6 +26,8 @@ enum {
 };
 
 #define MC_APPL_MAX 16	/* appliances on one command line */
+#define MC_IDS_MAX 1024	/* --id of one rekey or end; migrations of one batch */
+#define MC_IDS_MAX_S "1024"
 
 struct mc_cli {
 	SSL_CTX *ctx;
@@ -35,8 +37,13 @@ struct mc_cli {
 
 /* A request {"v", "op"[, "id"]}. */
 json_t *mc_cli_req(const char *op, const char *id);
-/* One appliance, one request; prints what went wrong. Returns the exit status. */
-int mc_cli_call(const struct mc_cli *c, const struct mc_peer *p, json_t *req, json_t **reply);
+/*
+ * One request on an appliance's connection (opened or reused); prints what
+ * went wrong, after "TAG: " if tag is not NULL. Returns the exit status.
+ */
+int mc_cli_call(struct mc_conn *k, const char *tag, json_t *req, json_t **reply);
+/* The same on a connection of its own, opened and closed for this request. */
+int mc_cli_call1(const struct mc_cli *c, const struct mc_peer *p, json_t *req, json_t **reply);
 /* One more APPLIANCE argument into app[*n] (at most MC_APPL_MAX); 0, or -1 said. */
 int mc_cli_peer_add(const char *arg, struct mc_peer *app, int *n);
 

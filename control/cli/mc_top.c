@@ -32,6 +32,7 @@ struct top {
 	int timeout_ms;
 	bool json, tty;
 	struct mc_peer app[MC_APPL_MAX];
+	struct mc_conn conn[MC_APPL_MAX];	/* one per appliance, kept (read-only) */
 	int n;
 	double interval;
 	long count;			/* frames; 0: until interrupted */
@@ -85,7 +86,7 @@ parse(struct top *t, int argc, char **argv)
 }
 
 static void
-sample_take(const struct top *t, struct sample *s)
+sample_take(struct top *t, struct sample *s)
 {
 	char req[64];
 
@@ -94,8 +95,8 @@ sample_take(const struct top *t, struct sample *s)
 		json_t *r = NULL;
 
 		s->reply[i] = NULL;
-		if (mc_call(t->ctx, &t->app[i], req, t->timeout_ms, &r, s->err[i],
-			    sizeof(s->err[i])) == 0 && !json_is_true(json_object_get(r, "ok"))) {
+		if (mc_conn_call(&t->conn[i], req, &r, s->err[i], sizeof(s->err[i])) == 0 &&
+		    !json_is_true(json_object_get(r, "ok"))) {
 			snprintf(s->err[i], sizeof(s->err[i]), "refused: %s",
 				 json_string_value(json_object_get(json_object_get(r, "error"),
 								   "message")) ?: "(no message)");
@@ -311,6 +312,7 @@ mc_top_main(SSL_CTX *ctx, int timeout_ms, bool json, int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART: I/O returns */
 	static struct top t;
+	int rc;
 
 	t.ctx = ctx;
 	t.timeout_ms = timeout_ms;
@@ -322,5 +324,12 @@ mc_top_main(SSL_CTX *ctx, int timeout_ms, bool json, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	return run(&t);
+	for (int i = 0; i < t.n; i++) {
+		mc_conn_init(&t.conn[i], ctx, &t.app[i], timeout_ms);
+		t.conn[i].readonly = true;	/* status only: opened again whenever needed */
+	}
+	rc = run(&t);
+	for (int i = 0; i < t.n; i++)
+		mc_conn_close(&t.conn[i]);
+	return rc;
 }

@@ -114,7 +114,7 @@ end_on(struct watch *w, const struct mc_peer *p, const char *id)
 {
 	json_t *req = mc_cli_req("end", id), *reply = NULL;
 
-	if (mc_cli_call(w->c, p, req, &reply) != MC_EXIT_OK)
+	if (mc_cli_call1(w->c, p, req, &reply) != MC_EXIT_OK)
 		fprintf(stderr, "migsecctl: watch: %s: ending %s failed (see above)\n", p->name, id);
 	json_decref(req);
 	json_decref(reply);
@@ -172,7 +172,7 @@ sweep(struct watch *w)
 		json_t *req = mc_cli_req("status", NULL), *reply = NULL, *ms, *m;
 		size_t k;
 
-		if (mc_cli_call(w->c, &w->host[i].h->appliance, req, &reply) == MC_EXIT_OK) {
+		if (mc_cli_call1(w->c, &w->host[i].h->appliance, req, &reply) == MC_EXIT_OK) {
 			ms = json_object_get(reply, "migrations");
 			json_array_foreach(ms, k, m)
 				sweep_one(w, &w->host[i], m);

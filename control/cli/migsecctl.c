@@ -45,8 +45,21 @@ usage(FILE *f)
 		"      count of the two appliances, asked with health).\n"
 		"      SELECTOR (source to destination traffic):\n"
 		"        src=PFX,dst=PFX[,proto=tcp|udp|N][,sport=A[-B]][,dport=A[-B]]\n"
-		"  rekey  --id ID APPLIANCE...     new keys now (make-before-break)\n"
-		"  end    --id ID APPLIANCE...     end it; keys wiped on the appliances\n"
+		"  start  --batch FILE|- --source ... --destination ... --source-outer IP\n"
+		"         --destination-outer IP [the other options above, for every migration]\n"
+		"      Many migrations (a host evacuation), one after another over one\n"
+		"      connection per appliance: a line of FILE (- for stdin) each,\n"
+		"      'ID VM SELECTOR [SELECTOR...]' (at most 1024; '#' begins a comment,\n"
+		"      blank lines are skipped). The whole file is checked first: a bad line\n"
+		"      (FILE:LINE in the message) starts nothing. Each migration gets its own\n"
+		"      key (no --id, --vm, --sel, --key-stdin) and is started, rolled back or\n"
+		"      downgraded as a single start would be. A line per migration (a JSON\n"
+		"      line with --json), then a summary: how many started, which did not,\n"
+		"      the time taken. Exit: the worst per-migration status, worst first\n"
+		"      5, 3, 2, 1, 4, 0 (0: all started sealed, or unsealed as asked).\n"
+		"  rekey  --id ID [--id ID...] APPLIANCE...   new keys now (make-before-break)\n"
+		"  end    --id ID [--id ID...] APPLIANCE...   end them; keys wiped on the\n"
+		"                                  appliances (one connection per appliance)\n"
 		"  status [--id ID] APPLIANCE...   migrations and every data plane counter per\n"
 		"                                  appliance (text, or --json)\n"
 		"  health APPLIANCE...             appliance and data plane state\n"
@@ -90,6 +103,7 @@ usage(FILE *f)
 		"Exit status: 0 done; 1 refused by an appliance (nothing left running); 2 usage;\n"
 		"3 an appliance unreachable or TLS failed; 4 done but downgraded to plaintext\n"
 		"(opportunistic); 5 a rollback failed: an appliance may still hold the migration;\n"
+		"start --batch, rekey and end of several ids: the worst of them (5, 3, 2, 1, 4);\n"
 		"policy: 1 libvirt refused, or the metadata is invalid; 3 libvirt unreachable;\n"
 		"6 no such domain. migrate: 0 migrated (sealed, or policy disabled); 1 the\n"
 		"libvirt migration failed or was cancelled (the migsec migration ended on both),\n"
@@ -102,29 +116,44 @@ usage(FILE *f)
 }
 
 int
-mc_cli_call(const struct mc_cli *c, const struct mc_peer *p, json_t *req, json_t **reply)
+mc_cli_call(struct mc_conn *k, const char *tag, json_t *req, json_t **reply)
 {
 	char err[512], *text = json_dumps(req, JSON_COMPACT);
+	const char *sep = tag != NULL ? ": " : "";
 	int rc;
 
+	if (tag == NULL)
+		tag = "";
 	if (text == NULL)
 		return MC_EXIT_USAGE;
-	rc = mc_call(c->ctx, p, text, c->timeout_ms, reply, err, sizeof(err));
+	rc = mc_conn_call(k, text, reply, err, sizeof(err));
 	OPENSSL_cleanse(text, strlen(text));	/* may hold the key in hex */
 	free(text);
 	if (rc != 0) {
-		fprintf(stderr, "migsecctl: %s\n", err);
+		fprintf(stderr, "migsecctl: %s%s%s\n", tag, sep, err);
 		return MC_EXIT_UNREACHABLE;
 	}
 	if (!json_is_true(json_object_get(*reply, "ok"))) {
 		json_t *e = json_object_get(*reply, "error");
 
-		fprintf(stderr, "migsecctl: %s refused: %s (%s)\n", p->name,
+		fprintf(stderr, "migsecctl: %s%s%s refused: %s (%s)\n", tag, sep, k->peer->name,
 			json_string_value(json_object_get(e, "message")),
 			json_string_value(json_object_get(e, "code")));
 		return MC_EXIT_REFUSED;
 	}
 	return MC_EXIT_OK;
+}
+
+int
+mc_cli_call1(const struct mc_cli *c, const struct mc_peer *p, json_t *req, json_t **reply)
+{
+	struct mc_conn k;
+	int rc;
+
+	mc_conn_init(&k, c->ctx, p, c->timeout_ms);
+	rc = mc_cli_call(&k, NULL, req, reply);
+	mc_conn_close(&k);
+	return rc;
 }
 
 json_t *
@@ -148,35 +177,65 @@ mc_cli_peer_add(const char *arg, struct mc_peer *app, int *n)
 	return 0;
 }
 
-/* rekey / end / status / health on each appliance given. */
+/* One reply (or why there is none) for the JSON output. */
+static json_t *
+outcome(int rc, json_t *reply, bool several)
+{
+	if (rc == MC_EXIT_OK || (several && reply != NULL))
+		return json_incref(reply);
+	return json_pack("{s:s}", "error", "unreachable");
+}
+
+static void
+show(const struct mc_cli *c, const char *op, const char *id, const char *app, json_t *reply)
+{
+	if (c->json)
+		return;
+	if (strcmp(op, "status") == 0)
+		mc_show_status(stdout, reply, app);
+	else if (strcmp(op, "health") == 0)
+		mc_show_health(stdout, reply, app);
+	else
+		printf("%s: %s %s: generation %lld\n", app, op, id,
+		       json_integer_value(json_object_get(reply, "generation")));
+}
+
+/*
+ * rekey / end / status / health on each appliance given, for each id
+ * (rekey and end take several): one connection per appliance carries them
+ * all. With several ids, each appliance's JSON is an object by id.
+ */
 static int
-each(const struct mc_cli *c, const char *op, const char *id, struct mc_peer *app, int n)
+each(const struct mc_cli *c, const char *op, const char **ids, int nid, struct mc_peer *app,
+     int n)
 {
 	json_t *all = json_object();
 	int worst = MC_EXIT_OK;
 
 	for (int i = 0; i < n; i++) {
-		json_t *req = mc_cli_req(op, id), *reply = NULL;
-		int rc = mc_cli_call(c, &app[i], req, &reply);
+		json_t *per = nid > 1 ? json_object() : NULL;
+		struct mc_conn k;
 
-		json_decref(req);
-		if (rc > worst)
-			worst = rc;
-		if (rc != MC_EXIT_OK) {
-			json_object_set_new(all, app[i].name, json_pack("{s:s}", "error", "unreachable"));
+		mc_conn_init(&k, c->ctx, &app[i], c->timeout_ms);
+		for (int j = 0; j < (nid > 0 ? nid : 1); j++) {
+			const char *id = nid > 0 ? ids[j] : NULL;
+			json_t *req = mc_cli_req(op, id), *reply = NULL;
+			int rc = mc_cli_call(&k, nid > 1 ? id : NULL, req, &reply);
+
+			json_decref(req);
+			if (rc > worst)
+				worst = rc;
+			if (per != NULL)
+				json_object_set_new(per, id, outcome(rc, reply, true));
+			else
+				json_object_set_new(all, app[i].name, outcome(rc, reply, false));
+			if (rc == MC_EXIT_OK)
+				show(c, op, id, app[i].name, reply);
 			json_decref(reply);
-			continue;
 		}
-		if (c->json)
-			json_object_set(all, app[i].name, reply);
-		else if (strcmp(op, "status") == 0)
-			mc_show_status(stdout, reply, app[i].name);
-		else if (strcmp(op, "health") == 0)
-			mc_show_health(stdout, reply, app[i].name);
-		else
-			printf("%s: %s %s: generation %lld\n", app[i].name, op, id,
-			       json_integer_value(json_object_get(reply, "generation")));
-		json_decref(reply);
+		mc_conn_close(&k);
+		if (per != NULL)
+			json_object_set_new(all, app[i].name, per);
 	}
 	if (c->json) {
 		json_dumpf(all, stdout, JSON_INDENT(2));
@@ -186,20 +245,28 @@ each(const struct mc_cli *c, const char *op, const char *id, struct mc_peer *app
 	return worst;
 }
 
+/* --id (rekey, end: one or more; status: at most one; health: none) and the appliances. */
 static int
-parse_each(int argc, char **argv, bool need_id, const char **id, struct mc_peer *app, int *n)
+parse_each(int argc, char **argv, const char **ids, int *nid, struct mc_peer *app, int *n)
 {
-	*n = 0;
-	*id = NULL;
+	bool need_id = argv[0][0] == 'r' || argv[0][0] == 'e';
+	int most = need_id ? MC_IDS_MAX : argv[0][0] == 's';
+
+	*n = *nid = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) {
-			*id = argv[++i];
+			if (*nid == most) {
+				fprintf(stderr, "migsecctl: %s takes %s --id\n", argv[0], most == 0 ?
+					"no" : most == 1 ? "at most one" : "at most " MC_IDS_MAX_S);
+				return -1;
+			}
+			ids[(*nid)++] = argv[++i];
 			continue;
 		}
 		if (mc_cli_peer_add(argv[i], app, n) != 0)
 			return -1;
 	}
-	if (*n == 0 || (need_id && *id == NULL)) {
+	if (*n == 0 || (need_id && *nid == 0)) {
 		fprintf(stderr, "migsecctl: %s needs %sat least one APPLIANCE\n", argv[0],
 			need_id ? "--id and " : "");
 		return -1;
@@ -211,13 +278,12 @@ parse_each(int argc, char **argv, bool need_id, const char **id, struct mc_peer 
 static int
 cmd_each(const struct mc_cli *c, int argc, char **argv)
 {
-	bool need_id = argv[0][0] == 'r' || argv[0][0] == 'e';
 	struct mc_peer app[MC_APPL_MAX];
-	const char *id;
-	int n;
+	const char *ids[MC_IDS_MAX];
+	int n, nid;
 
-	return parse_each(argc, argv, need_id, &id, app, &n) ? MC_EXIT_USAGE
-		: each(c, argv[0], argv[0][0] == 'h' ? NULL : id, app, n);
+	return parse_each(argc, argv, ids, &nid, app, &n) ? MC_EXIT_USAGE
+		: each(c, argv[0], ids, nid, app, n);
 }
 
 static int

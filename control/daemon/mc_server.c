@@ -4,14 +4,19 @@
  * a cap on their number and on those from one source, and deadlines that
  * a peer cannot push back by trickling bytes: the TLS handshake
  * (mgmt.handshake_ms), each request from its first byte (mgmt.request_s),
- * the idle time between requests and each reply (mgmt.timeout_s). A
+ * the idle time between requests and each reply (mgmt.timeout_s). One
+ * connection carries any number of requests, one after another, each with
+ * its own deadlines (migsecctl reuses one for a whole batch). A
  * connection that misbehaves is closed alone; the others go on. What is
  * refused is audited through mc_refuse.c, within a budget per source.
+ * This file accepts, limits and polls; mc_srv_conn.c serves a connection.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,39 +33,9 @@
 #include "mc_query.h"
 #include "mc_refuse.h"
 #include "mc_server.h"
+#include "mc_server_int.h"
 
-#define CONN_MAX 256
 #define ACCEPT_BURST 32		/* accepted per wake-up: refusals must not queue */
-
-enum cstate { C_HANDSHAKE, C_READ, C_WRITE };
-
-struct conn {
-	int fd;
-	SSL *ssl;
-	enum cstate st;
-	uint64_t deadline;	/* CLOCK_MONOTONIC ms */
-	const char *late;	/* what the deadline is for, if it passes */
-	bool close_after;	/* after the reply: a protocol error */
-	struct mc_src src;
-	char peer[64];		/* address:port */
-	char subject[MC_IDENTITY_MAX];	/* client certificate's subject (RFC 2253) */
-	const struct mc_client *who;	/* its entry of mgmt.clients, once known */
-	uint32_t need;		/* message length once the prefix is in */
-	size_t got;
-	uint8_t in[4 + MC_MSG_MAX];
-	char *out;
-	size_t out_len, out_off;
-};
-
-struct mc_server {
-	const struct mc_conf *conf;
-	struct mc_state *st;
-	SSL_CTX *ctx;
-	int lfd;
-	unsigned int nconn;
-	struct conn *c[CONN_MAX];
-	struct mc_refuse refused;
-};
 
 static uint64_t
 now_ms(void)
@@ -69,13 +44,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-set_deadline(struct conn *k, uint64_t now, uint64_t ms, const char *late)
-{
-	k->deadline = now + ms;
-	k->late = late;
 }
 
 struct mc_server *
@@ -111,8 +79,8 @@ conn_close(struct mc_server *s, int i)
 }
 
 /* Refused, failed or timed out: audited within its source's budget. */
-static void
-audit_conn(struct mc_server *s, const char *event, const struct conn *k, const char *reason,
+void
+mc_srv_audit_conn(struct mc_server *s, const char *event, const struct conn *k, const char *reason,
 	   uint64_t now)
 {
 	json_t *o = json_pack("{s:s,s:s}", "peer", k->peer, "reason", reason);
@@ -153,7 +121,7 @@ accept_one(struct mc_server *s, uint64_t now)
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "?", serv[8] = "?";
 	struct conn *k = calloc(1, sizeof(*k));
-	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+	int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), i, one = 1;
 	const char *why;
 
 	if (fd < 0 || k == NULL) {
@@ -162,6 +130,8 @@ accept_one(struct mc_server *s, uint64_t now)
 		free(k);
 		return fd >= 0;
 	}
+	/* No Nagle: a reply behind unacknowledged session tickets waited for a delayed ACK. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
 		    NI_NUMERICHOST | NI_NUMERICSERV);
 	k->fd = fd;
@@ -171,7 +141,7 @@ accept_one(struct mc_server *s, uint64_t now)
 	if (why == NULL && ((k->ssl = SSL_new(s->ctx)) == NULL || SSL_set_fd(k->ssl, fd) != 1))
 		why = "out of memory";
 	if (why != NULL) {
-		audit_conn(s, "connection_refused", k, why, now);
+		mc_srv_audit_conn(s, "connection_refused", k, why, now);
 		SSL_free(k->ssl);
 		close(fd);
 		free(k);
@@ -184,162 +154,12 @@ accept_one(struct mc_server *s, uint64_t now)
 	return true;
 }
 
-/* Returns false when the connection must close. */
-static bool
-handshake(struct mc_server *s, struct conn *k, uint64_t now)
-{
-	int r = SSL_accept(k->ssl), e;
-	char why[256];
-
-	if (r == 1) {
-		k->who = mc_authz_client(s->conf, k->ssl, k->subject, sizeof(k->subject));
-		if (k->who == NULL) {
-			audit_conn(s, "auth_failure", k, "client certificate not allowed: no entry of "
-				   "mgmt.clients is its subject or subjectAltName", now);
-			return false;
-		}
-		k->st = C_READ;
-		set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: idle");
-		return true;
-	}
-	e = SSL_get_error(k->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return true;
-	mc_tls_failure(k->ssl, why, sizeof(why));
-	audit_conn(s, "auth_failure", k, why, now);
-	return false;
-}
-
-/* The reply must be taken within mgmt.timeout_s. */
-static void
-reply(const struct mc_server *s, struct conn *k, char *body, uint64_t now)
-{
-	size_t n = body ? strlen(body) : 0;
-	uint32_t be = htonl((uint32_t)n);
-
-	k->out = malloc(4 + n);
-	if (k->out == NULL) {
-		free(body);
-		k->close_after = true;
-		return;
-	}
-	memcpy(k->out, &be, 4);
-	memcpy(k->out + 4, body, n);
-	free(body);
-	k->out_len = 4 + n;
-	k->out_off = 0;
-	k->st = C_WRITE;
-	set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: reply not taken within "
-		     "mgmt.timeout_s");
-}
-
-static void
-serve(struct mc_server *s, struct conn *k, uint64_t now)
-{
-	struct mc_req req;
-	struct mc_err e;
-	char *out;
-
-	if (mc_msg_parse((const char *)k->in + 4, k->need, &req, &e) != 0) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "peer", k->peer, "code", e.code,
-				      "reason", e.msg);
-
-		json_object_set_new(o, "client", json_string(k->who->identity));
-		mc_audit("request_rejected", o);
-		out = mc_msg_error(e.code, e.msg);
-	} else {
-		out = mc_handle(s->st, &req, k->who);
-		mc_req_clear(&req);
-	}
-	OPENSSL_cleanse(k->in, sizeof(k->in));
-	k->got = 0;
-	k->need = 0;
-	reply(s, k, out, now);
-}
-
-/* The length prefix is in: a length out of range ends the connection after the reply. */
-static void
-check_length(struct mc_server *s, struct conn *k, uint64_t now)
-{
-	char msg[96];
-	uint32_t be;
-
-	memcpy(&be, k->in, 4);
-	k->need = ntohl(be);
-	if (k->need != 0 && k->need <= MC_MSG_MAX)
-		return;
-	snprintf(msg, sizeof(msg), "message length %u is not 1..%d", k->need, MC_MSG_MAX);
-	mc_audit("request_rejected", json_pack("{s:s,s:s,s:s}", "peer", k->peer,
-					       "client", k->who->identity, "reason", msg));
-	reply(s, k, mc_msg_error("bad_message", msg), now);
-	k->close_after = true;	/* the stream cannot be trusted */
-}
-
-/* One deadline per request, from its first byte: trickling does not push it back. */
-static bool
-read_more(struct mc_server *s, struct conn *k, uint64_t now)
-{
-	while (k->st == C_READ) {
-		size_t want = k->got < 4 ? 4 - k->got : 4 + k->need - k->got;
-		int r, e;
-
-		if (want == 0) {
-			serve(s, k, now);
-			return true;
-		}
-		r = SSL_read(k->ssl, k->in + k->got, (int)want);
-		if (r <= 0) {
-			e = SSL_get_error(k->ssl, r);
-			return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-		}
-		if (k->got == 0)
-			set_deadline(k, now, s->conf->request_s * 1000ULL, "timeout: request not "
-				     "complete within mgmt.request_s");
-		k->got += (size_t)r;
-		if (k->got == 4)
-			check_length(s, k, now);
-	}
-	return true;
-}
-
-static bool
-write_more(const struct mc_server *s, struct conn *k, uint64_t now)
-{
-	while (k->out_off < k->out_len) {
-		int r = SSL_write(k->ssl, k->out + k->out_off, (int)(k->out_len - k->out_off)), e;
-
-		if (r <= 0) {
-			e = SSL_get_error(k->ssl, r);
-			return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-		}
-		k->out_off += (size_t)r;
-	}
-	free(k->out);
-	k->out = NULL;
-	if (k->close_after)
-		return false;
-	k->st = C_READ;
-	set_deadline(k, now, s->conf->timeout_s * 1000ULL, "timeout: idle");
-	return true;
-}
-
-static bool
-step(struct mc_server *s, struct conn *k, uint64_t now)
-{
-	switch (k->st) {
-	case C_HANDSHAKE:
-		return handshake(s, k, now) && (k->st == C_HANDSHAKE || read_more(s, k, now));
-	case C_READ:
-		return read_more(s, k, now) && (k->st != C_WRITE || write_more(s, k, now));
-	case C_WRITE:
-		return write_more(s, k, now);
-	}
-	return false;
-}
-
-/* The poll set: the listener, then every connection not past its deadline. */
+/*
+ * The poll set: the listener, then every connection not past its deadline;
+ * *busy if one has a request buffered already.
+ */
 static nfds_t
-poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
+poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now, bool *busy)
 {
 	nfds_t n = 0;
 
@@ -356,11 +176,12 @@ poll_set(struct mc_server *s, struct pollfd *pfd, int *map, uint64_t now)
 		if (k == NULL)
 			continue;
 		if (now > k->deadline) {
-			audit_conn(s, k->st == C_HANDSHAKE ? "auth_failure" : "connection_closed", k,
+			mc_srv_audit_conn(s, k->st == C_HANDSHAKE ? "auth_failure" : "connection_closed", k,
 				   k->late, now);
 			conn_close(s, i);
 			continue;
 		}
+		*busy |= mc_srv_pending(k);
 		pfd[n].fd = k->fd;
 		/* SSL may want either direction whatever our state: ask for both. */
 		pfd[n].events = POLLIN | (k->st == C_WRITE ? POLLOUT : 0);
@@ -378,16 +199,18 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 
 	while (!*quit) {
 		uint64_t now = now_ms();
+		bool busy = false;
 		nfds_t n;
 
 		mc_authz_reload(s->conf, s->ctx);	/* after a SIGHUP: a new CA and CRL */
-		n = poll_set(s, pfd, map, now);
+		n = poll_set(s, pfd, map, now, &busy);
 
-		if (poll(pfd, n, 200) < 0 && errno != EINTR)
+		if (poll(pfd, n, busy ? 0 : 200) < 0 && errno != EINTR)
 			return -errno;
 		now = now_ms();
 		for (nfds_t j = 0; j < n; j++) {
-			if (pfd[j].revents == 0)
+			if (pfd[j].revents == 0 &&
+			    (map[j] < 0 || s->c[map[j]] == NULL || !mc_srv_pending(s->c[map[j]])))
 				continue;
 			if (map[j] == -2) {
 				mc_query_serve(s->st);
@@ -398,7 +221,7 @@ mc_server_run(struct mc_server *s, volatile sig_atomic_t *quit)
 					;
 				continue;
 			}
-			if (s->c[map[j]] != NULL && !step(s, s->c[map[j]], now))
+			if (s->c[map[j]] != NULL && !mc_srv_step(s, s->c[map[j]], now))
 				conn_close(s, map[j]);
 		}
 		if (now >= next_tick) {

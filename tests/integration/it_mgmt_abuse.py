@@ -40,10 +40,10 @@ def audit(path):
         return [json.loads(line) for line in f]
 
 
-def start(lab, mig_id, policy, src, dst, sels=(SEL,)):
+def start(lab, mig_id, policy, src, dst, sels=(SEL,), extra=()):
     args = ["start", "--id", mig_id, "--vm", f"vm-{mig_id}", "--policy", policy,
             "--source", src, "--destination", dst,
-            "--source-outer", OUTER["A"][4], "--destination-outer", OUTER["B"][4]]
+            "--source-outer", OUTER["A"][4], "--destination-outer", OUTER["B"][4], *extra]
     for s in sels:
         args += ["--sel", s]
     r = ctl(lab, *args, check=False)
@@ -61,13 +61,16 @@ def nothing_runs(lab, mig_id):
 
 
 def blocked(lab, app, mig_id):
-    """A relay in front of app's port resets its 2nd connection: the sealed start."""
+    """A relay in front of app's port resets its 1st connection, which carries the
+    sealed start (--lanes: no health before it; migsecctl opens one connection
+    per appliance and command, and does not open it again for a request once
+    opening it failed)."""
     port = "7444"
-    p = lab.popen(app, [PY, PROXY, MGMT[app], port, MGMT[app], "7443", "2"])
+    p = lab.popen(app, [PY, PROXY, MGMT[app], port, MGMT[app], "7443", "1"])
     check(p.stdout.readline().strip() == "ready", f"relay in front of {app}")
     peers = {a: appliance(a) for a in ("apA", "apB")}
     peers[app] = f"{app}={MGMT[app]}:{port}"
-    r = start(lab, mig_id, "opportunistic", peers["apA"], peers["apB"])
+    r = start(lab, mig_id, "opportunistic", peers["apA"], peers["apB"], extra=("--lanes", "1"))
     p.kill()
     p.wait()
     check(r.returncode == 3, f"sealed start to {app} reset on the path: exit 3 ({r.returncode})")

@@ -6,7 +6,9 @@ poke an appliance with good and bad certificates and messages.
   MODE: json TEXT (one request, print the reply), raw-length N (send a
   length prefix N and a few bytes, then close), garbage (bytes that are not
   TLS), handshake (only connect), repeat "N TEXT" (N requests on one
-  connection; prints how many were answered), trickle S (a length prefix of
+  connection; prints how many were answered), pipeline "N TEXT" (N
+  requests in one write, so in one TLS record; prints how many were
+  answered, each within the socket's timeout), trickle S (a length prefix of
   100, then one byte a second for up to S seconds: when did the appliance
   cut it?), flood "N S" (N connections within S seconds, each sending its
   ClientHello and then nothing, all held until the end; needs no
@@ -92,6 +94,21 @@ def repeat(s, n, text):
     return {"answered": answered}
 
 
+def pipeline(s, n, text):
+    """Requests the appliance's OpenSSL buffers before poll() could see them."""
+    data = text.encode()
+    s.sendall((struct.pack(">I", len(data)) + data) * n)
+    answered = 0
+    try:
+        for _ in range(n):
+            if recv_reply(s) is None:
+                break
+            answered += 1
+    except (socket.timeout, OSError) as e:
+        return {"answered": answered, "error": str(e)}
+    return {"answered": answered}
+
+
 def main():
     a = sys.argv[1:]
     opts = {}
@@ -132,6 +149,9 @@ def main():
         elif mode == "repeat":
             n, text = arg.split(" ", 1)
             out.update(repeat(s, int(n), text))
+        elif mode == "pipeline":
+            n, text = arg.split(" ", 1)
+            out.update(pipeline(s, int(n), text))
         elif mode == "trickle":
             out.update(trickle(s, float(arg)))
         if mode in ("json", "raw-length", "handshake"):
