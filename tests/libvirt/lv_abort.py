@@ -9,7 +9,10 @@ that the job is still sending memory when:
 - `virsh domjobabort` cancels it on host A: migsecctl exits 1 with
   outcome cancelled, the migsec migration ended on both appliances (its
   `ended` line names both), the domain still runs on A and not on B, no
-  migration and no SA on either appliance;
+  migration and no SA on either appliance, and none of its keys (derived
+  here from the one-shot secret given on stdin) in the memory of either
+  data plane or migsec-control, although the scan found them in A's data
+  plane while the migration ran;
 - SIGTERM reaches migsecctl itself: it aborts the job (`abort` line),
   then the same;
 - SIGKILL: migsecctl dies without a word while `migsecctl watch` (the
@@ -26,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lvmig_lab import lvmig, make_disk, precreate  # noqa: E402
-from migsec_lab import check, log  # noqa: E402
+from migsec_lab import check, derive, log, memory_hits  # noqa: E402
 
 DISK_MIB = 4
 BLOB_MIB = 16
@@ -55,11 +58,19 @@ def sending_memory(ev):
 
 
 def cut_short(m, how, mig_id):
+    secret = os.urandom(40)
     p = m.migsecctl("--json", *m.migrate_args("lv-ab", "--copy-storage-all", "--bandwidth", "1",
-                                              "--id", mig_id), popen=True)
+                                              "--id", mig_id, "--key-stdin"), popen=True)
+    p.stdin.write(secret.hex() + "\n")
+    p.stdin.flush()
+    # The migration's keys (generation 0, both directions), derived here.
+    keys = [derive(secret, mig_id, d, 0)["key"] for d in ("s2d", "d2s")]
     try:
         seen = lines_until(p, sending_memory, 60)
         log(f"{how}: sending memory: {seen[-1]}")
+        # The scan's own control: while the migration runs, the data plane holds them.
+        n = memory_hits(m.lab.pid("apA"), keys)
+        check(n >= 1, f"{how}: while it runs, apA's data plane holds the keys ({n} copies)")
         if how == "domjobabort":
             m.a.virsh("domjobabort", "lv-ab")
         else:
@@ -83,6 +94,9 @@ def cut_short(m, how, mig_id):
           and all(a.get("ended") for a in ended["appliances"].values()),
           f"{how}: the migsec migration ended on both appliances ({ended.get('why')})")
     m.nothing_left("lv-ab", how)
+    for proc in ("apA", "apB", "apA-control", "apB-control"):
+        n = memory_hits(m.lab.pid(proc), keys)
+        check(n == 0, f"{how}: none of {mig_id}'s keys left in {proc}'s memory ({n} found)")
 
 
 def killed(m):
