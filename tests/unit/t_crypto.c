@@ -270,24 +270,6 @@ collect(enum ms_port_idx p, struct rte_mbuf **out, unsigned int n)
 	return got;
 }
 
-/* Every worker on its own lcore (1, 2): holds wait for all of them. */
-static void
-launch_workers(void)
-{
-	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < UT_WORKERS; i++)
-		CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(ms_worker_main, &rig.dp.workers[i],
-							    i + 1), 0);
-}
-
-static void
-stop_workers(void)
-{
-	__atomic_store_n(&rig.dp.stop, 1, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < UT_WORKERS; i++)
-		rte_eal_wait_lcore(i + 1);
-	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
-}
 
 static void
 inject(unsigned int first, unsigned int n)
@@ -323,7 +305,7 @@ test_failover_live(void)
 
 	add_sa(1, MS_DIR_OUT);
 	add_sa(2, MS_DIR_IN);
-	launch_workers();
+	ut_rig_launch(&rig);
 	inject(0, N);
 	n = collect(MS_PORT_OUTER, sealed, N);
 	CU_ASSERT_EQUAL(enqueued(prim) - p0, N);
@@ -347,7 +329,7 @@ test_failover_live(void)
 	CU_ASSERT_EQUAL(n, ALL);
 	CU_ASSERT_EQUAL(enqueued(prim), p1);
 	CU_ASSERT_EQUAL(enqueued(sec) - s1, ALL);
-	stop_workers();
+	ut_rig_stop(&rig);
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *pl = rte_pktmbuf_mtod_offset(opened[i], const uint8_t *, 42);
 		uint32_t no;
@@ -410,7 +392,7 @@ test_lost(void)
 	CU_ASSERT_EQUAL(rig.dp.workers[0].inflight, LOST);
 	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_CRIT);
 	rte_cryptodev_stop(dev);
-	launch_workers();
+	ut_rig_launch(&rig);
 	/* the worker counts the drops first and raises lost_hold after: wait for both */
 	while ((ut_drops(&rig, MS_DROP_CRYPTO_LOST) - lost0 < LOST ||
 		!__atomic_load_n(&rig.dp.workers[0].lost_hold, __ATOMIC_ACQUIRE)) &&
@@ -441,7 +423,7 @@ test_lost(void)
 		CU_ASSERT_EQUAL(ut_drops(&rig, MS_DROP_CRYPTO_ENQUEUE) - refused0, LATER);
 		CU_ASSERT_EQUAL(ut_rig_take(&rig, MS_PORT_OUTER, m, LATER), 0);
 	}
-	stop_workers();
+	ut_rig_stop(&rig);
 	rte_log_set_level_pattern("lib.cryptodev", RTE_LOG_INFO);
 	del_sa(1);
 }

@@ -225,23 +225,6 @@ del_change(unsigned int n)
 	del_pair(n);
 }
 
-static void
-launch_workers(void)
-{
-	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < UT_WORKERS; i++)
-		CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(ms_worker_main, &rig.dp.workers[i],
-							    i + 1), 0);
-}
-
-static void
-stop_workers(void)
-{
-	__atomic_store_n(&rig.dp.stop, 1, __ATOMIC_RELAXED);
-	for (unsigned int i = 0; i < UT_WORKERS; i++)
-		rte_eal_wait_lcore(i + 1);
-	__atomic_store_n(&rig.dp.stop, 0, __ATOMIC_RELAXED);
-}
 
 static uint32_t
 slot_of(uint32_t id)
@@ -289,7 +272,7 @@ test_live(void)
 	for (int r = 0; r < MS_DROP_MAX; r++)
 		d0 += s0.drop[r];
 	add_pair(base);
-	launch_workers();
+	ut_rig_launch(&rig);
 	for (unsigned int round = 0; round < ROUNDS; round++, fresh++) {
 		bool rollback = round % 2 == 1;
 		unsigned int keep = rollback ? base : fresh, gone = rollback ? fresh : base;
@@ -308,7 +291,7 @@ test_live(void)
 		base = keep;
 		check_sa_counters(base);
 	}
-	stop_workers();
+	ut_rig_stop(&rig);
 	/* how much of A went under the new SA, of B under the survivor: how it overlapped */
 	printf("\n    A under the new SA %u of %u, B under the survivor %u of %u ", a_new,
 	       ROUNDS * BATCH, b_old, ROUNDS * BATCH);

@@ -57,6 +57,9 @@ void ut_rig_fini(struct ut_rig *r);
  * tears r down. One such suite per process (the runner's).
  */
 CU_pSuite ut_rig_suite(const char *name, struct ut_rig *r, uint8_t *ks);
+/* Every worker on its own lcore (1, 2), and stopping them again. */
+void ut_rig_launch(struct ut_rig *r);
+void ut_rig_stop(struct ut_rig *r);
 /* Poll the worker and the slow path until nothing moves (bounded). */
 void ut_rig_run(struct ut_rig *r);
 /* Frames a port sent (any queue); returns how many (at most max), caller frees. */

@@ -412,3 +412,21 @@ ut_sa_del(struct ut_rig *r, uint32_t id)
 
 	CU_ASSERT_EQUAL(ms_sadb_del(&r->dp.sadb, id, err, sizeof(err)), 0);
 }
+
+void
+ut_rig_launch(struct ut_rig *r)
+{
+	__atomic_store_n(&r->dp.stop, 0, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < UT_WORKERS; i++)
+		CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(ms_worker_main, &r->dp.workers[i],
+							    i + 1), 0);
+}
+
+void
+ut_rig_stop(struct ut_rig *r)
+{
+	__atomic_store_n(&r->dp.stop, 1, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < UT_WORKERS; i++)
+		rte_eal_wait_lcore(i + 1);
+	__atomic_store_n(&r->dp.stop, 0, __ATOMIC_RELAXED);
+}
