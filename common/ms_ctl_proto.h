@@ -34,6 +34,8 @@ enum ms_ctl_op {
 	MS_CTL_RESUME = 9,	/* body: none. reply: {"paused": false} */
 	MS_CTL_SA_ADD_BATCH = 10, /* body: struct ms_ctl_sa_batch, n specs. reply: {"ids": [..]};
 				   all or none, in one table update */
+	MS_CTL_SA_DEL_BATCH = 11, /* body: struct ms_ctl_sa_ids, n ids. reply:
+				   {"ids": [deleted..], "absent": [..]}; one table update */
 	MS_CTL_OP_MAX
 };
 
@@ -62,9 +64,28 @@ struct ms_ctl_sa_id {
 	uint32_t id;
 };
 
+/*
+ * SA_DEL_BATCH: n SAs deleted in one table update (one snapshot, one RCU
+ * grace period), each key wiped as by SA_DEL. The body is 8 + n * 4 bytes.
+ * Delete what exists: every listed SA the data plane holds is deleted, and
+ * an id it does not hold is no error but is listed in the reply's "absent"
+ * (a caller ending a migration wants every SA of it gone: an all-or-none
+ * refusal because one of them had already expired would leave the others'
+ * keys alive). A malformed body (n 0 or above MS_CTL_DEL_BATCH_MAX, rsvd
+ * not 0, a length other than 8 + n * 4, an id listed twice) is refused
+ * whole with -EINVAL; a table that cannot be rebuilt (-ENOMEM) deletes none.
+ */
+#define MS_CTL_DEL_BATCH_MAX 1024
+struct ms_ctl_sa_ids {
+	uint32_t n;		/* 1 .. MS_CTL_DEL_BATCH_MAX */
+	uint32_t rsvd;		/* 0 */
+	uint32_t id[MS_CTL_DEL_BATCH_MAX];
+};
+
 _Static_assert(sizeof(struct ms_ctl_hdr) == 16, "wire header is 16 bytes");
 _Static_assert(sizeof(struct ms_ctl_sa_add) <= MS_CTL_MAX_REQ, "request fits");
 _Static_assert(sizeof(struct ms_ctl_sa_batch) <= MS_CTL_MAX_REQ, "batch fits");
+_Static_assert(sizeof(struct ms_ctl_sa_ids) <= MS_CTL_MAX_REQ, "id batch fits");
 _Static_assert(MS_CTL_BATCH_MAX >= MS_LANES_MAX, "a batch holds a lane group");
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,18 +199,43 @@ out:
 	return rc;
 }
 
+/*
+ * sa del --id N [--id N...]: one id, one SA_DEL (refused if absent); several,
+ * one SA_DEL_BATCH (one table update; the reply lists the absent ones).
+ */
 static int
-sa_del(const char *path, const char *id)
+sa_del(const char *path, int argc, char **argv)
 {
-	struct ms_ctl_sa_id req;
+	const size_t head = offsetof(struct ms_ctl_sa_ids, id);
+	struct ms_ctl_sa_ids req;
 	unsigned long long v;
 
-	if (parse_u64(id, UINT32_MAX, &v) != 0 || v == 0) {
-		fprintf(stderr, "migsec-dpctl: invalid --id '%s'\n", id);
+	req.n = 0;
+	req.rsvd = 0;
+	for (int i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "--id") != 0 || i + 1 == argc) {
+			fprintf(stderr, "migsec-dpctl: sa del takes --id N, one or more\n");
+			return EXIT_USAGE;
+		}
+		if (parse_u64(argv[i + 1], UINT32_MAX, &v) != 0 || v == 0) {
+			fprintf(stderr, "migsec-dpctl: invalid --id '%s'\n", argv[i + 1]);
+			return EXIT_USAGE;
+		}
+		if (req.n == MS_CTL_DEL_BATCH_MAX) {
+			fprintf(stderr, "migsec-dpctl: sa del takes at most %u ids\n",
+				MS_CTL_DEL_BATCH_MAX);
+			return EXIT_USAGE;
+		}
+		req.id[req.n++] = (uint32_t)v;
+	}
+	if (req.n == 0) {
+		fprintf(stderr, "migsec-dpctl: sa del takes --id N, one or more\n");
 		return EXIT_USAGE;
 	}
-	req.id = (uint32_t)v;
-	return dpctl_simple(path, MS_CTL_SA_DEL, &req, sizeof(req), NULL);
+	if (req.n == 1)
+		return dpctl_simple(path, MS_CTL_SA_DEL, &req.id[0], sizeof(req.id[0]), NULL);
+	return dpctl_simple(path, MS_CTL_SA_DEL_BATCH, &req,
+			    (uint32_t)(head + req.n * sizeof(req.id[0])), NULL);
 }
 
 static void
@@ -249,8 +275,8 @@ dpctl_sa(const char *path, int argc, char **argv)
 		return dpctl_show(path, MS_CTL_SA_LIST, argc == 3, print_sas);
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return sa_add(path, argc - 1, argv + 1);
-	if (argc == 4 && strcmp(argv[1], "del") == 0 && strcmp(argv[2], "--id") == 0)
-		return sa_del(path, argv[3]);
+	if (argc >= 2 && strcmp(argv[1], "del") == 0)
+		return sa_del(path, argc - 1, argv + 1);
 	dpctl_usage(stderr);
 	return EXIT_USAGE;
 }

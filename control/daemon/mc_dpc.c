@@ -166,6 +166,82 @@ mc_dp_del(const char *sock, uint32_t id, char *err, size_t errlen)
 	return rc;
 }
 
+/* The reply's "absent" ids among ids[0..n): absent[i]. false if the reply makes no sense. */
+static bool
+parse_absent(const char *reply, const uint32_t *ids, unsigned int n, bool *absent)
+{
+	json_t *j = json_loads(reply != NULL ? reply : "", 0, NULL), *a = json_object_get(j, "absent");
+	json_t *d = json_object_get(j, "ids"), *v;
+	bool ok = json_is_array(a) && json_is_array(d) &&
+		  json_array_size(a) + json_array_size(d) == n;
+	size_t k;
+
+	for (unsigned int i = 0; i < n; i++)
+		absent[i] = false;
+	json_array_foreach(ok ? a : NULL, k, v)
+		for (unsigned int i = 0; i < n; i++)
+			absent[i] |= json_integer_value(v) == (json_int_t)ids[i];
+	json_decref(j);
+	return ok;
+}
+
+/* Up to MS_CTL_DEL_BATCH_MAX ids in one SA_DEL_BATCH. */
+static int
+del_chunk(const char *sock, const uint32_t *ids, unsigned int n, bool *absent, char *err,
+	  size_t errlen)
+{
+	const size_t head = offsetof(struct ms_ctl_sa_ids, id);
+	struct ms_ctl_sa_ids *req = calloc(1, sizeof(*req));
+	char *reply = NULL;
+	int rc;
+
+	if (req == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	req->n = n;
+	memcpy(req->id, ids, n * sizeof(ids[0]));
+	rc = call(sock, MS_CTL_SA_DEL_BATCH, req, (uint32_t)(head + n * sizeof(ids[0])), &reply,
+		  err, errlen);
+	free(req);
+	if (rc == 0 && !parse_absent(reply, ids, n, absent)) {
+		snprintf(err, errlen, "data plane's SA_DEL_BATCH reply makes no sense");
+		rc = -EPROTO;	/* may have deleted them: reconciled later */
+	}
+	free(reply);
+	return rc;
+}
+
+int
+mc_dp_del_batch(const char *sock, const uint32_t *ids, unsigned int n, bool *absent, char *err,
+		size_t errlen)
+{
+	int rc = 0, worst = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		absent[i] = false;
+	for (unsigned int i = 0; i < n; i += MS_CTL_DEL_BATCH_MAX) {
+		unsigned int k = n - i < MS_CTL_DEL_BATCH_MAX ? n - i : MS_CTL_DEL_BATCH_MAX;
+
+		rc = del_chunk(sock, ids + i, k, absent + i, err, errlen);
+		if (rc == -EOPNOTSUPP) {	/* a data plane older than SA_DEL_BATCH */
+			for (unsigned int j = i; j < i + k; j++) {
+				int one = mc_dp_del(sock, ids[j], err, errlen);
+
+				absent[j] = one == -ENOENT;
+				if (one != 0 && one != -ENOENT)
+					worst = one;
+			}
+			continue;
+		}
+		for (unsigned int j = i; maybe_delivered(rc) && j < i + k; j++)
+			pending_add(sock, ids[j]);
+		if (rc != 0)
+			worst = rc;
+	}
+	return worst;
+}
+
 static bool
 reconciled(const struct pending *p, const char *how)
 {

@@ -313,10 +313,8 @@ op_rekey(struct mc_state *st, const struct mc_req *r, const char *by)
 void
 mc_mig_end(struct mc_state *st, struct mc_mig *m, const char *event, const char *by)
 {
-	json_t *ev;
+	json_t *ev = mc_mig_json(st, m);	/* the counters as the caller last read them */
 
-	json_decref(mc_refresh(st));
-	ev = mc_mig_json(st, m);
 	mc_gen_remove_all(st, m);
 	json_object_set_new(ev, "by", json_string(by));
 	mc_audit(event, ev);
@@ -331,7 +329,7 @@ op_end(struct mc_state *st, const struct mc_req *r, const char *by)
 
 	if (m == NULL)
 		return mc_mig_err("not_found", "no migration '%s' here", r->id);
-	json_decref(mc_refresh(st));
+	json_decref(mc_refresh(st));	/* the final counters, for the reply and the audit */
 	reply = mc_mig_json(st, m);
 	mc_mig_end(st, m, "end", by);
 	json_object_set_new(reply, "ended", json_true());
@@ -364,6 +362,7 @@ mc_handle(struct mc_state *st, const struct mc_req *r, const struct mc_client *w
 void
 mc_end_all(struct mc_state *st, const char *why)
 {
+	json_decref(mc_refresh(st));	/* every migration's final counters, read once */
 	for (int i = 0; i < MC_MIG_MAX; i++)
 		if (st->m[i].used)
 			mc_mig_end(st, &st->m[i], "end", why);

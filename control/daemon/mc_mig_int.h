@@ -97,7 +97,11 @@ char *mc_mig_err(const char *code, const char *fmt, ...) __attribute__((format(p
 /* Make-before-break: outbound generation g + 1, then g removed; audited either way. */
 int mc_mig_rekey(struct mc_state *st, struct mc_mig *m, const char *trigger, const char *by,
 		 char *err, size_t errlen);
-/* Audit event (with the final counters), remove every SA, wipe the key. */
+/*
+ * Audit event (with the counters as the caller last read them: mc_refresh()
+ * is the caller's, once for many migrations, since every refresh lists
+ * every SA of the data plane), remove every SA in one request, wipe the key.
+ */
 void mc_mig_end(struct mc_state *st, struct mc_mig *m, const char *event, const char *by);
 
 /* mc_mig_sa.c: SAs in the data plane. */

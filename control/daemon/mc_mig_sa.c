@@ -98,33 +98,58 @@ spec_keyed(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, const struc
 	return 0;
 }
 
-/* Remove an SA; its counters go to the migration's totals. */
+/*
+ * Remove every lane of gens[0..n) in one request to the data plane (one
+ * table update); their counters go to the migration's totals. An SA the
+ * data plane no longer held (expired there, or deleted by an operator) is
+ * audited but was no key left behind; the others are deleted all the same.
+ */
 static void
-sa_remove(struct mc_state *st, struct mc_mig *m, struct mc_sa *sa, bool outbound)
+gens_remove(struct mc_state *st, struct mc_mig *m, struct mc_gen *const *gens,
+	    const bool *outbound, unsigned int n)
 {
-	char err[256];
+	uint32_t ids[6 * MC_LANES_MAX];
+	bool absent[6 * MC_LANES_MAX];
+	unsigned int k = 0;
+	char err[256] = "";
+	int rc = 0;
 
-	if (sa->id == 0)
-		return;
-	if (mc_dp_del(st->conf->dp_socket, sa->id, err, sizeof(err)) != 0 && st->dp_up)
-		mc_audit("sa_remove_failed", json_pack("{s:s,s:I,s:s}", "migration", m->id,
-						       "sa", (json_int_t)sa->id, "reason", err));
-	if (outbound) {
-		m->gone_out_pkts += sa->pkts;
-		m->gone_out_bytes += sa->bytes;
-	} else {
-		m->gone_in_pkts += sa->pkts;
-		m->gone_in_bytes += sa->bytes;
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int l = 0; l < gens[i]->nb && k < sizeof(ids) / sizeof(ids[0]); l++)
+			if (gens[i]->lane[l].id != 0)
+				ids[k++] = gens[i]->lane[l].id;
+	if (k > 0)
+		rc = mc_dp_del_batch(st->conf->dp_socket, ids, k, absent, err, sizeof(err));
+	for (unsigned int i = 0; st->dp_up && i < k; i++) {
+		char why[300];
+
+		if (rc == 0 && !absent[i])
+			continue;
+		snprintf(why, sizeof(why), "%s", rc != 0 ? err :
+			 "the data plane no longer held it (expired or deleted there): no key left");
+		mc_audit("sa_remove_failed", json_pack("{s:s,s:I,s:s}", "migration", m->id, "sa",
+						       (json_int_t)ids[i], "reason", why));
 	}
-	memset(sa, 0, sizeof(*sa));
+	for (unsigned int i = 0; i < n; i++) {
+		for (unsigned int l = 0; l < gens[i]->nb; l++) {
+			const struct mc_sa *sa = &gens[i]->lane[l];
+
+			if (outbound[i]) {
+				m->gone_out_pkts += sa->pkts;
+				m->gone_out_bytes += sa->bytes;
+			} else {
+				m->gone_in_pkts += sa->pkts;
+				m->gone_in_bytes += sa->bytes;
+			}
+		}
+		memset(gens[i], 0, sizeof(*gens[i]));
+	}
 }
 
 void
 mc_gen_remove(struct mc_state *st, struct mc_mig *m, struct mc_gen *g, bool outbound)
 {
-	for (unsigned int l = 0; l < g->nb; l++)
-		sa_remove(st, m, &g->lane[l], outbound);
-	memset(g, 0, sizeof(*g));
+	gens_remove(st, m, &g, &outbound, 1);
 }
 
 /* Every lane of generation gen (a bypass rule: one), or none. */
@@ -163,12 +188,11 @@ mc_gen_install(struct mc_state *st, struct mc_mig *m, enum mc_sa_kind k, uint32_
 void
 mc_gen_remove_all(struct mc_state *st, struct mc_mig *m)
 {
-	mc_gen_remove(st, m, &m->out, true);
-	mc_gen_remove(st, m, &m->out_prev, true);
-	mc_gen_remove(st, m, &m->in_cur, false);
-	mc_gen_remove(st, m, &m->in_next, false);
-	mc_gen_remove(st, m, &m->in_drain, false);
-	mc_gen_remove(st, m, &m->bypass, true);
+	struct mc_gen *gens[] = { &m->out, &m->out_prev, &m->in_cur, &m->in_next, &m->in_drain,
+				  &m->bypass };
+	static const bool outbound[] = { true, true, false, false, false, true };
+
+	gens_remove(st, m, gens, outbound, 6);	/* every SA of the migration in one update */
 }
 
 uint64_t

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Control requests (ms_ctl_proto.h) executed against the data plane: the
- * dispatcher and the requests that change something (SA add/delete, pause,
- * crypto fail-over); the reports are ms_ops_report.c's. Runs in the control
- * thread, the SA database's only writer.
+ * dispatcher and the requests that change something (SA add and delete, one
+ * or a batch of each; pause, crypto fail-over); the reports are
+ * ms_ops_report.c's. Runs in the control thread, the SA database's only
+ * writer.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -191,6 +192,54 @@ op_sa_del(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply
 	return reply_id(req.id, reply, len);
 }
 
+/*
+ * n SAs deleted in one table update (ms_ctl_proto.h): what exists is
+ * deleted, each key wiped; what does not is listed as absent. A malformed
+ * body deletes nothing.
+ */
+static int32_t
+op_sa_del_batch(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply,
+		size_t *len)
+{
+	const size_t head = offsetof(struct ms_ctl_sa_ids, id);
+	struct ms_ctl_sa_ids req;
+	bool absent[MS_CTL_DEL_BATCH_MAX];
+	char err[160];
+	json_t *del, *abs;
+	int rc;
+
+	memset(&req, 0, head);
+	if (blen >= head)
+		memcpy(&req, body, head);
+	if (blen < head || req.n == 0 || req.n > MS_CTL_DEL_BATCH_MAX || req.rsvd != 0 ||
+	    blen != head + req.n * sizeof(req.id[0])) {
+		snprintf(err, sizeof(err), "SA_DEL_BATCH body is %u bytes: want %zu + n * %zu with "
+			 "n 1..%u (n = %u)", blen, head, sizeof(req.id[0]), MS_CTL_DEL_BATCH_MAX,
+			 blen >= head ? req.n : 0);
+		return ms_ops_reply_err(-EINVAL, err, reply, len);
+	}
+	memcpy(req.id, body + head, req.n * sizeof(req.id[0]));
+	for (uint32_t i = 1; i < req.n; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (req.id[i] == req.id[j]) {
+				snprintf(err, sizeof(err), "SA_DEL_BATCH lists SA id %u twice (at "
+					 "positions %u and %u); none deleted", req.id[i], j, i);
+				return ms_ops_reply_err(-EINVAL, err, reply, len);
+			}
+	rc = ms_sadb_del_batch(&o->dp->sadb, req.id, req.n, absent, err, sizeof(err));
+	if (rc < 0) {
+		MS_LOG(WARNING, "SA batch delete refused: %s", err);
+		return ms_ops_reply_err(rc, err, reply, len);
+	}
+	del = json_array();
+	abs = json_array();
+	for (uint32_t i = 0; i < req.n; i++)
+		json_array_append_new(absent[i] ? abs : del, json_integer(req.id[i]));
+	MS_LOG(INFO, "%d SA(s) deleted in one update, their keys wiped (%u absent)", rc,
+	       req.n - (uint32_t)rc);
+	return ms_ops_reply_json(json_pack("{s:o,s:o}", "ids", del, "absent", abs), reply, len);
+}
+
 static int32_t
 op_failover(struct ms_ops_ctx *o, char **reply, size_t *len)
 {
@@ -242,6 +291,8 @@ ms_ops_handle(void *arg, uint16_t op, const uint8_t *body, uint32_t len, char **
 		return op_sa_del(o, body, len, reply, rlen);
 	case MS_CTL_SA_ADD_BATCH:
 		return op_sa_add_batch(o, body, len, reply, rlen);
+	case MS_CTL_SA_DEL_BATCH:
+		return op_sa_del_batch(o, body, len, reply, rlen);
 	case MS_CTL_SA_LIST:
 		return empty ? ms_ops_sa_list(o, reply, rlen)
 			     : ms_ops_reply_err(-EINVAL, "SA_LIST has no body", reply, rlen);

@@ -182,49 +182,106 @@ ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err, unsign
 }
 
 int
-ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen)
+ms_sadb_del_batch(struct ms_sadb *db, const uint32_t *ids, unsigned int n, bool *absent,
+		  char *err, unsigned int errlen)
 {
 	struct ms_tables *t;
-	struct ms_sa *sa;
-	int slot = find_slot(db, id);
+	struct ms_sa **gone;
+	int *slot, one_slot, rc;
+	struct ms_sa *one_sa;
+	unsigned int k = 0;
 
-	if (slot < 0) {
+	if (n == 0) {
+		snprintf(err, errlen, "a batch of 0 SAs to delete");
+		return -EINVAL;
+	}
+	slot = n > 1 ? calloc(n, sizeof(*slot)) : &one_slot;
+	gone = n > 1 ? calloc(n, sizeof(*gone)) : &one_sa;
+	if (slot == NULL || gone == NULL) {
+		snprintf(err, errlen, "out of memory for a batch of %u SAs to delete", n);
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Taken out of the database (not yet of the published snapshot). */
+	for (unsigned int i = 0; i < n; i++) {
+		int s = find_slot(db, ids[i]);	/* an id listed twice: absent the second time */
+
+		absent[i] = s < 0;
+		if (s < 0)
+			continue;
+		slot[k] = s;
+		gone[k++] = db->sa[s];
+		db->sa[s] = NULL;
+	}
+	rc = 0;
+	if (k == 0)
+		goto out;	/* nothing to change: no snapshot */
+	t = ms_sadb_tables_build(db, err, errlen);
+	if (t == NULL) {	/* none deleted */
+		for (unsigned int i = 0; i < k; i++)
+			db->sa[slot[i]] = gone[i];
+		for (unsigned int i = 0; i < n; i++)
+			absent[i] = false;
+		rc = -ENOMEM;
+		goto out;
+	}
+	ms_sadb_tables_swap(db, t);	/* after this no worker holds any of them */
+	for (unsigned int i = 0; i < k; i++) {
+		ms_sa_destroy(gone[i]);	/* the key schedule zeroed */
+		ms_stats_reset_sa(db->stats, (uint32_t)slot[i]);
+	}
+	db->count -= k;
+	rc = (int)k;
+out:
+	if (slot != &one_slot)
+		free(slot);
+	if (gone != &one_sa)
+		free(gone);
+	return rc;
+}
+
+int
+ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen)
+{
+	bool absent;
+	int rc = ms_sadb_del_batch(db, &id, 1, &absent, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (absent) {
 		snprintf(err, errlen, "no SA with id %u", id);
 		return -ENOENT;
 	}
-	sa = db->sa[slot];
-	db->sa[slot] = NULL;
-	t = ms_sadb_tables_build(db, err, errlen);
-	if (t == NULL) {
-		db->sa[slot] = sa;
-		return -ENOMEM;
-	}
-	ms_sadb_tables_swap(db, t);	/* after this no worker holds sa->rt */
-	ms_sa_destroy(sa);
-	ms_stats_reset_sa(db->stats, (uint32_t)slot);
-	db->count--;
 	return 0;
 }
 
 unsigned int
 ms_sadb_expire(struct ms_sadb *db, uint64_t now)
 {
+	uint32_t *ids = NULL;
 	unsigned int n = 0;
+	bool *absent;
 	char err[128];
+	int rc;
 
 	for (uint32_t s = 0; s < db->max_sa; s++) {
 		const struct ms_sa *sa = db->sa[s];
-		uint32_t id;
 
 		if (sa == NULL || sa->spec.expires == 0 || sa->spec.expires > now)
 			continue;
-		id = sa->spec.id;
-		if (ms_sadb_del(db, id, err, sizeof(err)) == 0) {
-			MS_LOG(NOTICE, "SA %u expired (lifetime over): deleted, its keys wiped", id);
-			n++;
-		}
+		if (ids == NULL && (ids = malloc(db->max_sa * (sizeof(*ids) + 1))) == NULL)
+			return 0;	/* the next tick tries again */
+		ids[n++] = sa->spec.id;
 	}
-	return n;
+	if (n == 0)
+		return 0;
+	absent = (bool *)(ids + db->max_sa);
+	rc = ms_sadb_del_batch(db, ids, n, absent, err, sizeof(err));	/* one snapshot */
+	for (unsigned int i = 0; rc > 0 && i < n; i++)
+		if (!absent[i])
+			MS_LOG(NOTICE, "SA %u expired (lifetime over): deleted, its keys wiped", ids[i]);
+	free(ids);
+	return rc > 0 ? (unsigned int)rc : 0;
 }
 
 void

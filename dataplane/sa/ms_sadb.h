@@ -108,6 +108,14 @@ int ms_sadb_add(struct ms_sadb *db, const struct ms_sa_spec *spec, char *err,
 int ms_sadb_add_batch(struct ms_sadb *db, const struct ms_sa_spec *specs, unsigned int n,
 		      char *err, unsigned int errlen);
 int ms_sadb_del(struct ms_sadb *db, uint32_t id, char *err, unsigned int errlen);
+/*
+ * Every SA of ids[0..n) that exists deleted in one snapshot (one build of
+ * the tables, one grace period), each key schedule zeroed as by
+ * ms_sadb_del; absent[i] says that ids[i] was not there (or listed before).
+ * How many were deleted, or -errno with a message (then none was).
+ */
+int ms_sadb_del_batch(struct ms_sadb *db, const uint32_t *ids, unsigned int n, bool *absent,
+		      char *err, unsigned int errlen);
 const struct ms_sa *ms_sadb_find(const struct ms_sadb *db, uint32_t id);
 
 /* Delete every SA whose expiry time (unix seconds) has come; how many. */

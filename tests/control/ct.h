@@ -22,7 +22,9 @@ struct fake_dp {
 	unsigned int nb;
 	struct ms_sa_spec sa[FAKE_MAX];		/* installed, keys included */
 	uint64_t pkts[FAKE_MAX];		/* what SA_LIST reports */
-	unsigned int adds, dels;
+	unsigned int adds, dels;			/* SAs asked to add, to delete */
+	unsigned int del_batches;		/* SA_DEL_BATCH requests served */
+	bool old_dp;				/* refuse SA_DEL_BATCH as unknown (older data plane) */
 	int workers;				/* what PING reports (0: 1) */
 	int fail_add_after;			/* refuse SA_ADD number N (1-based); 0: never */
 	int slow_add;				/* SA_ADD number N installs, answers late; 0: none */

@@ -83,6 +83,21 @@ add(struct fake_dp *f, const struct ms_sa_spec *specs, uint32_t n, int32_t *stat
 	return strdup("{}");
 }
 
+/* SA id deleted (its key wiped): true, or false if there was none. */
+static bool
+del(struct fake_dp *f, uint32_t id)
+{
+	for (unsigned int i = 0; i < f->nb; i++)
+		if (f->sa[i].id == id) {
+			OPENSSL_cleanse(&f->sa[i], sizeof(f->sa[i]));
+			f->sa[i] = f->sa[f->nb - 1];
+			f->pkts[i] = f->pkts[f->nb - 1];
+			f->nb--;
+			return true;
+		}
+	return false;
+}
+
 static void
 serve(struct fake_dp *f, int fd)
 {
@@ -105,22 +120,37 @@ serve(struct fake_dp *f, int fd)
 		memcpy(&n, body, 4);
 		if (n >= 1 && n <= MS_CTL_BATCH_MAX && h.len == 8 + n * sizeof(struct ms_sa_spec))
 			reply = add(f, (const struct ms_sa_spec *)(body + 8), n, &h.status);
-	} else if (h.op == MS_CTL_SA_DEL) {
+	} else if (h.op == MS_CTL_SA_DEL && h.len == sizeof(struct ms_ctl_sa_id)) {
 		uint32_t id;
 
 		memcpy(&id, body, 4);
 		f->dels++;
-		h.status = -ENOENT;
-		for (unsigned int i = 0; i < f->nb; i++)
-			if (f->sa[i].id == id) {
-				OPENSSL_cleanse(&f->sa[i], sizeof(f->sa[i]));
-				f->sa[i] = f->sa[f->nb - 1];
-				f->pkts[i] = f->pkts[f->nb - 1];
-				f->nb--;
-				h.status = 0;
-				break;
-			}
+		h.status = del(f, id) ? 0 : -ENOENT;
 		reply = strdup("{}");
+	} else if (h.op == MS_CTL_SA_DEL_BATCH && f->old_dp) {
+		h.status = -EOPNOTSUPP;
+		reply = strdup("unknown request");
+	} else if (h.op == MS_CTL_SA_DEL_BATCH && h.len >= 8) {
+		struct ms_ctl_sa_ids ids;
+
+		memcpy(&ids, body, h.len < sizeof(ids) ? h.len : sizeof(ids));
+		if (ids.n >= 1 && ids.n <= MS_CTL_DEL_BATCH_MAX && h.len == 8 + ids.n * 4) {
+			json_t *gone = json_array(), *absent = json_array(), *j;
+
+			f->del_batches++;
+			for (uint32_t i = 0; i < ids.n; i++) {
+				f->dels++;
+				json_array_append_new(del(f, ids.id[i]) ? gone : absent,
+						      json_integer(ids.id[i]));
+			}
+			j = json_pack("{s:o,s:o}", "ids", gone, "absent", absent);
+			reply = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+		}
+		if (reply == NULL) {
+			h.status = -EINVAL;
+			reply = strdup("fake: bad SA_DEL_BATCH");
+		}
 	} else if (h.op == MS_CTL_SA_LIST) {
 		reply = list_json(f);
 	} else {

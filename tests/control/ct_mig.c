@@ -403,6 +403,60 @@ test_late_add_reconciled(void)
 }
 
 /*
+ * Deletions in batches: a rekey's old outbound lanes and, at the end, every
+ * SA of the migration go in one SA_DEL_BATCH each; an SA the data plane no
+ * longer holds (gone there) keeps none of the others alive, and is audited;
+ * a data plane older than SA_DEL_BATCH gets one SA_DEL per SA instead.
+ */
+static void
+test_batched_deletes(void)
+{
+	char audit[] = "/tmp/migsec-ct-audit-XXXXXX";
+	int fd = mkstemp(audit);
+	const struct ms_sa_spec *in1;
+	unsigned int batches, dels;
+	struct mc_req r;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	mc_audit_close();
+	CU_ASSERT_FATAL(mc_audit_open("ct", audit) == 0);
+	req_start(&r, "m8", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	r.lanes = 4;
+	json_decref(handle(0, &r, NULL));
+	CU_ASSERT_EQUAL_FATAL(dp[0].nb, 12);	/* 4 lanes x (out g0, in g0, in g1) */
+	batches = dp[0].del_batches;
+	simple(0, MC_OP_REKEY, "m8", NULL);
+	CU_ASSERT_EQUAL(dp[0].del_batches, batches + 1);	/* out g0's 4 lanes at once */
+	CU_ASSERT_EQUAL(dp[0].nb, 12);
+	CU_ASSERT_PTR_NULL(fake_dp_find(&dp[0], MS_DIR_OUT, 0));
+	in1 = fake_dp_find(&dp[0], MS_DIR_IN, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in1);
+	CU_ASSERT_EQUAL(mc_dp_del(dp[0].path, in1->id, (char[64]){ 0 }, 64), 0);
+	simple(0, MC_OP_END, "m8", NULL);
+	CU_ASSERT_EQUAL(dp[0].del_batches, batches + 2);	/* the 12 ids in one request */
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	CU_ASSERT_EQUAL(audit_count(audit, "no longer held"), 1);
+	/* A data plane without SA_DEL_BATCH. */
+	dp[0].old_dp = true;
+	req_start(&r, "m9", MC_ROLE_SOURCE, MC_POL_REQUIRED, 600);
+	r.lanes = 2;
+	json_decref(handle(0, &r, NULL));
+	CU_ASSERT_EQUAL(dp[0].nb, 6);
+	dels = dp[0].dels;
+	batches = dp[0].del_batches;
+	simple(0, MC_OP_END, "m9", NULL);
+	dp[0].old_dp = false;
+	CU_ASSERT_EQUAL(dp[0].nb, 0);
+	CU_ASSERT(dp[0].dels >= dels + 6);	/* (and the reconciliation's, of m7) */
+	CU_ASSERT_EQUAL(dp[0].del_batches, batches);
+	CU_ASSERT_EQUAL(audit_count(audit, "\"event\":\"sa_remove_failed\""), 1);
+	mc_audit_close();
+	unlink(audit);
+	CU_ASSERT(mc_audit_open("ct", NULL) == 0);
+}
+
+/*
  * A socket at the data plane's path served by a process of another user
  * (here nobody, forked): migsec-control must not hand it keys, nor take
  * its counters. The impostor answers PING like the real one would.
@@ -483,6 +537,8 @@ static const CU_TestInfo tests[] = {
 	{ "no copy of the one-shot key left in memory", test_no_key_left },
 	{ "a data plane socket served by another user is refused", test_peer_of_other_user },
 	{ "an SA whose SA_ADD timed out is deleted at the next tick", test_late_add_reconciled },
+	{ "deletes in batches: rekey, end, an SA already gone, an older data plane",
+	  test_batched_deletes },
 	CU_TEST_INFO_NULL,
 };
 

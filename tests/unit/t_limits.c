@@ -236,6 +236,42 @@ batch_specs(struct ms_sa_spec *s, unsigned int n, uint32_t id0)
 	}
 }
 
+/*
+ * The batch (ids 100..115) and the one beside it (300) deleted in one
+ * snapshot, with an id that does not exist (999) in the middle: reported
+ * absent, the others deleted all the same; none of their ports is sealed
+ * any more. An empty batch is refused.
+ */
+static void
+test_del_batch(uint32_t count)
+{
+	uint32_t ids[NB + 2];
+	bool absent[NB + 2];
+	uint64_t changes = rig.dp.sadb.changes;
+	char err[256] = "";
+
+	for (unsigned int i = 0; i < NB; i++)
+		ids[i + (i >= NB / 2)] = 100 + i;
+	ids[NB / 2] = 999;
+	ids[NB + 1] = 300;
+	CU_ASSERT_EQUAL(ms_sadb_del_batch(&rig.dp.sadb, ids, 0, absent, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(ms_sadb_del_batch(&rig.dp.sadb, ids, NB + 2, absent, err, sizeof(err)),
+			NB + 1);
+	CU_ASSERT_EQUAL(rig.dp.sadb.changes, changes + 1);	/* one snapshot for 17 SAs */
+	CU_ASSERT_EQUAL(rig.dp.sadb.count, count);
+	for (unsigned int i = 0; i < NB + 2; i++) {
+		CU_ASSERT_EQUAL(absent[i], ids[i] == 999);
+		CU_ASSERT_PTR_NULL(ms_sadb_find(&rig.dp.sadb, ids[i]));
+	}
+	for (unsigned int i = 0; i < NB; i++)
+		CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, (uint16_t)(7100 + i), 0)), -1);
+	CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, 7300, 0)), -1);
+	/* Only absent ones: nothing to change, no snapshot. */
+	CU_ASSERT_EQUAL(ms_sadb_del_batch(&rig.dp.sadb, ids, 2, absent, err, sizeof(err)), 0);
+	CU_ASSERT(absent[0] && absent[1]);
+	CU_ASSERT_EQUAL(rig.dp.sadb.changes, changes + 1);
+}
+
 static void
 test_batch(void)
 {
@@ -274,10 +310,7 @@ test_batch(void)
 		CU_ASSERT_EQUAL(send_inner(udp_frag(IPPROTO_UDP, (uint16_t)(7100 + i), 0)),
 				BATCH_SPI + 100 + i);
 	explicit_bzero(s, sizeof(s));
-	ut_sa_del(&rig, 300);
-	for (unsigned int i = 0; i < NB; i++)
-		ut_sa_del(&rig, 100 + i);
-	CU_ASSERT_EQUAL(rig.dp.sadb.count, count);
+	test_del_batch(count);
 }
 
 static const CU_TestInfo tests[] = {
@@ -285,7 +318,8 @@ static const CU_TestInfo tests[] = {
 	{ "an SA at its last sequence number stops sealing, counted", test_seq_limit },
 	{ "a fragment of a protected flow never leaves in plaintext", test_fragments },
 	{ "a host-pair SA beside the ACL: not rebuilt, the newer SA wins", test_exact_beside_acl },
-	{ "a batch of SAs: one snapshot, all or none, one more beside it", test_batch },
+	{ "a batch of SAs: one snapshot, all or none, one more beside it; deleted in one "
+	  "snapshot, an unknown id absent", test_batch },
 	CU_TEST_INFO_NULL,
 };
 
