@@ -49,6 +49,8 @@ int ut_eal_init(const char *prog);
 
 /* The next rig's limits.max_sa (0: 64). */
 extern unsigned int ut_rig_max_sa;
+/* The next rig's ports: MTU 9600 and 10240-byte mbufs (4096 of them), as perf/bench's appliance. */
+extern bool ut_rig_jumbo;
 int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
 /*
@@ -139,6 +141,7 @@ void ut_suite_wipe(void);
 void ut_suite_crypto(void);
 void ut_suite_cost(void);
 void ut_suite_installs(void);
+void ut_suite_ringbench(void);
 void ut_suite_faults(void);
 void ut_suite_slow(void);
 void ut_suite_limits(void);
