@@ -44,7 +44,11 @@ struct ut_rig {
 extern struct ms_profile ut_profile;
 int ut_profile_load(const char *name, const char *primary, const char *secondary);
 
-/* EAL with ut_profile's devices, no hugepages, a per-process file prefix. */
+/*
+ * EAL with ut_profile's devices, a per-process file prefix and no
+ * hugepages, unless ut_eal_huge (256 MB of them, unlinked).
+ */
+extern bool ut_eal_huge;
 int ut_eal_init(const char *prog);
 
 /* The next rig's limits.max_sa (0: 64). */

@@ -69,6 +69,8 @@ main(int argc, char **argv)
 		return 1;
 	/* before the EAL's own exit handler (telemetry socket), so it runs after */
 	atexit(remove_rundir);
+	/* MIGSEC_UT_HUGE=1: the EAL on hugepages, as an appliance runs (measurements) */
+	ut_eal_huge = getenv("MIGSEC_UT_HUGE") != NULL && strcmp(getenv("MIGSEC_UT_HUGE"), "1") == 0;
 	if (suites[s].eal && ut_eal_init(argv[0]) < 0) {
 		fprintf(stderr, "%s: EAL init failed\n", argv[0]);
 		return 1;

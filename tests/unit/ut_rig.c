@@ -84,6 +84,7 @@ struct ms_profile ut_profile;
 
 unsigned int ut_rig_max_sa;
 bool ut_rig_jumbo;
+bool ut_eal_huge;
 
 int
 ut_profile_load(const char *name, const char *primary, const char *secondary)
@@ -117,6 +118,8 @@ ut_eal_init(const char *prog)
 	unsigned int nd = ms_profile_devices(&ut_profile, d);
 
 	snprintf(prefix, sizeof(prefix), "ut%d", getpid());
+	if (ut_eal_huge)	/* hugepages, unlinked once mapped: no file keeps what they hold */
+		argv[3] = "--huge-unlink";
 	for (unsigned int i = 0; i < nd; i++) {
 		if (d[i]->pci[0] != '\0')	/* no PCI crypto device in unit tests */
 			return -1;
