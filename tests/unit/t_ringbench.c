@@ -143,14 +143,26 @@ run(uint16_t size, enum mix mix, uint64_t npkt, struct result *res)
 		while (sent < npkt && sent - done + BURST <= WINDOW) {
 			unsigned int b = (unsigned int)RTE_MIN((uint64_t)BURST, npkt - sent);
 
+			unsigned int in;
+
 			for (unsigned int j = 0; j < b; j++)
 				m[j] = make(size, mix, sent + j);
-			CU_ASSERT_EQUAL_FATAL(ut_rig_put(&rig, MS_PORT_INNER, 0, m, b), b);
+			in = ut_rig_put(&rig, MS_PORT_INNER, 0, m, b);
+			if (in < b) {	/* cannot happen: the ring holds 16384 */
+				rte_pktmbuf_free_bulk(m + in, b - in);
+				return false;
+			}
 			sent += b;
 		}
 		ms_worker_poll_once(w);
-		while ((n = ut_rig_take_q(&rig, MS_PORT_OUTER, 0, m, RTE_DIM(m))) > 0)	/* mirror */
-			CU_ASSERT_EQUAL_FATAL(ut_rig_put(&rig, MS_PORT_OUTER, 0, m, n), n);
+		while ((n = ut_rig_take_q(&rig, MS_PORT_OUTER, 0, m, RTE_DIM(m))) > 0) {	/* mirror */
+			unsigned int in = ut_rig_put(&rig, MS_PORT_OUTER, 0, m, n);
+
+			if (in < n) {
+				rte_pktmbuf_free_bulk(m + in, n - in);
+				return false;
+			}
+		}
 		while ((n = ut_rig_take_q(&rig, MS_PORT_INNER, 0, m, RTE_DIM(m))) > 0) {	/* sink */
 			for (unsigned int j = 0; j < n; j++) {
 				uint64_t idx = 0;
@@ -175,8 +187,8 @@ run(uint16_t size, enum mix mix, uint64_t npkt, struct result *res)
 	return ok && done == npkt && sum == npkt * (npkt - 1) / 2;
 }
 
-/* Best of reps runs of one case; prints its line. */
-static void
+/* Best of reps runs of one case; prints its line. False: a run failed. */
+static bool
 measure(uint16_t size, enum mix mix, uint64_t npkt, int reps)
 {
 	struct result best = { 0, 0, 0, false }, r;
@@ -184,7 +196,11 @@ measure(uint16_t size, enum mix mix, uint64_t npkt, int reps)
 	int clean = 0;
 
 	for (int i = 0; i < reps; i++) {
-		CU_ASSERT_FATAL(run(size, mix, npkt, &r));
+		if (!run(size, mix, npkt, &r)) {
+			printf("\nringbench: case=%s size=%u: a frame was lost, damaged or dropped",
+			       mix_name[mix], size);
+			return false;
+		}
 		clean += r.clean;
 		/* a clean run beats any preempted one */
 		if (i == 0 || (r.clean && !best.clean) ||
@@ -196,6 +212,7 @@ measure(uint16_t size, enum mix mix, uint64_t npkt, int reps)
 	       mix == MIX_ONE ? 1 : MIGRATIONS, npkt, reps, clean, best.cpp, best.io_cpp,
 	       best.cpp - best.io_cpp, best.share, size * 8.0 * hz / best.cpp / 1e9);
 	fflush(stdout);
+	return true;
 }
 
 static void
@@ -213,40 +230,62 @@ install(void)
 	explicit_bzero(s, sizeof(s));
 }
 
+/*
+ * The cases (one with its duration if case is set), with the worker's RCU
+ * thread online; false as soon as one fails.
+ */
+static bool
+cases(bool quick, int one, unsigned int size, unsigned int secs)
+{
+	static const uint16_t sizes[] = { 1420, 4096, 8192 };
+
+	for (int mix = 0; mix <= MIX_RUNS; mix++)	/* warm up: neighbours, every SA */
+		if (!run(1420, (enum mix)mix, 2 * MIGRATIONS, &(struct result){ 0 })) {
+			printf("\nringbench: warm-up case=%s: a frame was lost, damaged or dropped",
+			       mix_name[mix]);
+			return false;
+		}
+	if (one >= 0) {
+		for (uint64_t end = ns_of(CLOCK_MONOTONIC) + secs * 1000000000ull;
+		     ns_of(CLOCK_MONOTONIC) < end;)
+			if (!measure((uint16_t)size, (enum mix)one, 16384, 1))
+				return false;
+		return true;
+	}
+	for (unsigned int i = 0; i < RTE_DIM(sizes); i++)
+		for (int mix = 0; mix <= MIX_RUNS; mix++)
+			if (!measure(sizes[i], (enum mix)mix, RTE_MAX(1024u, 4096u * 1420 / sizes[i]),
+				     quick ? 7 : 15))
+				return false;
+	return true;
+}
+
 static void
 test_ringbench(void)
 {
-	static const uint16_t sizes[] = { 1420, 4096, 8192 };
 	const char *env = getenv("MIGSEC_RINGBENCH");
-	bool quick = env != NULL && strcmp(env, "quick") == 0;
+	bool quick = env != NULL && strcmp(env, "quick") == 0, ok;
+	unsigned int size = 0, secs = 0;
+	int one = -1;
 
-	for (unsigned int i = 0; i < sizeof(pattern); i++)
-		pattern[i] = (uint8_t)(i * 7 + 1);
-	install();
-	rte_rcu_qsbr_thread_online(rig.dp.rcu, 0);
-	for (int mix = 0; mix <= MIX_RUNS; mix++)	/* warm up: neighbours, every SA */
-		CU_ASSERT_FATAL(run(1420, (enum mix)mix, 2 * MIGRATIONS, &(struct result){ 0 }));
 	if (env != NULL && !quick) {	/* CASE SIZE SECONDS */
 		char name[16];
-		unsigned int size, secs;
-		int mix = -1;
 
 		CU_ASSERT_FATAL(sscanf(env, "%15s %u %u", name, &size, &secs) == 3);
 		for (int k = 0; k <= MIX_RUNS; k++)
 			if (strcmp(name, mix_name[k]) == 0)
-				mix = k;
-		CU_ASSERT_FATAL(mix >= 0 && size >= 64 && size <= MAXLEN && secs <= 60);
-		for (uint64_t end = ns_of(CLOCK_MONOTONIC) + secs * 1000000000ull;
-		     ns_of(CLOCK_MONOTONIC) < end;)
-			measure((uint16_t)size, (enum mix)mix, 16384, 1);
-	} else {
-		for (unsigned int i = 0; i < RTE_DIM(sizes); i++)
-			for (int mix = 0; mix <= MIX_RUNS; mix++)
-				measure(sizes[i], (enum mix)mix, RTE_MAX(1024u, 4096u * 1420 / sizes[i]),
-					quick ? 7 : 15);
+				one = k;
+		CU_ASSERT_FATAL(one >= 0 && size >= 64 && size <= MAXLEN && secs <= 60);
 	}
+	for (unsigned int i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 1);
+	install();
+	/* offline again before any assertion ends the test: the rig's teardown waits for it */
+	rte_rcu_qsbr_thread_online(rig.dp.rcu, 0);
+	ok = cases(quick, one, size, secs);
 	rte_rcu_qsbr_thread_offline(rig.dp.rcu, 0);
 	printf("\n");
+	CU_ASSERT_FATAL(ok);
 }
 
 static const CU_TestInfo tests[] = {
