@@ -44,11 +44,17 @@ struct ut_rig {
 extern struct ms_profile ut_profile;
 int ut_profile_load(const char *name, const char *primary, const char *secondary);
 
-/* EAL with ut_profile's devices, no hugepages, a per-process file prefix. */
+/*
+ * EAL with ut_profile's devices, a per-process file prefix and no
+ * hugepages, unless ut_eal_huge (256 MB of them, unlinked).
+ */
+extern bool ut_eal_huge;
 int ut_eal_init(const char *prog);
 
 /* The next rig's limits.max_sa (0: 64). */
 extern unsigned int ut_rig_max_sa;
+/* The next rig's ports: MTU 9600 and 10240-byte mbufs (4096 of them), as perf/bench's appliance. */
+extern bool ut_rig_jumbo;
 int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
 /*
@@ -139,6 +145,7 @@ void ut_suite_wipe(void);
 void ut_suite_crypto(void);
 void ut_suite_cost(void);
 void ut_suite_installs(void);
+void ut_suite_ringbench(void);
 void ut_suite_faults(void);
 void ut_suite_slow(void);
 void ut_suite_limits(void);

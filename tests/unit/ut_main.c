@@ -27,6 +27,7 @@ static const struct {
 	{ "crypto", ut_suite_crypto, true },
 	{ "cost", ut_suite_cost, true },	/* a measurement, not in meson test */
 	{ "installs", ut_suite_installs, true },	/* the same */
+	{ "ringbench", ut_suite_ringbench, true },	/* the same */
 	{ "faults", ut_suite_faults, true },
 	{ "slow", ut_suite_slow, true },
 	{ "limits", ut_suite_limits, true },
@@ -58,7 +59,7 @@ main(int argc, char **argv)
 			s = i;
 	if (s < 0 || argc > 5 || argc == 4) {
 		fprintf(stderr, "usage: %s SUITE [PROFILE [PRIMARY SECONDARY]]\n"
-			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits live cost installs\n"
+			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits live cost installs ringbench\n"
 			"  PROFILE: a crypto profile in pmd-profiles/ (default aesni_gcm);\n"
 			"  PRIMARY SECONDARY: the members of the failover profile\n", argv[0]);
 		return 2;
@@ -68,6 +69,8 @@ main(int argc, char **argv)
 		return 1;
 	/* before the EAL's own exit handler (telemetry socket), so it runs after */
 	atexit(remove_rundir);
+	/* MIGSEC_UT_HUGE=1: the EAL on hugepages, as an appliance runs (measurements) */
+	ut_eal_huge = getenv("MIGSEC_UT_HUGE") != NULL && strcmp(getenv("MIGSEC_UT_HUGE"), "1") == 0;
 	if (suites[s].eal && ut_eal_init(argv[0]) < 0) {
 		fprintf(stderr, "%s: EAL init failed\n", argv[0]);
 		return 1;

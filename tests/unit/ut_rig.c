@@ -83,6 +83,8 @@ tsan_callbacks(struct ut_rig *r, char *err, size_t errlen)
 struct ms_profile ut_profile;
 
 unsigned int ut_rig_max_sa;
+bool ut_rig_jumbo;
+bool ut_eal_huge;
 
 int
 ut_profile_load(const char *name, const char *primary, const char *secondary)
@@ -116,6 +118,8 @@ ut_eal_init(const char *prog)
 	unsigned int nd = ms_profile_devices(&ut_profile, d);
 
 	snprintf(prefix, sizeof(prefix), "ut%d", getpid());
+	if (ut_eal_huge)	/* hugepages, unlinked once mapped: no file keeps what they hold */
+		argv[3] = "--huge-unlink";
 	for (unsigned int i = 0; i < nd; i++) {
 		if (d[i]->pci[0] != '\0')	/* no PCI crypto device in unit tests */
 			return -1;
@@ -163,8 +167,10 @@ fill_conf(struct ms_conf *c)
 	c->mss_clamp = true;
 	c->max_sa = ut_rig_max_sa ? ut_rig_max_sa : 64;
 	c->sessions = RTE_MAX(256u, c->max_sa);
-	c->mbufs = 8192;
-	c->mbuf_size = 2176;
+	c->mbufs = ut_rig_jumbo ? 4096 : 8192;
+	c->mbuf_size = ut_rig_jumbo ? 10240 : 2176;
+	if (ut_rig_jumbo)
+		c->inner.mtu = c->outer.mtu = 9600;
 	c->burst = 32;
 }
 
