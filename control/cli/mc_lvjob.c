@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * migsecctl migrate's libvirt job (mc_lvjob.h). virDomainMigrateToURI3
- * blocks until the migration is over, so it runs on a thread of its own
+ * (peer-to-peer) or virDomainMigrate3 (direct, with the destination's
+ * connection) blocks until the migration is over, so it runs on a thread of its own
  * while this thread runs libvirt's event loop: a tick every TICK_MS that
  * prints progress from virDomainGetJobStats, turns a SIGINT or SIGTERM
  * (or the migsec lifetime running out) into virDomainAbortJob, and notices
@@ -74,12 +75,22 @@ migrate_thread(void *arg)
 {
 	struct run *r = arg;
 	struct mc_lvjob *j = r->j;
+	virDomainPtr dd = NULL;
+	int rc;
 
 	mc_sig_hold(true);	/* SIGINT/SIGTERM are the event loop's thread's to see */
-
-	if (virDomainMigrateToURI3(j->dom, j->dest_uri, j->params, (unsigned int)j->nparams,
-				   j->flags) == 0) {
+	if (j->dconn != NULL) {	/* direct: this process drives both libvirtds */
+		dd = virDomainMigrate3(j->dom, j->dconn, j->params, (unsigned int)j->nparams,
+				       j->flags);
+		rc = dd != NULL ? 0 : -1;
+	} else {
+		rc = virDomainMigrateToURI3(j->dom, j->dest_uri, j->params,
+					    (unsigned int)j->nparams, j->flags);
+	}
+	if (rc == 0) {
 		r->rc = 0;
+		if (dd != NULL)
+			virDomainFree(dd);
 	} else {
 		virErrorPtr e = virGetLastError();
 
@@ -146,8 +157,19 @@ on_job_completed(virConnectPtr c, virDomainPtr d, virTypedParameterPtr p, int n,
 static int
 on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *op)
 {
+	struct run *r = op;
+
 	(void)c;
 	(void)d;
+	if (event == VIR_DOMAIN_EVENT_SUSPENDED && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY) {
+		r->j->postcopy = true;
+		say(r, "postcopy", "libvirt event: post-copy started (the destination runs the "
+		    "domain and pulls the rest of its memory)");
+	} else if (event == VIR_DOMAIN_EVENT_SUSPENDED &&
+		   detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED) {
+		say(r, "postcopy", "libvirt event: post-copy FAILED (the domain is paused on "
+		    "both hosts; see virsh migrate --postcopy-resume)");
+	}
 	if (event == VIR_DOMAIN_EVENT_STOPPED)
 		mark_over(op, detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED
 			  ? "libvirt event: stopped, migrated" : "libvirt event: domain stopped");
@@ -295,6 +317,8 @@ mc_lvjob_run(struct mc_lvjob *j)
 		goto fail;
 	}
 	virConnectSetKeepAlive(j->conn, 5, 6);	/* a libvirtd that vanishes fails the call */
+	if (j->dconn != NULL)
+		virConnectSetKeepAlive(j->dconn, 5, 6);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);

@@ -7,8 +7,10 @@
  * migration address to the destination's: QEMU's migration port (the
  * --migrateuri port, or libvirt's whole migration port range, from which
  * the destination picks), the disks' NBD port (--disks-port, or the same
- * range), and for peer-to-peer libvirtd's own port (the domain's XML and
- * libvirt's migration protocol cross on it). No libvirt, no network here.
+ * range), and libvirtd's port of DEST-URI (peer-to-peer: the source's
+ * libvirtd's connection, on which the domain's XML and libvirt's migration
+ * protocol cross; direct: migsecctl's own, if it runs on the source host).
+ * No libvirt, no network here.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -160,7 +162,7 @@ tunnel(const struct mc_mig_opts *o, const char *host, struct mc_mig_plan *p, cha
 }
 
 int
-mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src,
+mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src, const struct mc_lvhost *dst,
 	    const struct mc_mig_opts *o, struct mc_mig_plan *p, char *err, size_t errlen)
 {
 	char host[128];
@@ -169,11 +171,15 @@ mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src,
 	memset(p, 0, sizeof(*p));
 	p->src = src;
 	if (mc_uri_host(o->dest_uri, host, sizeof(host), &port, &p->lvd_port) != 0) {
-		snprintf(err, errlen, "DEST-URI '%s' names no host (as qemu+tcp://HOST/system)",
-			 o->dest_uri);
-		return -1;
+		if (dst == NULL) {
+			snprintf(err, errlen, "DEST-URI '%s' names no host (as qemu+tcp://HOST/system)",
+				 o->dest_uri);
+			return -1;
+		}
+		host[0] = '\0';	/* direct, to a UNIX socket: dst is its libvirt's hostname */
+		p->lvd_port = 0;
 	}
-	p->dst = mc_lvhosts_find(hs, host);
+	p->dst = dst != NULL ? dst : mc_lvhosts_find(hs, host);
 	if (p->dst == NULL) {
 		snprintf(err, errlen, "unknown destination host '%s' (of DEST-URI %s): not in the "
 			 "hosts of %s", host, o->dest_uri, hs->file);
@@ -199,7 +205,9 @@ mc_mig_plan(const struct mc_lvhosts *hs, const struct mc_lvhost *src,
 		p->nbd_hi = o->disks_port ? o->disks_port : p->dst->port_max;
 		add_sel(p, p->nbd_lo, p->nbd_hi);
 	}
-	if (p->lvd_port)	/* libvirtd to libvirtd (peer-to-peer), if it crosses the appliances */
+	/* DEST-URI's libvirtd port, if that connection crosses the appliances: the source's
+	 * libvirtd's (peer-to-peer), or migsecctl's own on the source host (direct). */
+	if (p->lvd_port)
 		add_sel(p, p->lvd_port, p->lvd_port);
 	return 0;
 }
@@ -231,7 +239,8 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		{ "bandwidth", 1, NULL, 'b' }, { "id", 1, NULL, 'i' }, { "lifetime", 1, NULL, 'l' },
 		{ "key-stdin", 0, NULL, 'k' }, { "interval", 1, NULL, 't' },
 		{ "rekey-seconds", 1, NULL, 'r' }, { "rekey-bytes", 1, NULL, 'R' },
-		{ "tunnelled", 0, NULL, 'T' }, { "tunneled", 0, NULL, 'T' }, { NULL, 0, NULL, 0 },
+		{ "tunnelled", 0, NULL, 'T' }, { "tunneled", 0, NULL, 'T' },
+		{ "postcopy", 0, NULL, 'y' }, { NULL, 0, NULL, 0 },
 	};
 	const char *pos[2] = { NULL, NULL };
 	long long v;
@@ -251,7 +260,8 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 			pos[pos[0] != NULL] = optarg;
 			break;
 		case 'c': o->connect = optarg; break;
-		case 'L': case 'P': break;	/* always live, always peer-to-peer */
+		case 'L': break;	/* always live */
+		case 'P': o->p2p = true; break;
 		case 'u': o->migrateuri = optarg; break;
 		case 'A': o->copy_all = true; break;
 		case 'I': o->copy_inc = true; break;
@@ -259,6 +269,7 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 		case 'U': o->undefine = true; break;
 		case 'm': o->parallel = true; break;
 		case 'T': o->tunnelled = true; break;
+		case 'y': o->postcopy = true; break;
 		case 'i': o->id = optarg; break;
 		case 'k': o->key_stdin = true; break;
 		case 'r':	/* the appliances' own bounds (docs/management.md) */
@@ -296,6 +307,11 @@ mc_mig_opts_parse(int argc, char **argv, struct mc_mig_opts *o)
 	if (o->domain == NULL || o->dest_uri == NULL) {
 		fprintf(stderr, "migsecctl: migrate needs DOMAIN and DEST-URI (as virsh migrate: "
 			"migsecctl migrate web1 qemu+tcp://host-b/system)\n");
+		return -1;
+	}
+	if (o->tunnelled && !o->p2p) {
+		fprintf(stderr, "migsecctl: migrate: --tunnelled needs --p2p (libvirt tunnels only "
+			"a peer-to-peer migration)\n");
 		return -1;
 	}
 	if (o->copy_all && o->copy_inc) {

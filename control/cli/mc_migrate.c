@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * migsecctl migrate DOMAIN DEST-URI: the drop-in for virsh migrate --live
- * --p2p. It finds the source and destination hosts' appliances (the hosts
+ * [--p2p]. It finds the source and destination hosts' appliances (the hosts
  * of /etc/migsec/libvirt.conf), reads the domain's policy (its metadata,
  * or the cluster default), starts the migsec migration on both appliances
  * (mc_start.c: one-shot key, rollback, the opportunistic fall-back) with
  * selectors from the plan (mc_migplan.c), runs the libvirt migration
- * (mc_lvjob.c) and ends the migsec migration as soon as the job is over,
+ * (mc_lvjob.c: peer-to-peer, or direct with the destination's libvirt
+ * opened here) and ends the migsec migration as soon as the job is over,
  * whatever its outcome. Nothing is started before every input is checked.
  */
 #include <getopt.h>
@@ -37,6 +38,7 @@ struct mig {
 	enum mc_lv_policy pol;
 	const char *pol_from;
 	struct mc_start st;
+	virConnectPtr dconn;		/* direct: the destination's libvirt */
 	char id[40];
 	bool migsec, downgraded;	/* a migsec migration runs; it is unsealed */
 	bool detached;			/* libvirt's call never returned (mc_lvjob) */
@@ -111,35 +113,6 @@ job_over(void *opaque, const char *why)
 			  m->id, "why", why, "appliances", m->ended), line);
 }
 
-/* The libvirt parameters of the plan and options. */
-static int
-params(const struct mig *m, virTypedParameterPtr *p, int *n, unsigned int *flags)
-{
-	const struct mc_mig_opts *o = &m->o;
-	int max = 0, rc = 0;
-
-	*p = NULL;
-	*n = 0;
-	*flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
-		 (o->copy_all ? VIR_MIGRATE_NON_SHARED_DISK : 0) |
-		 (o->copy_inc ? VIR_MIGRATE_NON_SHARED_INC : 0) |
-		 (o->persistent ? VIR_MIGRATE_PERSIST_DEST : 0) |
-		 (o->undefine ? VIR_MIGRATE_UNDEFINE_SOURCE : 0) |
-		 (o->parallel ? VIR_MIGRATE_PARALLEL : 0) |
-		 (o->tunnelled ? VIR_MIGRATE_TUNNELLED : 0);
-	if (!o->tunnelled)
-		rc |= virTypedParamsAddString(p, n, &max, VIR_MIGRATE_PARAM_URI, m->plan.migrate_uri);
-	if (o->disks_port)
-		rc |= virTypedParamsAddInt(p, n, &max, VIR_MIGRATE_PARAM_DISKS_PORT,
-					   (int)o->disks_port);
-	if (o->bandwidth)
-		rc |= virTypedParamsAddULLong(p, n, &max, VIR_MIGRATE_PARAM_BANDWIDTH, o->bandwidth);
-	if (o->parallel_conns)
-		rc |= virTypedParamsAddInt(p, n, &max, VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
-					   (int)o->parallel_conns);
-	return rc ? -1 : 0;
-}
-
 /* The migsec migration of the plan (unless the policy is disabled). */
 static int
 start(struct mig *m)
@@ -174,8 +147,9 @@ start(struct mig *m)
 			 "policy %s (%s); %u selector(s), first %s", m->o.domain, m->id, a->src.name,
 			 a->dst.name, m->downgraded ? "NOT sealed (downgraded)" : "sealed",
 			 a->policy, m->pol_from, m->plan.nb_sel, m->plan.sel[0]);
-		emit(m, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:O,s:s,s:O,s:O}", "event", "started",
-				  "domain", m->o.domain, "id", m->id, "policy", a->policy,
+		emit(m, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:O,s:s,s:O,s:O}", "event",
+				  "started", "domain", m->o.domain, "id", m->id, "mode",
+				  m->o.p2p ? "p2p" : "direct", "policy", a->policy,
 				  "policy_source", m->pol_from, "sealed", !m->downgraded, "selectors",
 				  sels, "migrate_uri", m->o.tunnelled ? "tunnelled" : m->plan.migrate_uri,
 				  "source", r[0],
@@ -191,14 +165,14 @@ start(struct mig *m)
 static int
 run_job(struct mig *m, virConnectPtr conn, virDomainPtr dom)
 {
-	struct mc_lvjob j = { .conn = conn, .dom = dom, .name = m->o.domain,
+	struct mc_lvjob j = { .conn = conn, .dconn = m->dconn, .dom = dom, .name = m->o.domain,
 			      .dest_uri = m->o.dest_uri, .interval_ms = m->o.interval_ms,
 			      .deadline_s = m->o.lifetime, .json = m->c->json, .over = job_over,
 			      .opaque = m };
 	char line[768], a[32], b[32];
 	int rc;
 
-	if (params(m, &j.params, &j.nparams, &j.flags) != 0 || mc_lvjob_run(&j) != 0) {
+	if (mc_lvmig_params(&j, &m->o, m->plan.migrate_uri) != 0 || mc_lvjob_run(&j) != 0) {
 		fprintf(stderr, "migsecctl: migrate: %s\n", j.err[0] ? j.err : "out of memory");
 		job_over(m, "the migration did not start");
 		virTypedParamsFree(j.params, j.nparams);
@@ -218,10 +192,11 @@ run_job(struct mig *m, virConnectPtr conn, virDomainPtr dom)
 		 ? "not sealed: policy disabled" : m->downgraded ? "NOT sealed: downgraded"
 		 : "sealed", mc_human_bytes((long long)j.mem_bytes, a, sizeof(a)),
 		 mc_human_bytes((long long)j.disk_bytes, b, sizeof(b)), (double)j.elapsed_ms / 1000, rc);
-	emit(m, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:s,s:b,s:s,s:s?,s:I,s:I,s:O,s:i}", "event",
-			  "result", "domain", m->o.domain, "id", m->pol == MC_LV_DISABLED ? NULL
-			  : m->id, "source", m->plan.src->name, "destination", m->plan.dst->name,
-			  "policy", mc_lv_policy_name(m->pol),
+	emit(m, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s?,s:I,s:I,s:O,s:i}",
+			  "event", "result", "domain", m->o.domain, "id", m->pol == MC_LV_DISABLED
+			  ? NULL : m->id, "source", m->plan.src->name, "destination",
+			  m->plan.dst->name, "mode", m->o.p2p ? "p2p" : "direct", "policy",
+			  mc_lv_policy_name(m->pol), "postcopy", j.postcopy,
 			  "sealed", m->pol != MC_LV_DISABLED && !m->downgraded, "outcome", j.outcome,
 			  "error", j.rc ? j.err : NULL, "memory_bytes", (json_int_t)j.mem_bytes,
 			  "disk_bytes", (json_int_t)j.disk_bytes, "appliances", m->ended, "exit", rc),
@@ -229,41 +204,27 @@ run_job(struct mig *m, virConnectPtr conn, virDomainPtr dom)
 	return rc;
 }
 
-/* The source host: libvirt's hostname for the connection, else the --connect URI's host. */
-static const struct mc_lvhost *
-source_host(const struct mig *m, virConnectPtr conn, char *err, size_t errlen)
-{
-	char *h = virConnectGetHostname(conn), uh[128];
-	const struct mc_lvhost *s = h ? mc_lvhosts_find(&m->hs, h) : NULL;
-	unsigned int port, lvd;
-
-	if (s == NULL && m->o.connect != NULL &&
-	    mc_uri_host(m->o.connect, uh, sizeof(uh), &port, &lvd) == 0)
-		s = mc_lvhosts_find(&m->hs, uh);
-	if (s == NULL)
-		snprintf(err, errlen, "unknown source host '%s' (libvirt's hostname%s%s): not in the "
-			 "hosts of %s", h ? h : "?", m->o.connect ? " of " : "",
-			 m->o.connect ? m->o.connect : "", m->hs.file);
-	free(h);
-	return s;
-}
-
 /* Everything checked before anything starts. Returns the exit status. */
 static int
 check(struct mig *m, virConnectPtr conn, virDomainPtr dom)
 {
-	const struct mc_lvhost *src;
-	char err[512];
+	const struct mc_lvhost *src, *dst = NULL;
+	char err[512] = "";
+	int rc = MC_EXIT_OK;
 
 	if (virDomainIsActive(dom) != 1) {
 		fprintf(stderr, "migsecctl: migrate: %s is not running (a live migration moves a "
 			"running domain)\n", m->o.domain);
 		return MC_EXIT_USAGE;
 	}
-	src = source_host(m, conn, err, sizeof(err));
-	if (src == NULL || mc_mig_plan(&m->hs, src, &m->o, &m->plan, err, sizeof(err)) != 0) {
-		fprintf(stderr, "migsecctl: migrate: %s\n", err);
-		return MC_EXIT_USAGE;
+	src = mc_lvmig_source(&m->hs, conn, m->o.connect, err, sizeof(err));
+	if (src != NULL && !m->o.p2p)
+		dst = mc_lvmig_direct_dest(&m->hs, m->o.dest_uri, &m->dconn, &rc, err, sizeof(err));
+	if (rc != MC_EXIT_OK || src == NULL ||
+	    mc_mig_plan(&m->hs, src, dst, &m->o, &m->plan, err, sizeof(err)) != 0) {
+		if (err[0])
+			fprintf(stderr, "migsecctl: migrate: %s\n", err);
+		return rc != MC_EXIT_OK ? rc : MC_EXIT_USAGE;
 	}
 	if (mc_lv_domain_policy(dom, &m->lc, &m->pol, &m->pol_from) != 0) {
 		fprintf(stderr, "migsecctl: migrate: cannot read %s's metadata: %s\n", m->o.domain,
@@ -330,10 +291,17 @@ migrate(struct mig *m)
 	}
 	if (rc == MC_EXIT_OK && m->pol != MC_LV_DISABLED)
 		rc = start(m);
-	if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED)
+	if ((rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED) && !m->o.p2p && m->dconn == NULL &&
+	    mc_lvmig_open_dest(m->o.dest_uri, &m->dconn) != MC_EXIT_OK) {	/* rolled back */
+		job_over(m, "the destination's libvirt is unreachable");
+		rc = m->end_rc == MC_EXIT_OK ? MC_EXIT_UNREACHABLE : MC_EXIT_PARTIAL;
+	} else if (rc == MC_EXIT_OK || rc == MC_EXIT_DOWNGRADED) {
 		rc = run_job(m, conn, dom);
+	}
 	if (m->detached)
 		return rc;
+	if (m->dconn != NULL)
+		virConnectClose(m->dconn);
 	virDomainFree(dom);
 	virConnectClose(conn);
 	return rc;

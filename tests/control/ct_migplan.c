@@ -158,7 +158,7 @@ test_plan(void)
 
 	CU_ASSERT_FATAL(load(HOSTS, &hs, err, sizeof(err)) == 0);
 	opts(&o, "qemu+tcp://host-b.example/system", NULL, false, 0);
-	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == 0);
 	CU_ASSERT(p.dst == &hs.h[1]);
 	CU_ASSERT_STRING_EQUAL(p.migrate_uri, "tcp://192.0.2.2");
 	CU_ASSERT(p.nb_sel == 2);
@@ -166,11 +166,11 @@ test_plan(void)
 	CU_ASSERT_STRING_EQUAL(p.sel[1], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=16509");
 	/* disks from the same range: one selector covers both */
 	opts(&o, "qemu+tcp://192.0.2.2/system", NULL, true, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == 0 && p.nb_sel == 2);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == 0 && p.nb_sel == 2);
 	CU_ASSERT(p.nbd_lo == 50000 && p.nbd_hi == 50010);
 	/* an explicit migration port and NBD port: one selector each */
 	opts(&o, "qemu+ssh://hostB/system", "tcp://192.0.2.2:50005", true, 50007);
-	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == 0);
 	CU_ASSERT(p.nb_sel == 3);
 	CU_ASSERT_STRING_EQUAL(p.sel[0], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=50005");
 	CU_ASSERT_STRING_EQUAL(p.sel[1], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=50007");
@@ -178,36 +178,43 @@ test_plan(void)
 	CU_ASSERT_STRING_EQUAL(p.migrate_uri, "tcp://192.0.2.2:50005");
 	/* tunnelled: libvirtd's connection is the one selector */
 	opts(&o, "qemu+tcp://192.0.2.2/system", NULL, true, 0);
-	o.tunnelled = true;
-	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == 0);
+	o.tunnelled = o.p2p = true;
+	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == 0);
 	CU_ASSERT(p.nb_sel == 1);
 	CU_ASSERT_STRING_EQUAL(p.sel[0], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=16509");
 	opts(&o, "qemu+tcp://hostB/system", NULL, false, 0);
-	o.tunnelled = true;
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	o.tunnelled = o.p2p = true;
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "must name hostB's migration address") != NULL);
 	opts(&o, "qemu+tcp://192.0.2.2/system", "tcp://192.0.2.2:50005", false, 0);
-	o.tunnelled = true;
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	o.tunnelled = o.p2p = true;
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "--tunnelled takes no --migrateuri") != NULL);
+	/* direct to a UNIX socket: the destination is its libvirt's hostname, no libvirtd port */
+	opts(&o, "qemu+unix:///system?socket=/run/b/libvirt-sock", NULL, true, 0);
+	CU_ASSERT_FATAL(mc_mig_plan(&hs, &hs.h[0], &hs.h[1], &o, &p, err, sizeof(err)) == 0);
+	CU_ASSERT(p.dst == &hs.h[1] && p.lvd_port == 0 && p.nb_sel == 1);
+	CU_ASSERT_STRING_EQUAL(p.sel[0], "src=192.0.2.1/32,dst=192.0.2.2/32,proto=tcp,dport=50000-50010");
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(strstr(err, "names the source host") != NULL);
 	/* refusals */
 	opts(&o, "qemu+tcp://198.51.100.77/system", NULL, false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "unknown destination host '198.51.100.77'") != NULL);
 	opts(&o, "qemu+tcp://hostA/system", NULL, false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "names the source host") != NULL);
 	opts(&o, "qemu+tcp://hostB/system", "tcp://203.0.113.2:50005", false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "is not hostB's migration address 192.0.2.2") != NULL);
 	opts(&o, "qemu+tcp://hostB/system", "rdma://192.0.2.2", false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "is not tcp://HOST[:PORT]") != NULL);
 	opts(&o, "qemu+tcp://hostV6/system", NULL, false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "not one address family") != NULL);
 	opts(&o, "qemu:///system", NULL, false, 0);
-	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], &o, &p, err, sizeof(err)) == -1);
+	CU_ASSERT(mc_mig_plan(&hs, &hs.h[0], NULL, &o, &p, err, sizeof(err)) == -1);
 	CU_ASSERT(strstr(err, "names no host") != NULL);
 }
 
@@ -234,7 +241,10 @@ test_options(void)
 	CU_ASSERT_STRING_EQUAL(o.domain, "web1");
 	CU_ASSERT_STRING_EQUAL(o.dest_uri, "qemu+tcp://b/system");
 	CU_ASSERT(o.copy_all && o.parallel && o.parallel_conns == 4 && o.bandwidth == 100);
-	CU_ASSERT(o.lifetime == 3600 && o.rekey_s == 0 && o.rekey_bytes == 0);
+	CU_ASSERT(o.lifetime == 3600 && o.rekey_s == 0 && o.rekey_bytes == 0 && o.p2p);
+	CU_ASSERT(parse("migrate web1 d --live", &o) == 0 && !o.p2p);
+	CU_ASSERT(parse("migrate web1 d --tunnelled", &o) == -1);
+	CU_ASSERT(parse("migrate web1 d --tunnelled --p2p", &o) == 0 && o.tunnelled);
 	CU_ASSERT(parse("migrate web1 d --rekey-seconds 30 --rekey-bytes 1048576", &o) == 0);
 	CU_ASSERT(o.rekey_s == 30 && o.rekey_bytes == 1048576);
 	CU_ASSERT(parse("migrate web1 d --rekey-seconds 5", &o) == -1);
@@ -246,7 +256,9 @@ test_options(void)
 	CU_ASSERT(parse("migrate web1 d --disks-port 50000", &o) == -1);
 	CU_ASSERT(parse("migrate web1 d --lifetime 0", &o) == -1);
 	CU_ASSERT(parse("migrate web1 d --bandwidth 12x", &o) == -1);
-	CU_ASSERT(parse("migrate web1 d --postcopy", &o) == -1);
+	CU_ASSERT(parse("migrate web1 d --postcopy", &o) == 0 && o.postcopy);
+	CU_ASSERT(parse("migrate web1 d --postcopy-after-precopy", &o) == -1);	/* not built */
+	CU_ASSERT(parse("migrate web1 d --postcopy-bandwidth 5", &o) == -1);
 }
 
 static int

@@ -56,11 +56,12 @@ def domain_xml(name, mem_mib=48, disk=None, ram_blob=None):
 
 
 class Host:
-    def __init__(self, name, netns, addr, root, hook=None):
+    def __init__(self, name, netns, addr, root, hook=None, qemu_conf=""):
+        """qemu_conf: lines appended to this host's own qemu.conf."""
         self.name, self.netns, self.addr = name, netns, addr
         self.dir = os.path.join(root, name)
         self.uri = f"qemu+tcp://{addr}/system"
-        self.hook = hook
+        self.hook, self.qemu_conf = hook, qemu_conf
 
     def start(self):
         if os.path.exists(self.dir):
@@ -74,6 +75,9 @@ class Host:
         with open(os.path.join(etc, "libvirtd.conf"), "a") as f:
             f.write(f'listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\n'
                     f'host_uuid = "{uuid.uuid4()}"\n')
+        if self.qemu_conf:
+            with open(os.path.join(etc, "qemu.conf"), "a") as f:
+                f.write(self.qemu_conf)
         os.makedirs(os.path.join(etc, "hooks"), exist_ok=True)
         if self.hook:
             path = os.path.join(etc, "hooks", "qemu")

@@ -19,7 +19,18 @@ that the job is still sending memory when:
   clean-up agent) watches host A: the libvirt job goes on without it, and
   once it is over the agent ends the migsec migration on both appliances
   (its `end` line names it); the domain runs on exactly one host.
+- Post-copy (`--postcopy`): QEMU runs as root in this lab (its own
+  qemu.conf: user root, capabilities kept), since userfaultfd(2) wants
+  CAP_SYS_PTRACE here and QEMU 7.2 does not use /dev/userfaultfd. A
+  domain with PC_MIB of random bytes in its RAM (B's loader file holds
+  other bytes) migrated at --bandwidth 1, switched to post-copy with
+  `virsh migrate-postcopy` while its memory is being sent: migsecctl
+  reports libvirt's post-copy event, exits 0 with outcome completed and
+  postcopy true, the migsec migration ended on both appliances after the
+  destination pulled the rest, no migration or SA left; the domain runs
+  on B and its RAM there (pmemsave) holds A's bytes.
 """
+import hashlib
 import json
 import os
 import select
@@ -33,6 +44,8 @@ from migsec_lab import check, derive, log, memory_hits  # noqa: E402
 
 DISK_MIB = 4
 BLOB_MIB = 16
+PC_MIB = 6
+QEMU_ROOT = 'user = "root"\ngroup = "root"\nclear_emulator_capabilities = 0\n'
 
 
 def lines_until(p, pred, seconds):
@@ -128,8 +141,57 @@ def killed(m):
           f"{'completed' if on == ['hostB'] else 'was cancelled'} without migsecctl)")
 
 
+def postcopy(m):
+    """--postcopy, switched by virsh migrate-postcopy while memory is sent."""
+    blob = os.urandom(PC_MIB << 20)
+    for h, data in ((m.a, blob), (m.b, os.urandom(PC_MIB << 20))):
+        with open(os.path.join(h.images(), "lvpc.blob"), "wb") as f:
+            f.write(data)
+    m.a.create("lv-pc", ram_blob="lvpc.blob")
+    r = m.migsecctl("policy", "lv-pc", "required", "--connect", m.a.local_uri)
+    check(r.returncode == 0, f"lv-pc: policy required ({r.stderr.strip()})")
+    p = m.migsecctl("--json", *m.migrate_args("lv-pc", "--postcopy", "--bandwidth", "1",
+                                              "--id", "lvpc"), popen=True)
+    try:
+        seen = lines_until(p, lambda e: e["event"] == "progress" and
+                           0 < e["memory_processed"] < PC_MIB << 20, 60)
+        log(f"post-copy: sending memory: {seen[-1]}")
+        m.a.virsh("migrate-postcopy", "lv-pc")
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ev = seen + [json.loads(line) for line in out.splitlines()]
+    kinds = {e["event"]: e for e in ev}
+    res = kinds.get("result", {})
+    log(f"post-copy: {[e['event'] for e in ev]}; stderr: {err.strip()}")
+    check(p.returncode == 0 and res.get("outcome") == "completed" and res.get("postcopy") is True
+          and "started" in kinds.get("postcopy", {}).get("what", ""),
+          f"post-copy: libvirt's post-copy event reported, exit 0, completed "
+          f"({p.returncode}: {kinds.get('postcopy')}, {res.get('error')})")
+    ended = kinds.get("ended", {})
+    check(set(ended.get("appliances", {})) == {"apA", "apB"}
+          and all(a.get("ended") for a in ended["appliances"].values())
+          and ended["appliances"]["apB"]["in_bytes"] > PC_MIB << 20,
+          f"post-copy: ended on both appliances once it was over ({ended.get('why')}), apB "
+          f"opened {ended.get('appliances', {}).get('apB', {}).get('in_bytes')} bytes")
+    for app in ("apA", "apB"):
+        check(m.migrations(app) == [] and m.lab.sas(app) == {},
+              f"post-copy: no migration, no SA left on {app}")
+    check(m.b.virsh("domstate", "lv-pc").stdout.strip() == "running"
+          and "lv-pc" not in m.a.domains(), "post-copy: lv-pc runs on B, not on A")
+    out = "/var/lib/libvirt/images/lvpc.ram"
+    m.b.virsh("qemu-monitor-command", "lv-pc", "--hmp",
+              f"pmemsave 0x1000000 {PC_MIB << 20} \"{out}\"")
+    with open(os.path.join(m.b.images(), "lvpc.ram"), "rb") as f:
+        got = hashlib.sha256(f.read()).hexdigest()
+    check(got == hashlib.sha256(blob).hexdigest(),
+          f"post-copy: lv-pc's RAM on B holds A's {PC_MIB} MiB (sha256 {got[:16]})")
+
+
 def main():
-    with lvmig("lva") as m:
+    with lvmig("lva", qemu_conf=QEMU_ROOT) as m:
         make_disk(m.a, "lva.qcow2", DISK_MIB)
         precreate(m.b, "lva.qcow2", DISK_MIB)
         blob = os.urandom(BLOB_MIB << 20)
@@ -142,6 +204,7 @@ def main():
         cut_short(m, "domjobabort", "lva1")
         cut_short(m, "SIGTERM", "lva2")
         killed(m)
+        postcopy(m)
     log("lv_abort: all checks passed")
 
 

@@ -130,8 +130,8 @@ def disabled_migrate(lab, a, b, root):
                        env=env, capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, f"lv-dis2: policy disabled ({r.stderr.strip()})")
     r = subprocess.run(run + ["--json", "migrate", "lv-dis2", f"qemu+tcp://{HOST['B'][4]}/system",
-                              "--connect", a.local_uri], env=env, capture_output=True, text=True,
-                       timeout=120)
+                              "--p2p", "--connect", a.local_uri], env=env, capture_output=True,
+                       text=True, timeout=120)
     ev = {e["event"]: e for e in map(json.loads, r.stdout.splitlines())}
     res = ev.get("result", {})
     check(r.returncode == 0 and res.get("outcome") == "completed" and res["policy"] == "disabled"

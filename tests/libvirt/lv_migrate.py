@@ -25,9 +25,23 @@ discard, B's qemu hook gating, the management plane's hosts map).
 - libvirt refusing after the migsec migration started (B defines a
   domain of that name with another UUID): exit 1, outcome failed, the
   migsec migration ended on both appliances, nothing left behind.
+- --postcopy while QEMU runs as libvirt-qemu, without userfaultfd: libvirt
+  fails it with QEMU's "Postcopy is not supported", exit 1, the migsec
+  migration ended on both appliances, nothing left behind.
 - --tunnelled (memory inside libvirtd's connection) of a domain without
   disk: libvirtd's port the one selector, appliance B opened the memory,
   the domain runs on B, no migration or SA left.
+- A direct migration (no --p2p: migsecctl opens B's libvirtd itself and
+  calls virDomainMigrate3) of a domain whose RAM holds 1 MiB of blocks
+  that start with the marker: B's socket is where only migsecctl sees it
+  (its own mount namespace), so a peer-to-peer migration could not reach
+  it; B is libvirt's hostname for that socket; sealed, the migration port
+  range the one selector; the domain runs on B; both outer captures only
+  ARP and ESP-in-UDP that opens, the marker in the plaintext and never on
+  the wire; no migration, SA or key left; B's hook allowed it. Before,
+  among the bad input: direct to qemu+tcp://B, which the management
+  network cannot reach: the start rolled back (exit 3), nothing left; and
+  --tunnelled without --p2p refused (2).
 """
 import hashlib
 import json
@@ -58,6 +72,8 @@ def bad_input(m):
         "destination host hostC has no migsec appliance", "a destination without appliance")
     bad(m, m.migrate_args("lv-disk", "--parallel-connections", "4"), 2,
         "--parallel-connections needs --parallel", "an option without the one it needs")
+    bad(m, m.migrate_args("lv-disk", "--tunnelled", p2p=False), 2, "--tunnelled needs --p2p",
+        "--tunnelled without --p2p")
     bad(m, m.migrate_args("lv-disk", "--migrateuri", "tcp://198.51.100.9:49200"), 2,
         "is not hostB's migration address", "a --migrateuri past the appliances")
     ns = "http://migsec.org/xmlns/libvirt/1"
@@ -66,6 +82,15 @@ def bad_input(m):
     bad(m, m.migrate_args("lv-disk"), 1, "is not a policy", "an invalid policy in the metadata")
     r = m.migsecctl("policy", "lv-disk", "required", "--connect", m.a.local_uri)
     check(r.returncode == 0, f"policy required set ({r.stdout.strip()} {r.stderr.strip()})")
+    # Direct, DEST-URI named by its host: opened after the start (its connection may cross
+    # the appliances); B's address is not reachable from the management network.
+    r = m.migsecctl("--json", *m.migrate_args("lv-disk", p2p=False))
+    ev, _ = events(r.stdout)
+    check(r.returncode == 3 and "cannot connect to the destination's libvirt" in r.stderr
+          and "started" in ev and set(ev["ended"]["appliances"]) == {"apA", "apB"},
+          f"direct, destination's libvirt unreachable: exit 3, the migsec migration ended on "
+          f"both ({r.returncode}: {r.stderr.strip()})")
+    m.nothing_left("lv-disk", "direct, destination's libvirt unreachable")
     silent_b = hosts_conf(os.path.dirname(m.conf), "mgmt-bad-port.conf", b_port=7444)
     bad(m, m.migrate_args("lv-disk"), 3, "cannot connect", "destination appliance not answering",
         conf=silent_b)
@@ -79,7 +104,6 @@ def events(out):
 def sealed_migration(m, src_hash):
     secret = os.urandom(40)
     precreate(m.b, "lvd.qcow2", DISK_MIB)
-    pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
     with m.lab.capture("apB", 200000, seconds=120) as cap_b, \
             m.lab.capture("apA", 200000, seconds=120) as cap_a:
         r = m.migsecctl("--json", *m.migrate_args("lv-disk", "--copy-storage-all", "--id", "lvd1",
@@ -112,35 +136,84 @@ def sealed_migration(m, src_hash):
         for gen in range(rekeys + 1):
             k = derive(secret, "lvd1", d, gen)
             sas[k["spi"]] = (k["key"] + k["salt"], 4)
+    wire_and_keys(m, {"apB": cap_b, "apA": cap_a}, sas, (DISK_MIB << 20) // 4096, "the disk",
+                  "lvd1")
+
+
+def wire_and_keys(m, caps, sas, blocks, what, mig_id):
+    """Both outer captures only ARP and ESP-in-UDP that opens with sas, the
+    marker (once per 4 KiB block of what) in the opened plaintext and never
+    on the wire; then no migration, SA or key left, and B's hook allowed
+    mig_id."""
+    pairs = {(HOST["A"][4], HOST["B"][4]), (HOST["B"][4], HOST["A"][4])}
     res = {}
-    for name, cap in (("apB", cap_b), ("apA", cap_a)):
+    for name, cap in caps.items():
         res[name] = verify_esp_capture(cap.path, sas, pairs, MARKER.decode())
         cap.remove()
         v = res[name]
         log(f"{name} outer capture: {v['frames']} frames, {v['esp']} ESP, {v['decrypted']} "
             f"opened, {v['control']} ARP; {cap.summary.splitlines()[-1:]} ")
         check(not v["bad"] and v["decrypted"] > 0 and v["marker_on_wire"] == 0,
-              f"{name}'s outer link: only ESP-in-UDP and ARP, every ESP frame opened, the "
-              f"marker never on the wire ({v['bad'][:3]})")
+              f"{mig_id}: {name}'s outer link: only ESP-in-UDP and ARP, every ESP frame "
+              f"opened, the marker never on the wire ({v['bad'][:3]})")
     # One marker per 4 KiB block; a marker that a TCP segment boundary cuts
     # is in no single packet, hence 3/4 of the blocks, not all of them.
-    check(res["apB"]["marker_in_plaintext"] >= (DISK_MIB << 20) // 4096 * 3 // 4,
-          f"the disk crossed sealed: its marker {res['apB']['marker_in_plaintext']} times in "
-          f"the opened plaintext ({(DISK_MIB << 20) // 4096} blocks)")
+    check(res["apB"]["marker_in_plaintext"] >= blocks * 3 // 4,
+          f"{what} crossed sealed: its marker {res['apB']['marker_in_plaintext']} times in "
+          f"the opened plaintext ({blocks} blocks)")
     for app in ("apA", "apB"):
         check(m.migrations(app) == [] and m.lab.sas(app) == {},
-              f"no migration, no SA left on {app}")
+              f"{mig_id}: no migration, no SA left on {app}")
     # Once it ended, no key of any generation in any appliance process (each
     # scan must find its positive control, the process's command line).
     keys = [ks[:32] for ks, _ in sas.values()]
     for proc in ("apA", "apB", "apA-control", "apB-control"):
         n = memory_hits(m.lab.pid(proc), keys)
-        check(n == 0, f"{proc}: none of the migration's {len(keys)} keys left in its memory "
-                      f"({n} found)")
+        check(n == 0, f"{mig_id}: {proc}: none of the migration's {len(keys)} keys left in "
+                      f"its memory ({n} found)")
     with open(m.hook_audit) as f:
         last = json.loads(f.read().splitlines()[-1])
-    check(last["decision"] == "allow" and last.get("migration") == "lvd1",
+    check(last["decision"] == "allow" and last.get("migration") == mig_id,
           f"B's hook allowed it, naming the migsec migration ({last})")
+
+
+def direct(m):
+    """A direct (managed, not peer-to-peer) migration: migsecctl opens B's
+    libvirtd itself (its UNIX socket here, so B is libvirt's hostname for
+    it) and calls virDomainMigrate3. lv-dir's RAM holds DIRECT_MIB of
+    blocks that start with the marker (QEMU's loader device)."""
+    secret = os.urandom(40)
+    # B's socket where only migsecctl sees it: a peer-to-peer migration (A's
+    # libvirtd opening DEST-URI) would find nothing there.
+    hidden = os.path.join(m.lab.dir, "b-only-for-migsecctl")
+    os.makedirs(hidden, exist_ok=True)
+    dest = f"qemu+unix:///system?socket={hidden}/libvirt-sock"
+    with m.lab.capture("apB", 100000, seconds=120) as cap_b, \
+            m.lab.capture("apA", 100000, seconds=120) as cap_a:
+        r = m.migsecctl("--json", *m.migrate_args("lv-dir", "--id", "lvdir", "--key-stdin",
+                                                  dest=dest, p2p=False),
+                        stdin=secret.hex() + "\n", bind=(os.path.join(m.b.dir, "run"), hidden))
+    log(r.stdout.strip())
+    ev, _ = events(r.stdout)
+    check(r.returncode == 0 and ev.get("result", {}).get("outcome") == "completed",
+          f"direct: exit 0, outcome completed ({r.returncode}: {r.stderr.strip()})")
+    st = ev["started"]
+    check(st["mode"] == "direct" and st["sealed"] and st["migrate_uri"] == f"tcp://{HOST['B'][4]}"
+          and st["selectors"] == [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32,proto=tcp,"
+                                  "dport=49152-49215"],
+          f"direct: started sealed to hostB (libvirt's hostname of B's socket), the migration "
+          f"port range the one selector ({st['selectors']})")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          f"direct: ended on both appliances ({ev['ended']['why']})")
+    check(m.b.virsh("domstate", "lv-dir").stdout.strip() == "running"
+          and "lv-dir" not in m.a.domains(), "direct: lv-dir runs on B, not on A")
+    sas = {}
+    for d in ("s2d", "d2s"):
+        k = derive(secret, "lvdir", d, 0)
+        sas[k["spi"]] = (k["key"] + k["salt"], 4)
+    wire_and_keys(m, {"apB": cap_b, "apA": cap_a}, sas, (DIRECT_MIB << 20) // 4096,
+                  "direct: lv-dir's memory", "lvdir")
 
 
 def libvirt_fails(m):
@@ -162,6 +235,26 @@ def libvirt_fails(m):
           "libvirt fails after the start: the migsec migration ended on both appliances")
     m.nothing_left("lv-tun", "libvirt fails after the start")
     m.b.virsh("undefine", "lv-tun")
+
+
+def postcopy_refused(m):
+    """--postcopy where QEMU cannot do post-copy: here it runs as libvirt-qemu,
+    and userfaultfd(2) wants CAP_SYS_PTRACE (vm.unprivileged_userfaultfd = 0;
+    QEMU 7.2 does not use /dev/userfaultfd). B's QEMU refuses, libvirt says
+    so: exit 1, outcome failed, the migsec migration ended on both, nothing
+    left. (lv_abort.py runs QEMU as root, and there post-copy works.)"""
+    r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--postcopy", "--id", "lvpc0"))
+    ev, _ = events(r.stdout)
+    res = ev.get("result", {})
+    check(r.returncode == 1 and res.get("outcome") == "failed" and "started" in ev
+          and "Postcopy is not supported" in (res.get("error") or "")
+          and "Postcopy is not supported" in r.stderr,
+          f"--postcopy without userfaultfd: exit 1, failed with QEMU's reason shown "
+          f"({r.returncode}: {res.get('error')})")
+    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
+          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
+          "--postcopy without userfaultfd: the migsec migration ended on both appliances")
+    m.nothing_left("lv-tun", "--postcopy without userfaultfd")
 
 
 def tunnelled(m):
@@ -187,6 +280,7 @@ def tunnelled(m):
 
 
 RAM_MIB = 2
+DIRECT_MIB = 1
 RAM_ADDR = 0x1000000     # where QEMU's loader device puts the blob (libvirt_hosts.domain_xml)
 
 
@@ -225,14 +319,23 @@ def main():
         blob = ram_blobs(m)
         m.a.create("lv-disk", disk="lvd.qcow2", ram_blob="lvd.blob")
         m.a.create("lv-tun")
-        for name in ("lv-disk", "lv-tun"):
+        blocks = os.urandom(DIRECT_MIB << 20)
+        with open(os.path.join(m.a.images(), "lvdir.blob"), "wb") as f:
+            f.write(b"".join(MARKER + blocks[i + len(MARKER):i + 4096]
+                             for i in range(0, len(blocks), 4096)))
+        with open(os.path.join(m.b.images(), "lvdir.blob"), "wb") as f:
+            f.write(os.urandom(DIRECT_MIB << 20))    # B's own: no marker
+        m.a.create("lv-dir", ram_blob="lvdir.blob")
+        for name in ("lv-disk", "lv-tun", "lv-dir"):
             r = m.migsecctl("policy", name, "required", "--connect", m.a.local_uri)
             check(r.returncode == 0, f"{name}: policy required ({r.stderr.strip()})")
         bad_input(m)
         sealed_migration(m, src_hash)
         ram_check(m, blob)
         libvirt_fails(m)
+        postcopy_refused(m)
         tunnelled(m)
+        direct(m)
     log("lv_migrate: all checks passed")
 
 

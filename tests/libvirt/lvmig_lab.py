@@ -84,10 +84,14 @@ class LvMig:
     def __init__(self, lab, a, b, conf, hook_audit):
         self.lab, self.a, self.b, self.conf, self.hook_audit = lab, a, b, conf, hook_audit
 
-    def migsecctl(self, *args, conf=None, stdin=None, timeout=180, popen=False):
+    def migsecctl(self, *args, conf=None, stdin=None, timeout=180, popen=False, bind=None):
+        """bind (SRC, DST): migsecctl runs in a mount namespace of its own in
+        which directory SRC is bind-mounted on DST; nobody else sees it there."""
         pki = os.path.join(self.lab.dir, "pki")
-        cmd = ["ip", "netns", "exec", self.lab.ns("mg"), MIGSECCTL, "--ca", f"{pki}/ca.pem",
-               "--cert", f"{pki}/mgmt.pem", "--key", f"{pki}/mgmt.key", *args]
+        wrap = (["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 'mount --bind "$0" "$1" && shift && exec "$@"', *bind] if bind else [])
+        cmd = ["ip", "netns", "exec", self.lab.ns("mg"), *wrap, MIGSECCTL, "--ca",
+               f"{pki}/ca.pem", "--cert", f"{pki}/mgmt.pem", "--key", f"{pki}/mgmt.key", *args]
         env = dict(os.environ, MIGSEC_LIBVIRT_CONF=conf or self.conf)
         if popen:
             return subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -95,9 +99,10 @@ class LvMig:
         return subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True,
                               timeout=timeout)
 
-    def migrate_args(self, domain, *extra, dest=DEST):
-        return ["migrate", domain, dest, "--live", "--p2p", "--connect", self.a.local_uri,
-                *extra]
+    def migrate_args(self, domain, *extra, dest=DEST, p2p=True):
+        """p2p False: a direct migration (migsecctl opens dest itself)."""
+        return ["migrate", domain, dest, "--live", *(["--p2p"] if p2p else []),
+                "--connect", self.a.local_uri, *extra]
 
     def migrations(self, app):
         st = json.loads(ctl(self.lab, "--json", "status", appliance(app)).stdout)[app]
@@ -113,8 +118,9 @@ class LvMig:
 
 
 @contextlib.contextmanager
-def lvmig(name):
-    """The lab and both libvirt hosts, torn down whatever happens."""
+def lvmig(name, qemu_conf=""):
+    """The lab and both libvirt hosts (qemu_conf: lines for both hosts'
+    qemu.conf), torn down whatever happens."""
     with Lab(name, policy="discard", poll="adaptive") as lab:
         root = os.path.join(lab.dir, "libvirt")
         os.makedirs(root, exist_ok=True)
@@ -123,8 +129,8 @@ def lvmig(name):
                        f'query_socket = "{lab.dir}/apB-query.sock";\n'
                        f'audit_file = "{hook_audit}";\n')
         wrapper = f'#!/bin/sh\nMIGSEC_LIBVIRT_CONF={conf_b} exec {HOOK} "$@"\n'
-        a = Host("hostA", lab.ns("A"), HOST["A"][4], root)
-        b = Host("hostB", lab.ns("B"), HOST["B"][4], root, hook=wrapper)
+        a = Host("hostA", lab.ns("A"), HOST["A"][4], root, qemu_conf=qemu_conf)
+        b = Host("hostB", lab.ns("B"), HOST["B"][4], root, hook=wrapper, qemu_conf=qemu_conf)
         try:
             a.start()
             b.start()

@@ -37,6 +37,7 @@ failures = []
 EXPECTED = ["./usr/sbin/migsec-dataplane", "./usr/sbin/migsec-control", "./usr/bin/migsecctl",
             "./usr/bin/migsec-dpctl", "./lib/systemd/system/migsec-dataplane.service",
             "./lib/systemd/system/migsec-control.service", "./usr/lib/sysusers.d/migsec.conf",
+            "./lib/systemd/system/migsec-libvirt-watch.service",
 "./usr/share/migsec/pmd-profiles/aesni_gcm.conf",
             "./usr/share/doc/migsec/migsec.conf.example", "./usr/share/doc/migsec/deploy.md",
             "./usr/share/doc/migsec/troubleshooting.md", "./usr/share/man/man5/migsec.conf.5.gz",

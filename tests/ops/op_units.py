@@ -10,11 +10,14 @@ private mount namespace lays the install over the real directory
 (read-only overlay), and MANPATH points man at the installed pages; both
 vanish with the namespace. The sysusers.d file creates the migsec user in
 a scratch root, and `systemd-analyze security` must rate both units no
-worse than their bounds below (a guard against lost hardening). Both units
-keep keys out of swap and core dumps (MemorySwapMax=0, LimitCORE=0), and
-migsec-control's LimitMEMLOCK= leaves room for its mlockall().
+worse than their bounds below (a guard against lost hardening). Every unit
+keeps keys out of swap and core dumps (MemorySwapMax=0, LimitCORE=0), and
+migsec-control's LimitMEMLOCK= leaves room for its mlockall(). Built with
+libvirt, migsec-libvirt-watch.service (migsecctl watch, its binary in bin
+rather than sbin) is checked the same way.
 """
 import glob
+import json
 import os
 import re
 import subprocess
@@ -23,8 +26,13 @@ import tempfile
 
 BUILD = os.environ.get("BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 UNITS = ["migsec-dataplane.service", "migsec-control.service"]
+# migsecctl watch's unit, built with libvirt (as migsecctl's watch is).
+with open(os.path.join(BUILD, "meson-info", "intro-dependencies.json")) as f:
+    if any(d["name"] == "libvirt" for d in json.load(f)):
+        UNITS.append("migsec-libvirt-watch.service")
 # Overall exposure ("systemd-analyze security", 0 best .. 10 worst) at most:
-EXPOSURE_MAX = {"migsec-dataplane.service": 3.5, "migsec-control.service": 2.0}
+EXPOSURE_MAX = {"migsec-dataplane.service": 3.5, "migsec-control.service": 2.0,
+                "migsec-libvirt-watch.service": 2.0}
 failures = []
 
 
@@ -46,6 +54,7 @@ def layout(dest):
             r"share/migsec/pmd-profiles/aesni_gcm\.conf$",
             r"share/doc/migsec/migsec\.conf\.example$", r"share/doc/migsec/deploy\.md$",
             r"share/doc/migsec/troubleshooting\.md$"]
+    want += [r"lib/systemd/system/%s$" % re.escape(u) for u in UNITS[2:]]
     missing = [w for w in want if not any(re.search(w, f) for f in files)]
     check(not missing, f"meson install laid out {len(files)} files, all expected ones "
                        f"(missing: {missing})")
@@ -58,13 +67,15 @@ def unit_paths(dest):
 
 
 def verify(dest, units):
-    # Where the units expect their binaries: the install's sbin, overlaid on the real one.
-    sbin = {os.path.dirname(p) for u in units
-            for p in re.findall(r"^ExecStart=(\S+)", open(u).read(), flags=re.M)}
-    check(len(sbin) == 1, f"one sbin directory in ExecStart= ({sbin})")
-    sbin = sbin.pop()
+    # Where the units expect their binaries (sbin, and bin for migsecctl): the install's,
+    # overlaid on the real ones.
+    bins = sorted({os.path.dirname(p) for u in units
+                   for p in re.findall(r"^ExecStart=(\S+)", open(u).read(), flags=re.M)})
+    check(bins and all(os.path.isdir(dest + b) for b in bins),
+          f"the ExecStart= directories are the install's ({bins})")
     mandir = glob.glob(f"{dest}/**/share/man", recursive=True)[0]
-    script = (f"set -e; mount -t overlay overlay -o lowerdir={dest}{sbin}:{sbin} {sbin}\n"
+    mounts = "".join(f"mount -t overlay overlay -o lowerdir={dest}{b}:{b} {b}\n" for b in bins)
+    script = (f"set -e; {mounts}"
               f"MANPATH={mandir}: systemd-analyze verify {' '.join(units)}\n"
               f"for u in {' '.join(units)}; do systemd-analyze security --offline=yes $u "
               f"| tail -1; done\n")
@@ -83,7 +94,7 @@ def verify(dest, units):
 
 
 def memory_settings(units):
-    """Keys out of swap and core dumps: settings both units must keep."""
+    """Keys out of swap and core dumps: settings every unit must keep."""
     for u in units:
         text = open(u).read()
         name = os.path.basename(u)
