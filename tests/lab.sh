@@ -26,8 +26,9 @@
 # different LAB values.
 # --inner / --outer pick the DPDK port kind of both appliances' inner and
 # outer links (default af_packet on both): af_packet (net_af_packet on a
-# veth; AFP_FRAMES frames per ring, default 512, and AFP_BYPASS=1 for
-# qdisc_bypass), af_xdp (net_af_xdp on a veth, one queue per worker; MTU at
+# veth; AFP_FRAMES frames per ring, default 4096 up to MTU 1900 and 512
+# above, and AFP_BYPASS=1 for
+# qdisc_bypass; perf/port-bench measured both, docs/benchmarks.md), af_xdp (net_af_xdp on a veth, one queue per worker; MTU at
 # most 1500, see AFXDP_MAX_MTU), tap (net_tap: the appliance makes
 # the interface; MTU at most 1500; the lab moves the inner one into the host's namespace as
 # eth0, the outer ones into P-ow, bridged there as "wire"), memif (outer only:
@@ -128,7 +129,7 @@ pki_cert() {  # pki_cert DIR NAME CN EXTENSIONS
 port_dev() {
 	case $1 in
 	af_packet)
-		echo "net_af_packet$2,iface=$3,qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-512},qdisc_bypass=${AFP_BYPASS:-0}" ;;
+		echo "net_af_packet$2,iface=$3,qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-$FRAMES},qdisc_bypass=${AFP_BYPASS:-0}" ;;
 	af_xdp) echo "net_af_xdp$2,iface=$3,start_queue=0,queue_count=$WORKERS" ;;
 	tap) echo "net_tap$2,iface=$(tap_name "$3" "$4")" ;;
 	memif)
@@ -167,8 +168,8 @@ place_taps() {  # place_taps APP NS HOSTNS
 
 write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4 [MAXSA]
 	local name=$1 f=$LAB_DIR/$1.conf
-	# AFP_FRAMES: frames in each af_packet ring (a deeper ring rides out
-	# longer preemptions of the polling core; the hostile test uses it)
+	# AFP_FRAMES: frames in each af_packet ring (default $FRAMES, see up();
+	# the hostile test and the two-worker window checks set their own)
 	# REPLAY_WINDOW: policy.replay_window (default 1024).
 	# HUGE_UNLINK: eal.huge_unlink (default true; it_faults keeps the files
 	# in one lab to show what the default prevents)
@@ -317,8 +318,11 @@ up() {
 		ip netns list | grep -qw "$ns" && die "lab $LAB is already up (tests/lab.sh down first)"
 	done
 	# af_packet frames must hold a whole frame; mbufs must hold frame + ESP.
-	FRAME=2048 BLOCK=4096 MBUF=2176
-	if [ "$MTU" -gt 1900 ]; then FRAME=12288 BLOCK=12288 MBUF=12416; fi
+	# Frames per af_packet ring: 4096 of 2 KiB, 512 of 12 KiB, about 8 and 6
+	# MiB (perf/port-bench: at MTU 1500, 512 overflowed whenever the poller
+	# was off its CPU; at 9000, 512 lost nothing and 4096 was slower).
+	FRAME=2048 BLOCK=4096 MBUF=2176 FRAMES=4096
+	if [ "$MTU" -gt 1900 ]; then FRAME=12288 BLOCK=12288 MBUF=12416 FRAMES=512; fi
 	# From here on a failure removes whatever was created.
 	trap 'rc=$?; [ $rc -eq 0 ] || down >/dev/null 2>&1; exit $rc' EXIT
 	mkdir -p "$LAB_DIR"

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,7 +97,7 @@ socket_among(int dfd, const char *name, const unsigned long *ino, unsigned int n
  * read from the kernel's socket diagnostics when a report asks.
  */
 static struct ms_kdrops *
-xsk_attach(uint32_t ifindex)
+xsk_attach(const struct ms_port *port, uint32_t ifindex)
 {
 	struct ms_xsk_stat st[KFD_MAX];
 	unsigned long ino[KFD_MAX];
@@ -105,6 +106,11 @@ xsk_attach(uint32_t ifindex)
 	struct dirent *e;
 	DIR *d;
 
+	if (n < 0)
+		MS_LOG(WARNING, "port %s: this kernel has no AF_XDP socket diagnostics "
+		       "(CONFIG_XDP_SOCKETS_DIAG): what its AF_XDP sockets lose to a full RX ring "
+		       "is not counted (rx_kernel_drops stays 0; rx_missed still counts the "
+		       "PMD's own)", port->name);
 	if (n <= 0)
 		return NULL;
 	for (int i = 0; i < n; i++)
@@ -169,7 +175,9 @@ ms_kdrops_attach(struct ms_port *port)
 		return;
 	nino = packet_inodes((int)info.if_index, ino, KINO_MAX);
 	if (nino == 0) {
-		kd = xsk_attach(info.if_index);
+		if (info.driver_name == NULL || strcmp(info.driver_name, "net_af_xdp") != 0)
+			return;
+		kd = xsk_attach(port, info.if_index);
 		if (kd != NULL) {
 			pthread_mutex_lock(&kd_lock);
 			port->kd = kd;

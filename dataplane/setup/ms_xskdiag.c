@@ -76,12 +76,19 @@ ms_xsk_diag(uint32_t ifindex, struct ms_xsk_stat *out, unsigned int max)
 	for (int r = 0; r < XD_ROUNDS && !done; r++) {
 		ssize_t got = recv(fd, buf, sizeof(buf), 0);
 		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
-		int len = (int)got;
+		size_t left = got > 0 ? (size_t)got : 0;
 
 		if (got <= 0)
 			break;
-		for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+		/* NLMSG_OK / NLMSG_NEXT, without their signed and unsigned mix */
+		for (; left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= left;
+		     left -= NLMSG_ALIGN(h->nlmsg_len) < left ? NLMSG_ALIGN(h->nlmsg_len) : left,
+		     h = (const struct nlmsghdr *)((const char *)h + NLMSG_ALIGN(h->nlmsg_len))) {
+			if (h->nlmsg_type == NLMSG_ERROR) {	/* e.g. no xsk_diag in this kernel */
+				close(fd);
+				return -1;
+			}
+			if (h->nlmsg_type == NLMSG_DONE) {
 				done = true;
 				break;
 			}

@@ -21,7 +21,10 @@ struct ms_xsk_stat {
 	uint64_t tx_invalid;	/* TX descriptors the kernel refused: not sent */
 };
 
-/* Up to max sockets on interface ifindex into out; their count, or -1. */
+/*
+ * Up to max sockets on interface ifindex into out; their count, or -1 when
+ * the kernel has no AF_XDP socket diagnostics (CONFIG_XDP_SOCKETS_DIAG).
+ */
 int ms_xsk_diag(uint32_t ifindex, struct ms_xsk_stat *out, unsigned int max);
 
 #endif

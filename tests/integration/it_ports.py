@@ -10,10 +10,13 @@ stop at MTU 1500, tests/lab.sh AFXDP_MAX_MTU and TAP_MAX_MTU):
   - inner tap, outer tap (bridged in the lab's "ow" namespace), MTU 1500,
     the outer frames captured at B's tap and opened by scapy, the marker
     only inside them.
-tests/lab.sh refuses an unknown kind, memif inside, and af_xdp or tap above
+The af_xdp ports' AF_XDP sockets are found at start-up (their losses count
+as rx_kernel_drops and tx_kernel_drops), or on a kernel without AF_XDP
+socket diagnostics (this machine's) the appliance says it cannot count them. tests/lab.sh refuses an unknown kind, memif inside, and af_xdp or tap above
 their MTU, each with its message, before it creates anything.
 """
 import os
+import re
 import subprocess
 import sys
 
@@ -72,6 +75,25 @@ def through(lab, capture_at=None):
               f"({res['bad'][:3]})")
 
 
+def xsk_counted(lab):
+    """The af_xdp ports' AF_XDP sockets were found and their losses are reported,
+    or, on a kernel without AF_XDP socket diagnostics, the appliance says they
+    are not counted."""
+    for app in ("apA", "apB"):
+        with open(os.path.join(lab.dir, f"{app}.log")) as f:
+            text = f.read()
+        found = re.search(r"port net_af_xdp0: (\d+) AF_XDP socket\(s\) on interface", text)
+        nodiag = "port net_af_xdp0: this kernel has no AF_XDP socket diagnostics" in text
+        port = lab.stats(app)["ports"]["inner"]
+        check((nodiag or (found is not None and int(found.group(1)) == 1)) and
+              {"rx_kernel_drops", "tx_kernel_drops", "rx_missed"} <= set(port),
+              f"{app}: its af_xdp port's socket " +
+              ("losses said not countable here (no CONFIG_XDP_SOCKETS_DIAG)" if nodiag
+               else "found") +
+              f"; rx_kernel_drops {port.get('rx_kernel_drops')} tx_kernel_drops "
+              f"{port.get('tx_kernel_drops')} rx_missed {port.get('rx_missed')} reported")
+
+
 def main():
     lab_sh_refuses(["--inner", "memif"], "--inner must be af_packet, af_xdp or tap")
     lab_sh_refuses(["--outer", "vhost"], "--outer must be af_packet, af_xdp, memif or tap")
@@ -79,6 +101,7 @@ def main():
     lab_sh_refuses(["--outer", "tap", "--mtu", "1501"], "tap carries at most MTU 1500")
     with Lab("itp", inner="af_xdp", outer="memif", mtu=1500) as lab:
         through(lab)
+        xsk_counted(lab)
     with Lab("itp", inner="tap", outer="tap", mtu=1500) as lab:
         through(lab, capture_at=("ow", f"{lab.name}-Bo"))
     return 0
