@@ -89,7 +89,7 @@ def xsk_counted(lab):
               {"rx_kernel_drops", "tx_kernel_drops", "rx_missed"} <= set(port),
               f"{app}: its af_xdp port's socket " +
               ("losses said not countable here (no CONFIG_XDP_SOCKETS_DIAG)" if nodiag
-               else "found") +
+               else "found" if found else "neither found nor said not countable") +
               f"; rx_kernel_drops {port.get('rx_kernel_drops')} tx_kernel_drops "
               f"{port.get('tx_kernel_drops')} rx_missed {port.get('rx_missed')} reported")
 
