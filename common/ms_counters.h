@@ -111,13 +111,16 @@
 	X(tx_errors, oerrors)
 
 /*
- * What the kernel dropped before a packet-socket port's driver read it
- * (PACKET_STATISTICS tp_drops of its sockets; 0 where a port has none):
+ * What the kernel dropped before a packet-socket or af_xdp port's driver
+ * read it (PACKET_STATISTICS tp_drops; XDP full RX rings and invalid RX
+ * descriptors), what it moved to another queue (rollovers), and the
+ * af_xdp TX descriptors it refused; 0 where a port has no such sockets:
  * X(name). Read by dataplane/setup/ms_kdrops.c.
  */
 #define MS_PORT_KERNEL_COUNTERS(X) \
 	X(rx_kernel_drops, MS_KD_DROPS) \
-	X(rx_kernel_rollovers, MS_KD_ROLLOVERS)
+	X(rx_kernel_rollovers, MS_KD_ROLLOVERS) \
+	X(tx_kernel_drops, MS_KD_TX)
 
 /* Per SA slot in each block, struct ms_sa_stats (and its drops by reason). */
 #define MS_SA_COUNTERS(X) \

@@ -3,6 +3,7 @@
 #
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N (1280..9000, default 9000)]
 #                   [--poll busy|adaptive] [--direct]
+#                   [--inner af_packet|af_xdp|tap] [--outer af_packet|af_xdp|memif|tap]
 #                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
 #   tests/lab.sh down
@@ -19,10 +20,20 @@
 #
 # Both hosts sit on one subnet: each appliance answers ARP/ND for the other
 # host (proxy), so no routes are needed. The appliances' ports are DPDK
-# net_af_packet ports on the veths "inner" and "outer" of their namespace;
+# net_af_packet ports (unless --inner/--outer say otherwise) on the veths "inner" and "outer" of their namespace;
 # "mgmt" is a kernel interface on which migsec-control listens (TLS 1.3,
 # port 7443). P is $LAB (default "ms"); several labs can coexist with
 # different LAB values.
+# --inner / --outer pick the DPDK port kind of both appliances' inner and
+# outer links (default af_packet on both): af_packet (net_af_packet on a
+# veth; AFP_FRAMES frames per ring, default 4096 up to MTU 1900 and 512
+# above, and AFP_BYPASS=1 for
+# qdisc_bypass; perf/port-bench measured both, docs/benchmarks.md), af_xdp (net_af_xdp on a veth, one queue per worker; MTU at
+# most 1500, see AFXDP_MAX_MTU), tap (net_tap: the appliance makes
+# the interface; MTU at most 1500; the lab moves the inner one into the host's namespace as
+# eth0, the outer ones into P-ow, bridged there as "wire"), memif (outer only:
+# net_memif from A, the server, to B, the client, over the socket
+# $LAB_DIR/memif.sock; no kernel and no veth, so nothing to capture).
 # --direct adds a link between the hosts that bypasses the appliances
 # (hA:eth1 203.0.113.101/24 <-> hB:eth1 203.0.113.102/24, the lab's MTU):
 # what a migration without migsec runs on, for comparisons.
@@ -46,8 +57,18 @@ CONTROL=$BUILD/control/migsec-control
 MIGSECCTL=$BUILD/control/migsecctl
 CTL_USER=${CTL_USER:-nobody}
 
-NS_HA=$LAB-hA NS_APA=$LAB-apA NS_APB=$LAB-apB NS_HB=$LAB-hB NS_MG=$LAB-mg
-ALL_NS="$NS_HA $NS_APA $NS_APB $NS_HB $NS_MG"
+NS_HA=$LAB-hA NS_APA=$LAB-apA NS_APB=$LAB-apB NS_HB=$LAB-hB NS_MG=$LAB-mg NS_OW=$LAB-ow
+ALL_NS="$NS_HA $NS_APA $NS_APB $NS_HB $NS_MG $NS_OW"	# NS_OW: only with --outer tap
+# The largest MTU net_af_xdp carries in this lab: DPDK 22.11's af_xdp PMD
+# makes its UMEM from the mbuf pool, one chunk per mbuf, and the kernel
+# takes chunks of at most a page ("Failed to create umem" with the lab's
+# 12 KiB jumbo mbufs); it has no multi-buffer, so a frame must fit one
+# chunk less XDP's 256-byte headroom. With the lab's 2 KiB mbufs, MTU 1500
+# carries; at MTU 1900 the full-size ESP frames are lost (measured).
+AFXDP_MAX_MTU=1500
+# net_tap (DPDK 22.11) reports 1522-byte frames, so its ethdev MTU stays
+# 1500, and it drops on transmit what exceeds that MTU.
+TAP_MAX_MTU=1500
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
@@ -57,9 +78,10 @@ nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # veth with offloads off: af_packet must see MTU-sized frames with finished
 # checksums (LAB-NOTES.md).
-veth() {  # veth NS1 IF1 NS2 IF2 MTU
-	local t1="${LAB}x$RANDOM" t2="${LAB}y$RANDOM"
-	ip link add "$t1" mtu "$5" type veth peer name "$t2" mtu "$5"
+veth() {  # veth NS1 IF1 NS2 IF2 MTU [QUEUES]
+	local t1="${LAB}x$RANDOM" t2="${LAB}y$RANDOM" q=${6:-1}
+	ip link add "$t1" mtu "$5" numtxqueues "$q" numrxqueues "$q" type veth \
+		peer name "$t2" mtu "$5" numtxqueues "$q" numrxqueues "$q"
 	ip link set "$t1" netns "$1"
 	ip link set "$t2" netns "$3"
 	nsx "$1" ip link set "$t1" name "$2"
@@ -103,17 +125,57 @@ pki_cert() {  # pki_cert DIR NAME CN EXTENSIONS
 		-CAcreateserial -out "$1/$2.pem" -days 2 -extfile "$1/$2.ext" 2>/dev/null
 }
 
+# The device string of one port: port_dev KIND INDEX SIDE APPLIANCE
+port_dev() {
+	case $1 in
+	af_packet)
+		echo "net_af_packet$2,iface=$3,qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-$FRAMES},qdisc_bypass=${AFP_BYPASS:-0}" ;;
+	af_xdp) echo "net_af_xdp$2,iface=$3,start_queue=0,queue_count=$WORKERS" ;;
+	tap) echo "net_tap$2,iface=$(tap_name "$3" "$4")" ;;
+	memif)
+		local role=server
+		[ "$4" = apA ] || role=client
+		# a socket in the file system (not abstract: those are per namespace)
+		echo "net_memif$2,role=$role,id=0,socket=$LAB_DIR/memif.sock,socket-abstract=no,bsize=$FRAME" ;;
+	esac
+}
+
+tap_name() { echo "$LAB-${2#ap}${1:0:1}"; }	# tap_name SIDE APPLIANCE: e.g. ms-Ai
+
+# A locally administered unicast MAC for the kernel side of a tap: net_tap
+# gives it the port's own MAC, and a bridge takes frames to its ports' own
+# MACs for itself instead of forwarding them.
+kernel_mac() { printf '02:%02x:%02x:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) \
+	$((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)); }
+
+# After appliance APP started: its taps to where the veths would be.
+place_taps() {  # place_taps APP NS HOSTNS
+	local t
+	if [ "$INNER" = tap ]; then
+		t=$(tap_name inner "$1")
+		nsx "$2" ip link set "$t" down
+		nsx "$2" ip link set "$t" netns "$3"
+		nsx "$3" ip link set "$t" name eth0 address "$(kernel_mac)"
+		nsx "$3" ip link set eth0 mtu "$MTU" up
+	fi
+	if [ "$OUTER" = tap ]; then
+		t=$(tap_name outer "$1")
+		nsx "$2" ip link set "$t" down
+		nsx "$2" ip link set "$t" netns "$NS_OW"
+		nsx "$NS_OW" ip link set "$t" address "$(kernel_mac)" mtu "$MTU" master wire up
+	fi
+}
+
 write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4 [MAXSA]
 	local name=$1 f=$LAB_DIR/$1.conf
-	# AFP_FRAMES: frames in each af_packet ring (a deeper ring rides out
-	# longer preemptions of the polling core; the hostile test uses it)
+	# AFP_FRAMES: frames in each af_packet ring (default $FRAMES, see up();
+	# the hostile test and the two-worker window checks set their own)
 	# REPLAY_WINDOW: policy.replay_window (default 1024).
 	# HUGE_UNLINK: eal.huge_unlink (default true; it_faults keeps the files
 	# in one lab to show what the default prevents)
 	# HUGEPAGES: eal.hugepages (default auto: hugepages when enough are
 	# free, else --no-huge; "no" shows what the hostile suite's hugepage
 	# checks report without them: a skip, docs/tests.md "Skips")
-	local q="qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-512}"
 	cat > "$f" <<EOF
 # Generated by tests/lab.sh for appliance $name.
 name = "$name";
@@ -127,8 +189,8 @@ eal: {
   log_level = "${LOG_LEVEL:-info}";
 };
 crypto: { profile = "$PROFILE"; profile_dir = "$TOP/pmd-profiles";$CRYPTO_EXTRA };
-inner: { device = "net_af_packet0,iface=inner,$q"; ipv4 = "$2/24"; ipv6 = "$3/64"; mtu = $MTU; };
-outer: { device = "net_af_packet1,iface=outer,$q"; ipv4 = "$4/24"; ipv6 = "$5/64"; mtu = $MTU; };
+inner: { device = "$(port_dev "$INNER" 0 inner "$name")"; ipv4 = "$2/24"; ipv6 = "$3/64"; mtu = $MTU; };
+outer: { device = "$(port_dev "$OUTER" 1 outer "$name")"; ipv4 = "$4/24"; ipv6 = "$5/64"; mtu = $MTU; };
 remote = (
   { prefix = "$8/32"; via = "$6"; },
   { prefix = "$9/128"; via = "$7"; }
@@ -208,7 +270,7 @@ wait_dp() {  # wait until the control socket answers (bounded)
 
 up() {
 	POLICY=discard WORKERS=1 MTU=9000 POLL=busy PROFILE=${PROFILE:-aesni_gcm} MEMBERS=${MEMBERS:-} PCI=""
-	DIRECT=0
+	DIRECT=0 INNER=af_packet OUTER=af_packet
 	while [ $# -gt 0 ]; do
 		[ "$1" = --direct ] && { DIRECT=1; shift; continue; }
 		[ $# -ge 2 ] || die "option $1 needs a value"
@@ -220,6 +282,8 @@ up() {
 		--profile) PROFILE=$2; shift 2 ;;
 		--members) MEMBERS=$2; shift 2 ;;
 		--pci) PCI=$2; shift 2 ;;
+		--inner) INNER=$2; shift 2 ;;
+		--outer) OUTER=$2; shift 2 ;;
 		*) die "unknown option $1" ;;
 		esac
 	done
@@ -240,35 +304,57 @@ up() {
 	case $WORKERS in 1|2) ;; *) die "--workers must be 1 or 2 on this lab" ;; esac
 	[ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] || die "--mtu must be 1280..9000"
 	case $POLL in busy|adaptive) ;; *) die "--poll must be busy or adaptive" ;; esac
+	case $INNER in af_packet|af_xdp|tap) ;; *) die "--inner must be af_packet, af_xdp or tap (not \"$INNER\")" ;; esac
+	case $OUTER in af_packet|af_xdp|memif|tap) ;;
+	*) die "--outer must be af_packet, af_xdp, memif or tap (not \"$OUTER\")" ;; esac
+	if [ "$INNER" = tap ] || [ "$OUTER" = tap ]; then
+		[ "$MTU" -le "$TAP_MAX_MTU" ] || die "--mtu $MTU: tap carries at most MTU $TAP_MAX_MTU (DPDK 22.11's net_tap reports 1522-byte frames and drops larger ones on transmit); use --mtu $TAP_MAX_MTU or less, or af_packet"
+	fi
+	if [ "$INNER" = af_xdp ] || [ "$OUTER" = af_xdp ]; then
+		[ "$MTU" -le "$AFXDP_MAX_MTU" ] || die "--mtu $MTU: af_xdp carries at most MTU $AFXDP_MAX_MTU in this lab (DPDK 22.11's net_af_xdp puts each frame in one mbuf-sized UMEM chunk, at most a page; no multi-buffer); use --mtu $AFXDP_MAX_MTU or less, or af_packet"
+	fi
 	[ -x "$DP" ] && [ -x "$DPCTL" ] || die "build first: $DP missing"
 	for ns in $ALL_NS; do
 		ip netns list | grep -qw "$ns" && die "lab $LAB is already up (tests/lab.sh down first)"
 	done
 	# af_packet frames must hold a whole frame; mbufs must hold frame + ESP.
-	FRAME=2048 BLOCK=4096 MBUF=2176
-	if [ "$MTU" -gt 1900 ]; then FRAME=12288 BLOCK=12288 MBUF=12416; fi
+	# Frames per af_packet ring: 4096 of 2 KiB, 512 of 12 KiB, about 8 and 6
+	# MiB (perf/port-bench: at MTU 1500, 512 overflowed whenever the poller
+	# was off its CPU; at 9000, 512 lost nothing and 4096 was slower).
+	FRAME=2048 BLOCK=4096 MBUF=2176 FRAMES=4096
+	if [ "$MTU" -gt 1900 ]; then FRAME=12288 BLOCK=12288 MBUF=12416 FRAMES=512; fi
 	# From here on a failure removes whatever was created.
 	trap 'rc=$?; [ $rc -eq 0 ] || down >/dev/null 2>&1; exit $rc' EXIT
 	mkdir -p "$LAB_DIR"
 	chmod 711 "$LAB_DIR"	# migsec-control runs as $CTL_USER and opens the data plane's socket
 	make_pki
-	for ns in $ALL_NS; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
+	for ns in $ALL_NS; do
+		[ "$ns" != "$NS_OW" ] || [ "$OUTER" = tap ] || continue
+		ip netns add "$ns"; nsx "$ns" ip link set lo up
+	done
+	if [ "$OUTER" = tap ]; then	# no IPv6 of its own on the wire (MLD, RS)
+		nsx "$NS_OW" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		nsx "$NS_OW" ip link add wire type bridge
+		nsx "$NS_OW" ip link set wire mtu "$MTU" up
+	fi
 	for ns in $NS_APA $NS_APB; do
 		nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	done
-	veth "$NS_HA" eth0 "$NS_APA" inner "$MTU"
-	veth "$NS_APA" outer "$NS_APB" outer "$MTU"
-	veth "$NS_APB" inner "$NS_HB" eth0 "$MTU"
+	# af_xdp takes one veth queue per worker
+	local qi=1 qo=1
+	[ "$INNER" != af_xdp ] || qi=$WORKERS
+	[ "$OUTER" != af_xdp ] || qo=$WORKERS
+	if [ "$INNER" != tap ]; then
+		veth "$NS_HA" eth0 "$NS_APA" inner "$MTU" "$qi"
+		veth "$NS_APB" inner "$NS_HB" eth0 "$MTU" "$qi"
+	fi
+	case $OUTER in af_packet|af_xdp) veth "$NS_APA" outer "$NS_APB" outer "$MTU" "$qo" ;; esac
 	veth "$NS_MG" apA "$NS_APA" mgmt 1500
 	veth "$NS_MG" apB "$NS_APB" mgmt 1500
 	nsx "$NS_MG" ip addr add 198.51.100.1/30 dev apA
 	nsx "$NS_MG" ip addr add 198.51.100.5/30 dev apB
 	nsx "$NS_APA" ip addr add 198.51.100.2/30 dev mgmt
 	nsx "$NS_APB" ip addr add 198.51.100.6/30 dev mgmt
-	nsx "$NS_HA" ip addr add 192.0.2.1/24 dev eth0
-	nsx "$NS_HA" ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad
-	nsx "$NS_HB" ip addr add 192.0.2.2/24 dev eth0
-	nsx "$NS_HB" ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
 	if [ "$DIRECT" -eq 1 ]; then
 		veth "$NS_HA" eth1 "$NS_HB" eth1 "$MTU"
 		nsx "$NS_HA" ip addr add 203.0.113.101/24 dev eth1
@@ -285,13 +371,19 @@ up() {
 	# it starts ("auto"), so B must see what A took.
 	start_dp apA "$NS_APA"
 	wait_dp apA
+	place_taps apA "$NS_APA" "$NS_HA"
 	start_dp apB "$NS_APB"
 	wait_dp apB
+	place_taps apB "$NS_APB" "$NS_HB"
+	nsx "$NS_HA" ip addr add 192.0.2.1/24 dev eth0
+	nsx "$NS_HA" ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad
+	nsx "$NS_HB" ip addr add 192.0.2.2/24 dev eth0
+	nsx "$NS_HB" ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
 	start_control apA "$NS_APA"
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
@@ -349,5 +441,5 @@ up) shift; up "$@" ;;
 down) down ;;
 status) status ;;
 ctl) shift; ctl "$@" ;;
-*) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -68,7 +68,8 @@ dpctl_print_stats(const char *js)
 		       json_integer_value(json_object_get(v, "rx_missed")) +
 		       json_integer_value(json_object_get(v, "rx_errors")) +
 		       json_integer_value(json_object_get(v, "rx_kernel_drops")),
-		       json_integer_value(json_object_get(v, "tx_errors")));
+		       json_integer_value(json_object_get(v, "tx_errors")) +
+		       json_integer_value(json_object_get(v, "tx_kernel_drops")));
 	print_workers(j);
 	print_pools(json_object_get(j, "pools"));
 	printf("dropped %12lld pkts\n", json_integer_value(json_object_get(j, "dropped")));

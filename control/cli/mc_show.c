@@ -47,9 +47,10 @@ show_port(FILE *f, const char *name, const json_t *p)
 	pkts_bytes(f, ", tx", p, "tx_pkts", "tx_bytes");
 	/* What the port itself lost, before any worker saw it. */
 	fprintf(f, "; rx_missed %lld, rx_kernel_drops %lld, rx_errors %lld, rx_nombuf %lld, "
-		"tx_errors %lld, rx_kernel_rollovers %lld\n", mc_jint(p, "rx_missed"),
-		mc_jint(p, "rx_kernel_drops"), mc_jint(p, "rx_errors"), mc_jint(p, "rx_nombuf"),
-		mc_jint(p, "tx_errors"), mc_jint(p, "rx_kernel_rollovers"));
+		"tx_errors %lld, tx_kernel_drops %lld, rx_kernel_rollovers %lld\n",
+		mc_jint(p, "rx_missed"), mc_jint(p, "rx_kernel_drops"), mc_jint(p, "rx_errors"),
+		mc_jint(p, "rx_nombuf"), mc_jint(p, "tx_errors"), mc_jint(p, "tx_kernel_drops"),
+		mc_jint(p, "rx_kernel_rollovers"));
 }
 
 static void

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "ms_kdrops.h"
 #include "ms_log.h"
+#include "ms_xskdiag.h"
 
 #define KFD_MAX 16	/* packet sockets of one port (one per queue) */
 
@@ -31,6 +33,10 @@ struct ms_kdrops {
 	unsigned int nb_fd;
 	int fd[KFD_MAX];
 	uint64_t total;
+	/* an af_xdp port: its sockets' inodes, read through ms_xskdiag.c */
+	uint32_t ifindex;
+	unsigned int nb_xsk;
+	unsigned long xsk[KFD_MAX];
 };
 
 #define KINO_MAX 64	/* packet sockets on one interface, this namespace */
@@ -66,8 +72,8 @@ packet_inodes(int ifindex, unsigned long *ino, unsigned int max)
 	return n;
 }
 
-/* Is the descriptor behind /proc/self/fd/name a socket with one of the inodes? */
-static bool
+/* The descriptor behind /proc/self/fd/name: a socket with one of the inodes (which), or 0. */
+static unsigned long
 socket_among(int dfd, const char *name, const unsigned long *ino, unsigned int nino)
 {
 	char link[64];
@@ -75,14 +81,84 @@ socket_among(int dfd, const char *name, const unsigned long *ino, unsigned int n
 	unsigned long i;
 
 	if (len <= 0)
-		return false;
+		return 0;
 	link[len] = '\0';
 	if (sscanf(link, "socket:[%lu]", &i) != 1)
-		return false;
+		return 0;
 	for (unsigned int k = 0; k < nino; k++)
 		if (ino[k] == i)
-			return true;
-	return false;
+			return i;
+	return 0;
+}
+
+/*
+ * An af_xdp port: this process's AF_XDP sockets on the interface (their
+ * inodes among /proc/self/fd, as for packet sockets). Their losses are
+ * read from the kernel's socket diagnostics when a report asks.
+ */
+static struct ms_kdrops *
+xsk_attach(const struct ms_port *port, uint32_t ifindex)
+{
+	struct ms_xsk_stat st[KFD_MAX];
+	unsigned long ino[KFD_MAX];
+	int n = ms_xsk_diag(ifindex, st, KFD_MAX);
+	struct ms_kdrops *kd;
+	struct dirent *e;
+	DIR *d;
+
+	if (n < 0)
+		MS_LOG(WARNING, "port %s: this kernel has no AF_XDP socket diagnostics "
+		       "(CONFIG_XDP_SOCKETS_DIAG): what its AF_XDP sockets lose to a full RX ring "
+		       "is not counted (rx_kernel_drops stays 0; rx_missed still counts the "
+		       "PMD's own)", port->name);
+	if (n <= 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		ino[i] = st[i].ino;
+	kd = calloc(1, sizeof(*kd));
+	d = opendir("/proc/self/fd");
+	if (kd == NULL || d == NULL) {
+		free(kd);
+		if (d != NULL)
+			closedir(d);
+		return NULL;
+	}
+	kd->ifindex = ifindex;
+	while ((e = readdir(d)) != NULL && kd->nb_xsk < KFD_MAX) {
+		unsigned long i = e->d_name[0] == '.' ? 0 :
+				  socket_among(dirfd(d), e->d_name, ino, (unsigned int)n);
+
+		if (i != 0)
+			kd->xsk[kd->nb_xsk++] = i;
+	}
+	closedir(d);
+	if (kd->nb_xsk == 0) {
+		free(kd);
+		return NULL;
+	}
+	return kd;
+}
+
+/*
+ * The af_xdp sockets' losses the PMD does not report: RX ring full and
+ * invalid RX descriptors (its imissed, rx_missed here, is their
+ * rx_dropped, which also holds the packets lost to an empty fill ring:
+ * not added again), or TX descriptors refused. The kernel's counts are
+ * cumulative.
+ */
+static uint64_t
+xsk_read(const struct ms_kdrops *kd, enum ms_kd_what what)
+{
+	struct ms_xsk_stat st[KFD_MAX];
+	int n = ms_xsk_diag(kd->ifindex, st, KFD_MAX);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		for (unsigned int k = 0; k < kd->nb_xsk; k++)
+			if (st[i].ino == kd->xsk[k])
+				sum += what == MS_KD_DROPS ? st[i].rx_full + st[i].rx_invalid :
+				       what == MS_KD_TX ? st[i].tx_invalid : 0;
+	return sum;
 }
 
 void
@@ -98,8 +174,20 @@ ms_kdrops_attach(struct ms_port *port)
 	if (rte_eth_dev_info_get(port->port_id, &info) != 0 || info.if_index == 0)
 		return;
 	nino = packet_inodes((int)info.if_index, ino, KINO_MAX);
-	if (nino == 0)
+	if (nino == 0) {
+		if (info.driver_name == NULL || strcmp(info.driver_name, "net_af_xdp") != 0)
+			return;
+		kd = xsk_attach(port, info.if_index);
+		if (kd != NULL) {
+			pthread_mutex_lock(&kd_lock);
+			port->kd = kd;
+			pthread_mutex_unlock(&kd_lock);
+			MS_LOG(INFO, "port %s: %u AF_XDP socket(s) on interface %u; their full "
+			       "RX rings count as rx_kernel_drops, refused TX descriptors as "
+			       "tx_kernel_drops", port->name, kd->nb_xsk, info.if_index);
+		}
 		return;
+	}
 	kd = calloc(1, sizeof(*kd));
 	d = opendir("/proc/self/fd");
 	if (kd == NULL || d == NULL) {
@@ -111,7 +199,7 @@ ms_kdrops_attach(struct ms_port *port)
 		return;
 	}
 	while ((e = readdir(d)) != NULL && kd->nb_fd < KFD_MAX)
-		if (e->d_name[0] != '.' && socket_among(dirfd(d), e->d_name, ino, nino))
+		if (e->d_name[0] != '.' && socket_among(dirfd(d), e->d_name, ino, nino) != 0)
 			kd->fd[kd->nb_fd++] = atoi(e->d_name);
 	closedir(d);
 	if (kd->nb_fd == 0) {
@@ -159,6 +247,12 @@ ms_kdrops_read(const struct ms_port *port, enum ms_kd_what what)
 
 	pthread_mutex_lock(&kd_lock);
 	kd = port->kd;
+	if (kd != NULL && kd->nb_xsk > 0) {
+		total = xsk_read(kd, what);
+		goto out;
+	}
+	if (kd != NULL && what == MS_KD_TX)
+		goto out;	/* a packet socket counts no TX loss */
 	if (kd != NULL && what == MS_KD_ROLLOVERS) {
 		total = rollovers(kd);
 		goto out;

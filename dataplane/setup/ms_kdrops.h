@@ -8,8 +8,11 @@
  * the kernel drops what does not fit while the poller is off its CPU. No
  * ethdev counter shows those (the PMD reports no imissed): they are read
  * here from the sockets themselves (PACKET_STATISTICS tp_drops). A port
- * without such sockets (a NIC, memif, tap, af_xdp, whose drivers count
- * their own) reports 0.
+ * without such sockets (a NIC, memif, tap, whose drivers count their own)
+ * reports 0. An af_xdp port's AF_XDP sockets lose packets the PMD does not
+ * count (a full RX ring; its imissed is only their rx_dropped): those are
+ * read from the kernel's socket diagnostics (ms_xskdiag.h), with the TX
+ * descriptors the kernel refused (tx_kernel_drops).
  *
  * Also counted: packets the kernel gave to another queue than the one
  * their flow hashes to, because that queue's ring was (nearly) full
@@ -25,7 +28,7 @@
 void ms_kdrops_attach(struct ms_port *port);
 /* Main lcore, when the port closes. */
 void ms_kdrops_detach(struct ms_port *port);
-enum ms_kd_what { MS_KD_DROPS, MS_KD_ROLLOVERS };
+enum ms_kd_what { MS_KD_DROPS, MS_KD_ROLLOVERS, MS_KD_TX };
 
 /* Control or telemetry thread: kernel drops (or rollovers) since the port started. */
 uint64_t ms_kdrops_read(const struct ms_port *port, enum ms_kd_what what);

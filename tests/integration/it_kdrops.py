@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from migsec_lab import HOST, Lab, check, log  # noqa: E402
 
-N = 4000          # datagrams; the lab's rings hold 512 frames per queue
+N = 4000          # datagrams; the rings here hold 512 frames per queue (AFP_FRAMES)
 PORT = 5301
 
 SENDER = r"""
@@ -67,7 +67,7 @@ def port_losses(lab):
 
 
 def main():
-    with Lab("itkd", policy="bypass") as lab:
+    with Lab("itkd", policy="bypass", env={"AFP_FRAMES": "512"}) as lab:
         check(lab.ping("A", HOST["B"][4], count=3), "bypass: host A reaches host B (ARP resolved)")
         before = port_losses(lab)
         check(all(v["rx_kernel_drops"] is not None for v in before.values()),

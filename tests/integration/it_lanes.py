@@ -16,7 +16,7 @@ from migsec_lab import HOST, Lab, appliance, check, ctl, log, start_migration  #
 
 MIB = 1 << 20
 WINDOW = 1024   # policy.replay_window's default
-RING = 512      # frames in each af_packet ring (tests/lab.sh, AFP_FRAMES)
+RING = 512      # frames in each af_packet ring (AFP_FRAMES; lab default at MTU 1500: 4096)
 
 
 def main():
@@ -31,7 +31,7 @@ def main():
     # over or lost in the kernel. So an outside_window drop without at least
     # 1024 - 512 such packets is migsec's fault, and fails; a replay always
     # fails.
-    with Lab("itL", workers=2) as lab:
+    with Lab("itL", workers=2, env={"AFP_FRAMES": str(RING)}) as lab:
         r = start_migration(lab, "lanes1", [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"])
         log(r.stdout.decode().strip())
         check(r.returncode == 0, f"migration started (exit {r.returncode}: {r.stderr.decode().strip()})")

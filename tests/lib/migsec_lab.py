@@ -34,12 +34,14 @@ class Lab:
     """Two hosts, two appliances; a context manager that always cleans up."""
 
     def __init__(self, name, policy="discard", workers=1, mtu=1500, env=None, poll="busy",
-                 profile="aesni_gcm", members=None, direct=False):
+                 profile="aesni_gcm", members=None, direct=False, inner="af_packet",
+                 outer="af_packet"):
         """mtu: of every link (each test picks; tests/lab.sh and the demo default
         to 9000, the tests to 1500, it_jumbo runs 9000);
         poll: poll.mode of both appliances; profile: their crypto profile;
         members: (primary, secondary) for the failover profile;
-        direct: also a link between the hosts without appliances (DIRECT).
+        direct: also a link between the hosts without appliances (DIRECT);
+        inner, outer: the port kinds (tests/lab.sh --inner/--outer).
         MIGSEC_LAB_PREFIX in the environment (a letter or two) is put in
         front of name (namespaces, EAL file prefixes, state directory), to
         keep test runs from several checkouts on one machine apart."""
@@ -48,7 +50,7 @@ class Lab:
             raise ValueError(f"lab name {name} is longer than 8 characters")
         self.name, self.policy, self.workers, self.mtu = name, policy, workers, mtu
         self.poll, self.profile, self.members = poll, profile, members
-        self.direct = direct
+        self.direct, self.inner, self.outer = direct, inner, outer
         self.dir = f"/run/migsec-lab/{name}"
         self.env = dict(os.environ, LAB=name, BUILD=BUILD, LAB_DIR=self.dir, **(env or {}))
         self.procs = []
@@ -60,7 +62,7 @@ class Lab:
         if self.members:
             crypto += ["--members", ",".join(self.members)]
         self.lab("up", "--policy", self.policy, "--workers", str(self.workers), "--mtu", str(self.mtu),
-                 "--poll", self.poll, *crypto, *(["--direct"] if self.direct else []))
+                 "--poll", self.poll, "--inner", self.inner, "--outer", self.outer, *crypto, *(["--direct"] if self.direct else []))
         return self
 
     def __exit__(self, *exc):
@@ -85,7 +87,7 @@ class Lab:
     def ns(self, who):
         return {"A": f"{self.name}-hA", "B": f"{self.name}-hB",
                 "apA": f"{self.name}-apA", "apB": f"{self.name}-apB",
-                "mg": f"{self.name}-mg"}[who]
+                "mg": f"{self.name}-mg", "ow": f"{self.name}-ow"}[who]
 
     def sock(self, app):
         return os.path.join(self.dir, f"{app}.sock")
