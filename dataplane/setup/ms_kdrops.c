@@ -91,6 +91,23 @@ socket_among(int dfd, const char *name, const unsigned long *ino, unsigned int n
 	return 0;
 }
 
+/* A zeroed record and /proc/self/fd opened to search for the port's sockets. */
+static struct ms_kdrops *
+kd_new(DIR **dp)
+{
+	struct ms_kdrops *kd = calloc(1, sizeof(*kd));
+	DIR *d = opendir("/proc/self/fd");
+
+	if (kd == NULL || d == NULL) {
+		free(kd);
+		if (d != NULL)
+			closedir(d);
+		return NULL;
+	}
+	*dp = d;
+	return kd;
+}
+
 /*
  * An af_xdp port: this process's AF_XDP sockets on the interface (their
  * inodes among /proc/self/fd, as for packet sockets). Their losses are
@@ -115,14 +132,9 @@ xsk_attach(const struct ms_port *port, uint32_t ifindex)
 		return NULL;
 	for (int i = 0; i < n; i++)
 		ino[i] = st[i].ino;
-	kd = calloc(1, sizeof(*kd));
-	d = opendir("/proc/self/fd");
-	if (kd == NULL || d == NULL) {
-		free(kd);
-		if (d != NULL)
-			closedir(d);
+	kd = kd_new(&d);
+	if (kd == NULL)
 		return NULL;
-	}
 	kd->ifindex = ifindex;
 	while ((e = readdir(d)) != NULL && kd->nb_xsk < KFD_MAX) {
 		unsigned long i = e->d_name[0] == '.' ? 0 :
@@ -188,12 +200,8 @@ ms_kdrops_attach(struct ms_port *port)
 		}
 		return;
 	}
-	kd = calloc(1, sizeof(*kd));
-	d = opendir("/proc/self/fd");
-	if (kd == NULL || d == NULL) {
-		free(kd);
-		if (d != NULL)
-			closedir(d);
+	kd = kd_new(&d);
+	if (kd == NULL) {
 		MS_LOG(WARNING, "port %s: cannot look for its packet sockets; kernel-side drops "
 		       "are not counted", port->name);
 		return;
