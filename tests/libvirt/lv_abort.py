@@ -70,6 +70,24 @@ def sending_memory(ev):
             and ev["memory_processed"] < BLOB_MIB << 20)
 
 
+def drive(p, first, act, label):
+    """migsecctl's JSON lines until first(event), then act(), then the rest
+    until it exits: {event name: the last event of that name}.
+    migsecctl is killed if anything fails on the way."""
+    try:
+        seen = lines_until(p, first, 60)
+        log(f"{label}: sending memory: {seen[-1]}")
+        act()
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    ev = seen + [json.loads(line) for line in out.splitlines()]
+    log(f"{label}: {[e['event'] for e in ev]}; stderr: {err.strip()}")
+    return {e["event"]: e for e in ev}
+
+
 def cut_short(m, how, mig_id):
     secret = os.urandom(40)
     p = m.migsecctl("--json", *m.migrate_args("lv-ab", "--copy-storage-all", "--bandwidth", "1",
@@ -78,9 +96,7 @@ def cut_short(m, how, mig_id):
     p.stdin.flush()
     # The migration's keys (generation 0, both directions), derived here.
     keys = [derive(secret, mig_id, d, 0)["key"] for d in ("s2d", "d2s")]
-    try:
-        seen = lines_until(p, sending_memory, 60)
-        log(f"{how}: sending memory: {seen[-1]}")
+    def cut():
         # The scan's own control: while the migration runs, the data plane holds them.
         n = memory_hits(m.lab.pid("apA"), keys)
         check(n >= 1, f"{how}: while it runs, apA's data plane holds the keys ({n} copies)")
@@ -88,14 +104,8 @@ def cut_short(m, how, mig_id):
             m.a.virsh("domjobabort", "lv-ab")
         else:
             p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=90)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    ev = seen + [json.loads(line) for line in out.splitlines()]
-    log(f"{how}: {[e['event'] for e in ev]}; stderr: {err.strip()}")
-    kinds = {e["event"]: e for e in ev}
+
+    kinds = drive(p, sending_memory, cut, how)
     res = kinds.get("result", {})
     check(p.returncode == 1 and res.get("outcome") == "cancelled",
           f"{how}: migsecctl exit 1, outcome cancelled ({p.returncode}, {res.get('outcome')}: "
@@ -152,20 +162,10 @@ def postcopy(m):
     check(r.returncode == 0, f"lv-pc: policy required ({r.stderr.strip()})")
     p = m.migsecctl("--json", *m.migrate_args("lv-pc", "--postcopy", "--bandwidth", "1",
                                               "--id", "lvpc"), popen=True)
-    try:
-        seen = lines_until(p, lambda e: e["event"] == "progress" and
-                           0 < e["memory_processed"] < PC_MIB << 20, 60)
-        log(f"post-copy: sending memory: {seen[-1]}")
-        m.a.virsh("migrate-postcopy", "lv-pc")
-        out, err = p.communicate(timeout=90)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    ev = seen + [json.loads(line) for line in out.splitlines()]
-    kinds = {e["event"]: e for e in ev}
+    kinds = drive(p, lambda e: e["event"] == "progress" and
+                        0 < e["memory_processed"] < PC_MIB << 20,
+                        lambda: m.a.virsh("migrate-postcopy", "lv-pc"), "post-copy")
     res = kinds.get("result", {})
-    log(f"post-copy: {[e['event'] for e in ev]}; stderr: {err.strip()}")
     check(p.returncode == 0 and res.get("outcome") == "completed" and res.get("postcopy") is True
           and "started" in kinds.get("postcopy", {}).get("what", ""),
           f"post-copy: libvirt's post-copy event reported, exit 0, completed "
