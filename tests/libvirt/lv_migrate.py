@@ -224,17 +224,24 @@ def libvirt_fails(m):
         f.write(domain_xml("lv-tun"))
     m.b.virsh("define", path)
     r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--id", "lvt0"))
+    failed_after_start(m, r, "lv-tun", "libvirt fails after the start", "already exists")
+    m.b.virsh("undefine", "lv-tun")
+
+
+def failed_after_start(m, r, dom, label, reason, on_stderr=False):
+    """migsecctl started the migsec migration, then libvirt failed the job:
+    exit 1, outcome failed with libvirt's reason (also on stderr, if asked),
+    the migsec migration ended on both appliances, nothing left."""
     ev, _ = events(r.stdout)
     res = ev.get("result", {})
     check(r.returncode == 1 and res.get("outcome") == "failed" and "started" in ev
-          and "already exists" in (res.get("error") or ""),
-          f"libvirt fails after the start: exit 1, outcome failed ({r.returncode}: "
+          and reason in (res.get("error") or "") and (not on_stderr or reason in r.stderr),
+          f"{label}: exit 1, outcome failed with libvirt's reason shown ({r.returncode}: "
           f"{res.get('error')})")
-    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
-          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
-          "libvirt fails after the start: the migsec migration ended on both appliances")
-    m.nothing_left("lv-tun", "libvirt fails after the start")
-    m.b.virsh("undefine", "lv-tun")
+    ended = ev.get("ended", {}).get("appliances", {})
+    check(set(ended) == {"apA", "apB"} and all(a.get("ended") for a in ended.values()),
+          f"{label}: the migsec migration ended on both appliances")
+    m.nothing_left(dom, label)
 
 
 def postcopy_refused(m):
@@ -244,17 +251,8 @@ def postcopy_refused(m):
     so: exit 1, outcome failed, the migsec migration ended on both, nothing
     left. (lv_abort.py runs QEMU as root, and there post-copy works.)"""
     r = m.migsecctl("--json", *m.migrate_args("lv-tun", "--postcopy", "--id", "lvpc0"))
-    ev, _ = events(r.stdout)
-    res = ev.get("result", {})
-    check(r.returncode == 1 and res.get("outcome") == "failed" and "started" in ev
-          and "Postcopy is not supported" in (res.get("error") or "")
-          and "Postcopy is not supported" in r.stderr,
-          f"--postcopy without userfaultfd: exit 1, failed with QEMU's reason shown "
-          f"({r.returncode}: {res.get('error')})")
-    check(set(ev["ended"]["appliances"]) == {"apA", "apB"}
-          and all(a.get("ended") for a in ev["ended"]["appliances"].values()),
-          "--postcopy without userfaultfd: the migsec migration ended on both appliances")
-    m.nothing_left("lv-tun", "--postcopy without userfaultfd")
+    failed_after_start(m, r, "lv-tun", "--postcopy without userfaultfd",
+                       "Postcopy is not supported", on_stderr=True)
 
 
 def tunnelled(m):
