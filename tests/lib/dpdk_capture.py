@@ -40,7 +40,7 @@ class DumpCapture:
         self.prefix = f"{lab.name}-{app}"
         # whole frames; no larger: dumpcap sizes its mbufs by it (65535 copied none)
         self.snaplen = max(2176, lab.mtu + 64)
-        self.summary = ""  # dumpcap's closing lines: packets captured / received
+        self.summary = ""  # dumpcap's closing lines: packets captured, received/dropped
         fd, self.path = tempfile.mkstemp(prefix="migsec-", suffix=".pcapng")
         os.close(fd)
 
@@ -75,7 +75,7 @@ class DumpCapture:
                 return self
         self.__exit__()
         raise RuntimeError(f"dpdk-dumpcap did not start capturing {self.device} of "
-                           f"{self.prefix}:\n{''.join(self.lines)[-600:]}")
+                           f"{self.prefix}:\n{self.output[-600:]}")
 
     def __exit__(self, *exc):
         time.sleep(0.5)  # the last frames are still on their way
@@ -86,7 +86,9 @@ class DumpCapture:
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait()
-        self.summary = (''.join(self.lines) + self.p.stdout.read()).strip()
+        out = ''.join(self.lines) + self.p.stdout.read()
+        self.output = out.strip()  # all it said (EAL's lines too)
+        self.summary = "\n".join(ln for ln in out.splitlines() if ln.startswith("Packets"))
         return False
 
     def remove(self):
