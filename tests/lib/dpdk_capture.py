@@ -31,7 +31,7 @@ def on_hugepages(pid):
 
 class DumpCapture:
     """dpdk-dumpcap on app's port ("outer" or "inner"), at most count frames
-    or seconds, written as pcapng."""
+    or seconds, written as libpcap (-P: tests/lib/espscan.py reads only that)."""
 
     def __init__(self, lab, app, count, seconds=30, port="outer"):
         self.lab, self.app, self.count, self.seconds = lab, app, count, seconds
@@ -41,7 +41,7 @@ class DumpCapture:
         # whole frames; no larger: dumpcap sizes its mbufs by it (65535 copied none)
         self.snaplen = max(2176, lab.mtu + 64)
         self.summary = ""  # dumpcap's closing lines: packets captured, received/dropped
-        fd, self.path = tempfile.mkstemp(prefix="migsec-", suffix=".pcapng")
+        fd, self.path = tempfile.mkstemp(prefix="migsec-", suffix=".pcap")
         os.close(fd)
 
     @staticmethod
@@ -62,7 +62,7 @@ class DumpCapture:
         # stdbuf: dumpcap's "Capturing on" is a printf, block-buffered into a pipe
         cmd = ["timeout", str(self.seconds + 5), "stdbuf", "-oL", "dpdk-dumpcap", f"--file-prefix={self.prefix}",
                "-i", self.device, "-s", str(self.snaplen), "-c", str(self.count),
-               "-a", f"duration:{self.seconds}", "-w", self.path]
+               "-a", f"duration:{self.seconds}", "-P", "-w", self.path]
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, start_new_session=True)
         # dumpcap says "Capturing on ..." once its callbacks are in (bounded wait)
