@@ -44,6 +44,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
 import compare  # noqa: E402
+import lab_kinds  # noqa: E402
+from dpdk_capture import LAB_ENV  # noqa: E402
 from flow import MODES, OTHER, Flow  # noqa: E402
 from guest import choose_accel, new_marker  # noqa: E402
 from migsec_lab import BUILD, DIRECT, HOST, OUTER, Lab, appliance, ctl  # noqa: E402
@@ -84,11 +86,13 @@ def parse_args(argv=None):
     p.add_argument("--mtu", type=int, default=9000, metavar="N",
                    help="MTU of every link of the lab, 1280..9000 (default 9000: migration "
                         "networks run jumbo frames)")
+    lab_kinds.add_arguments(p)
     p.add_argument("--timeout", type=int, default=900, help="per migration, seconds (default 900)")
     p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
     a = p.parse_args(argv)
     if not 1280 <= a.mtu <= 9000:
         p.error("--mtu must be 1280..9000")
+    lab_kinds.refuse(p, a)
     if not 16 <= a.mem <= 2048:
         p.error("--mem must be 16..2048 MiB (the guest fills low RAM only)")
     if not 0 <= a.dirty <= 4096 or not 0 <= a.multifd <= 16 or not 1 <= a.rounds <= 10:
@@ -144,9 +148,12 @@ def main(argv=None):
 
 def demo(a, guest, accel, why, workdir, out, checks):
     say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
-        f"2 migsec-control, MTU {a.mtu}")
+        f"2 migsec-control, MTU {a.mtu}, ports {a.inner} (inner) {a.outer} (outer)")
     direct = not a.no_compare and any(MODES[m]["direct"] for m in a.modes)
-    with Lab("vdemo", poll=a.poll, mtu=a.mtu, direct=direct) as lab:
+    # a memif outer link is captured by dpdk-dumpcap (tests/vm/flow.py),
+    # which needs the appliances' hugepage files kept
+    with Lab("vdemo", poll=a.poll, mtu=a.mtu, direct=direct, inner=a.inner, outer=a.outer,
+             env=LAB_ENV if a.outer == "memif" else None) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
             say(f"    {line}")
         marker = new_marker()
@@ -264,7 +271,7 @@ def poll_compare(a, guest, accel, marker, workdir):
     runs = {"busy": [], "adaptive": []}
     for rnd in range(a.rounds):
         for mode in (("busy", "adaptive") if rnd % 2 == 0 else ("adaptive", "busy")):
-            with Lab("vdemo", poll=mode, mtu=a.mtu) as lab:
+            with Lab("vdemo", poll=mode, mtu=a.mtu, inner=a.inner, outer=a.outer) as lab:
                 flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
                             log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
                 try:

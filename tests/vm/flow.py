@@ -19,6 +19,7 @@ from guest import params
 from qemu import CLK_TCK, Vm, mv
 
 import migsec_lab
+from dpdk_capture import DumpCapture
 from espscan import scan_pcap
 from migsec_lab import DIRECT, HOST, OUTER, appliance, derive, memory_scan
 
@@ -143,9 +144,15 @@ class Flow:
         key scan. Returns (result, checks) where checks is a list of
         (ok, text)."""
         src_app, dst_app = APP[self.host], APP[OTHER[self.host]]
-        # each side's capture sees what arrives on its outer port
-        c1 = self.lab.capture(dst_app, count=10 ** 9, seconds=self.timeout, buffer_kib=65536)
-        c2 = self.lab.capture(src_app, count=10 ** 9, seconds=self.timeout, buffer_kib=16384)
+        # each side's capture sees what arrives on its outer port (a memif
+        # link has no veth: dpdk-dumpcap on each side's memif port, which
+        # sees what the port sends too)
+        if self.lab.outer == "memif":
+            c1 = DumpCapture(self.lab, dst_app, count=10 ** 9, seconds=self.timeout)
+            c2 = DumpCapture(self.lab, src_app, count=10 ** 9, seconds=self.timeout)
+        else:
+            c1 = self.lab.capture(dst_app, count=10 ** 9, seconds=self.timeout, buffer_kib=65536)
+            c2 = self.lab.capture(src_app, count=10 ** 9, seconds=self.timeout, buffer_kib=16384)
         try:
             return self._checked(mig_id, secret, c1, c2, src_app, dst_app)
         finally:
