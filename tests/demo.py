@@ -86,7 +86,7 @@ def parse_args(argv=None):
     p.add_argument("--mtu", type=int, default=9000, metavar="N",
                    help="MTU of every link of the lab, 1280..9000 (default 9000: migration "
                         "networks run jumbo frames)")
-    lab_kinds.add_arguments(p)
+    lab_kinds.add_arguments(p, outer_auto=True)
     p.add_argument("--timeout", type=int, default=900, help="per migration, seconds (default 900)")
     p.add_argument("--json", metavar="FILE", help="write every figure and check to FILE")
     a = p.parse_args(argv)
@@ -118,7 +118,9 @@ def main(argv=None):
         say("demo: qemu-system-x86_64 missing (scripts/setup.sh deps installs qemu-system-x86)")
         return 2
     accel, why = choose_accel(a.accel)
+    outer_why = lab_kinds.resolve_outer(a)
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "mem_mib": a.mem, "accel": accel,
+           "outer": a.outer, "outer_why": outer_why,
            "accel_why": why, "dirty_pages_per_tick": a.dirty, "multifd": a.multifd,
            "poll": a.poll,
            "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
@@ -126,7 +128,8 @@ def main(argv=None):
     say("migsec demo: a running QEMU VM live-migrated between two hypervisor hosts\n")
     say(f"  host A {HOST['A'][4]} [QEMU] -- [appliance A | outer {OUTER['A'][4]}] == ESP-in-UDP, "
         f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- [QEMU] host B {HOST['B'][4]}")
-    say("           management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B\n")
+    say("           management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B")
+    say(f"  {outer_why}\n")
     workdir = tempfile.mkdtemp(prefix="migsec-vm-")
     try:
         marker = demo(a, guest, accel, why, workdir, out, checks)

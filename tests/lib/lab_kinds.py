@@ -24,19 +24,66 @@ def max_mtu():
     return limits
 
 
-def add_arguments(p):
+# a lab's two appliances on hugepages (scripts/setup.sh asks for as many)
+HUGE_PAGES_NEEDED = 256
+
+
+def add_arguments(p, outer_auto=False):
+    """--inner/--outer. With outer_auto, --outer also takes "auto", its
+    default: see resolve_outer()."""
     p.add_argument("--inner", choices=INNER, default="af_packet",
                    help="the appliances' inner port kind (tests/lab.sh --inner; default "
                         "af_packet; af_xdp and tap carry at most MTU 1500)")
-    p.add_argument("--outer", choices=OUTER, default="af_packet",
-                   help="the link between the appliances (tests/lab.sh --outer; default "
-                        "af_packet; memif: DPDK to DPDK; af_xdp and tap carry at most MTU 1500)")
+    if outer_auto:
+        p.add_argument("--outer", choices=OUTER + ("auto",), default="auto",
+                       help="the link between the appliances (tests/lab.sh --outer; default auto: "
+                            "memif, DPDK to DPDK, the fastest measured here, when hugepages are "
+                            "free for dpdk-dumpcap to capture it, else af_packet; af_xdp and tap "
+                            "carry at most MTU 1500)")
+    else:
+        p.add_argument("--outer", choices=OUTER, default="af_packet",
+                       help="the link between the appliances (tests/lab.sh --outer; default "
+                            "af_packet; memif: DPDK to DPDK; af_xdp and tap carry at most MTU 1500)")
+
+
+def free_hugepages():
+    """(free 2 MiB hugepages, hugetlbfs mounted) on this machine."""
+    free = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("HugePages_Free:"):
+                    free = int(line.split()[1])
+        with open("/proc/mounts") as f:
+            mounted = any(line.split()[2] == "hugetlbfs" for line in f if len(line.split()) > 2)
+    except (OSError, ValueError, IndexError):
+        return 0, False
+    return free, mounted
+
+
+def resolve_outer(a):
+    """--outer auto: memif when a capture of it can be made (dpdk-dumpcap
+    attaches to appliances on hugepages), else af_packet, whose veth tcpdump
+    captures. Sets a.outer; returns why, for the tool to print."""
+    if a.outer != "auto":
+        return f"outer link {a.outer} (as asked)"
+    free, mounted = free_hugepages()
+    if free >= HUGE_PAGES_NEEDED and mounted:
+        a.outer = "memif"
+        return (f"outer link memif, DPDK to DPDK (the fastest measured here; {free} free "
+                f"hugepages, so dpdk-dumpcap can capture it)")
+    a.outer = "af_packet"
+    return (f"outer link af_packet: only {free} free 2 MiB hugepages"
+            f"{'' if mounted else ', hugetlbfs not mounted'} ({HUGE_PAGES_NEEDED} needed for "
+            f"dpdk-dumpcap to capture a memif link), so the veth that tcpdump can capture")
 
 
 def refuse(p, a):
     """p.error() when --inner/--outer cannot carry --mtu."""
     limits = max_mtu()
     for side, kind in (("inner", a.inner), ("outer", a.outer)):
+        if kind == "auto":	# resolves to memif or af_packet: any MTU of the lab
+            continue
         if kind in limits and a.mtu > limits[kind]:
             p.error(f"--{side} {kind} carries at most MTU {limits[kind]} in the lab "
                     f"(tests/lab.sh), not --mtu {a.mtu}: add --mtu {limits[kind]}, or use "
