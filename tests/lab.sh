@@ -27,8 +27,9 @@
 # --inner / --outer pick the DPDK port kind of both appliances' inner and
 # outer links (default af_packet on both): af_packet (net_af_packet on a
 # veth; AFP_FRAMES frames per ring, default 4096 up to MTU 1900 and 512
-# above, and AFP_BYPASS=1 for
-# qdisc_bypass; perf/port-bench measured both, docs/benchmarks.md), af_xdp (net_af_xdp on a veth, one queue per worker; MTU at
+# above; AFP_BYPASS=0 turns off qdisc_bypass, which the PMD itself turns on
+# and the captures rely on: with it, a tcpdump on an appliance's veth sees
+# only what that veth receives; perf/port-bench measured both, docs/benchmarks.md), af_xdp (net_af_xdp on a veth, one queue per worker; MTU at
 # most 1500, see AFXDP_MAX_MTU), tap (net_tap: the appliance makes
 # the interface; MTU at most 1500; the lab moves the inner one into the host's namespace as
 # eth0, the outer ones into P-ow, bridged there as "wire"), memif (outer only:
@@ -129,7 +130,7 @@ pki_cert() {  # pki_cert DIR NAME CN EXTENSIONS
 port_dev() {
 	case $1 in
 	af_packet)
-		echo "net_af_packet$2,iface=$3,qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-$FRAMES},qdisc_bypass=${AFP_BYPASS:-0}" ;;
+		echo "net_af_packet$2,iface=$3,qpairs=$WORKERS,blocksz=$BLOCK,framesz=$FRAME,framecnt=${AFP_FRAMES:-$FRAMES},qdisc_bypass=${AFP_BYPASS:-1}" ;;
 	af_xdp) echo "net_af_xdp$2,iface=$3,start_queue=0,queue_count=$WORKERS" ;;
 	tap) echo "net_tap$2,iface=$(tap_name "$3" "$4")" ;;
 	memif)
