@@ -15,10 +15,11 @@ says why, for the test to skip its wire check by name (tests/lib/skips.py)
 instead of passing it.
 """
 import os
-import signal
 import subprocess
 import tempfile
 import time
+
+from migsec_lab import stop_capture
 
 # the lab's appliances must keep their hugepage files for a secondary process
 LAB_ENV = {"HUGE_UNLINK": "false"}
@@ -78,14 +79,7 @@ class DumpCapture:
                            f"{self.prefix}:\n{self.output[-600:]}")
 
     def __exit__(self, *exc):
-        time.sleep(0.5)  # the last frames are still on their way
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGINT)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        stop_capture(self.p)
         out = ''.join(self.lines) + self.p.stdout.read()
         self.output = out.strip()  # all it said (EAL's lines too)
         self.summary = "\n".join(ln for ln in out.splitlines() if ln.startswith("Packets"))

@@ -200,6 +200,20 @@ class Lab:
         return Capture(self, who, count, seconds, iface, bpf, buffer_kib)
 
 
+def stop_capture(p):
+    """Stop a capture started in its own session: half a second for the
+    last frames on their way, then SIGINT (it writes its summary), SIGKILL
+    if it has not exited 10 s later."""
+    time.sleep(0.5)
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGINT)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
 class Capture:
     """tcpdump in a namespace, by default on an appliance's outer veth: what
     crosses the migration network towards that appliance (af_packet's own
@@ -228,14 +242,7 @@ class Capture:
         return self
 
     def __exit__(self, *exc):
-        time.sleep(0.5)  # the last frames are still on their way
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGINT)
-            try:
-                self.p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        stop_capture(self.p)
         self.summary = self.p.stderr.read().strip()
         return False
 
