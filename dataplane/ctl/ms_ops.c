@@ -6,8 +6,11 @@
  * ms_ops_report.c's. Runs in the control thread, the SA database's only
  * writer.
  */
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,6 +131,29 @@ op_sa_add(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply
 	return rc != 0 ? ms_ops_reply_err(rc, err, reply, len) : reply_id(id, reply, len);
 }
 
+/*
+ * A batch body (SA_ADD_BATCH, SA_DEL_BATCH): n and rsvd (0), then exactly n
+ * elements of elem bytes, n 1..max. True with the count in *n; false with
+ * the reason in err.
+ */
+static_assert(offsetof(struct ms_ctl_sa_batch, rsvd) == 4 &&
+	      offsetof(struct ms_ctl_sa_ids, rsvd) == 4, "batch heads: n, then rsvd");
+static bool
+batch_body_ok(const char *op, const uint8_t *body, uint32_t blen, size_t head, size_t elem,
+	      uint32_t max, uint32_t *n, char *err, size_t errlen)
+{
+	uint32_t h[2] = { 0, 0 };	/* n, rsvd */
+
+	if (blen >= head)
+		memcpy(h, body, sizeof(h));
+	*n = h[0];
+	if (blen >= head && h[0] >= 1 && h[0] <= max && h[1] == 0 && blen == head + h[0] * elem)
+		return true;
+	snprintf(err, errlen, "%s body is %u bytes: want %zu + n * %zu with n 1..%u (n = %u)", op,
+		 blen, head, elem, max, h[0]);
+	return false;
+}
+
 /* As SA_ADD, n SAs at once (all or none, one table update). Wiped whatever happens. */
 static int32_t
 op_sa_add_batch(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char **reply,
@@ -140,15 +166,9 @@ op_sa_add_batch(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char *
 	json_t *ids;
 
 	memset(&req, 0, sizeof(req));
-	if (blen >= head)
-		memcpy(&req, body, head);
-	if (blen < head || req.n == 0 || req.n > MS_CTL_BATCH_MAX || req.rsvd != 0 ||
-	    blen != head + req.n * sizeof(req.spec[0])) {
-		snprintf(err, sizeof(err), "SA_ADD_BATCH body is %u bytes: want %zu + n * %zu with "
-			 "n 1..%u (n = %u)", blen, head, sizeof(req.spec[0]), MS_CTL_BATCH_MAX,
-			 blen >= head ? req.n : 0);
+	if (!batch_body_ok("SA_ADD_BATCH", body, blen, head, sizeof(req.spec[0]), MS_CTL_BATCH_MAX,
+			   &req.n, err, sizeof(err)))
 		return ms_ops_reply_err(-EINVAL, err, reply, len);
-	}
 	memcpy(req.spec, body + head, req.n * sizeof(req.spec[0]));
 	for (uint32_t i = 0; i < req.n && rc == 0; i++) {
 		char why[192];
@@ -208,16 +228,9 @@ op_sa_del_batch(struct ms_ops_ctx *o, const uint8_t *body, uint32_t blen, char *
 	json_t *del, *abs;
 	int rc;
 
-	memset(&req, 0, head);
-	if (blen >= head)
-		memcpy(&req, body, head);
-	if (blen < head || req.n == 0 || req.n > MS_CTL_DEL_BATCH_MAX || req.rsvd != 0 ||
-	    blen != head + req.n * sizeof(req.id[0])) {
-		snprintf(err, sizeof(err), "SA_DEL_BATCH body is %u bytes: want %zu + n * %zu with "
-			 "n 1..%u (n = %u)", blen, head, sizeof(req.id[0]), MS_CTL_DEL_BATCH_MAX,
-			 blen >= head ? req.n : 0);
+	if (!batch_body_ok("SA_DEL_BATCH", body, blen, head, sizeof(req.id[0]),
+			   MS_CTL_DEL_BATCH_MAX, &req.n, err, sizeof(err)))
 		return ms_ops_reply_err(-EINVAL, err, reply, len);
-	}
 	memcpy(req.id, body + head, req.n * sizeof(req.id[0]));
 	for (uint32_t i = 1; i < req.n; i++)
 		for (uint32_t j = 0; j < i; j++)
