@@ -90,8 +90,9 @@
 	X(busy_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that moved packets (TSC)") \
 	X(io_cycles, MS_REP_TOTAL | MS_REP_WORKER, "of those, inside the ports' RX/TX bursts") \
 	X(idle_cycles, MS_REP_TOTAL | MS_REP_WORKER, "worker loops that found nothing, sleeps included") \
-	X(sleep_cycles, MS_REP_WORKER, "adaptive polling: asleep (part of idle_cycles)") \
-	X(sleeps, MS_REP_WORKER, "adaptive polling: times it went to sleep")
+	X(sleep_cycles, MS_REP_WORKER, "adaptive or interrupt polling: asleep (part of idle_cycles)") \
+	X(sleeps, MS_REP_WORKER, "adaptive or interrupt polling: times it went to sleep") \
+	X(wakeups, MS_REP_WORKER, "interrupt polling: sleeps a frame ended (the rest timed out)")
 
 /* Per port (inner, outer) in each block, struct ms_port_ctr: X(field). */
 #define MS_PORT_COUNTERS(X) \

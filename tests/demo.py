@@ -76,7 +76,7 @@ def parse_args(argv=None):
     p.add_argument("--channels", type=int, default=2, metavar="N",
                    help="multifd channels of the comparison's multifd modes (default 2)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison")
-    p.add_argument("--poll", choices=("busy", "adaptive"), default="adaptive",
+    p.add_argument("--poll", choices=("busy", "adaptive", "interrupt"), default="adaptive",
                    help="the appliances' poll.mode for the demo and the comparison (default "
                         "adaptive: off the path of (a)-(c) they sleep instead of taking the "
                         "cores QEMU needs)")

@@ -2,7 +2,7 @@
 # migsec lab: two hypervisor hosts and two appliances in network namespaces.
 #
 #   tests/lab.sh up [--policy discard|bypass] [--workers N] [--mtu N (1280..9000, default 9000)]
-#                   [--poll busy|adaptive] [--direct]
+#                   [--poll busy|adaptive|interrupt] [--direct]
 #                   [--inner af_packet|af_xdp|tap] [--outer af_packet|af_xdp|memif|tap]
 #                   [--profile NAME] [--members PRIMARY,SECONDARY] [--pci ADDR]
 #   tests/lab.sh status
@@ -304,7 +304,7 @@ up() {
 	[ -z "$PCI" ] || CRYPTO_EXTRA="$CRYPTO_EXTRA pci = \"$PCI\";"
 	case $WORKERS in 1|2) ;; *) die "--workers must be 1 or 2 on this lab" ;; esac
 	[ "$MTU" -ge 1280 ] && [ "$MTU" -le 9000 ] || die "--mtu must be 1280..9000"
-	case $POLL in busy|adaptive) ;; *) die "--poll must be busy or adaptive" ;; esac
+	case $POLL in busy|adaptive|interrupt) ;; *) die "--poll must be busy, adaptive or interrupt" ;; esac
 	case $INNER in af_packet|af_xdp|tap) ;; *) die "--inner must be af_packet, af_xdp or tap (not \"$INNER\")" ;; esac
 	case $OUTER in af_packet|af_xdp|memif|tap) ;;
 	*) die "--outer must be af_packet, af_xdp, memif or tap (not \"$OUTER\")" ;; esac

@@ -25,6 +25,9 @@
 
 struct ms_kdrops;
 
+/* Queues of one port whose packet socket a worker can wait on. */
+#define MS_WAKE_FD_MAX 16
+
 struct ms_port {
 	uint16_t port_id;
 	bool tx_udp_cksum;		/* NIC computes UDP checksums (IPv6 outer) */
@@ -32,6 +35,10 @@ struct ms_port {
 	const struct ms_port_conf *conf;	/* control thread only (snapshot: struct ms_hop) */
 	char name[64];
 	struct ms_kdrops *kd;		/* kernel-side drops (setup/ms_kdrops.c) or NULL */
+	/* poll.mode interrupt (fast/ms_intr.h): how a worker waits on queue q */
+	bool rx_intr;			/* configured with RX interrupts (rte_eth_dev_rx_intr_*) */
+	uint16_t nb_q;
+	int wake_fd[MS_WAKE_FD_MAX];	/* queue q's packet socket, readable when a frame waits; or -1 */
 };
 
 /* Slow-path work handed from workers to the control thread. */

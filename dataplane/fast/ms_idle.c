@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Adaptive polling, on each worker lcore: bounded sleeps once idle for a
- * while (lib/power's part is set up by setup/ms_power.c).
+ * while (lib/power's part is set up by setup/ms_power.c); interrupt
+ * polling's waits instead (ms_intr.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,9 +15,10 @@
 #include "ms_log.h"
 
 void
-ms_idle_init(struct ms_idle *id, const struct ms_poll_conf *pc, uint64_t tsc_hz)
+ms_idle_init(struct ms_worker *w, struct ms_idle *id, const struct ms_poll_conf *pc,
+	     uint64_t tsc_hz)
 {
-	id->adaptive = pc->mode == MS_POLL_ADAPTIVE;
+	id->mode = pc->mode;
 	id->last_work = rte_rdtsc();
 	id->sleep_tsc = tsc_hz * pc->sleep_after_us / 1000000;
 	id->sleep_us = 1;
@@ -25,8 +27,17 @@ ms_idle_init(struct ms_idle *id, const struct ms_poll_conf *pc, uint64_t tsc_hz)
 	 * The kernel's default timer slack (50 us) would stretch every short
 	 * sleep; a sleeping worker should wake when asked. Per thread.
 	 */
-	if (id->adaptive && prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) != 0)
+	if (id->mode == MS_POLL_ADAPTIVE && prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) != 0)
 		MS_LOG(WARNING, "worker: cannot lower the timer slack; sleeps will be longer");
+	if (id->mode == MS_POLL_INTERRUPT)
+		ms_intr_init(w, &id->intr, pc->sleep_max_us);
+}
+
+void
+ms_idle_fini(struct ms_worker *w, struct ms_idle *id)
+{
+	if (id->mode == MS_POLL_INTERRUPT)
+		ms_intr_fini(w, &id->intr);
 }
 
 void
@@ -38,10 +49,20 @@ ms_idle_after_poll(struct ms_worker *w, struct ms_idle *id, unsigned int work, u
 	if (work || w->inflight) {
 		id->last_work = now;
 		id->sleep_us = 1;
+		if (id->mode == MS_POLL_INTERRUPT)
+			ms_intr_disarm(w, &id->intr);
 		return;
 	}
 	if (now - id->last_work < id->sleep_tsc)
 		return;
+	if (id->mode == MS_POLL_INTERRUPT) {
+		/* Arm, poll once more, then wait: nothing that came meanwhile waits. */
+		if (!id->intr.armed)
+			ms_intr_arm(w, &id->intr);
+		else
+			ms_intr_wait(w, &id->intr);
+		return;
+	}
 	/* Nothing in flight, no SA referenced: safe to leave RCU while asleep. */
 	rte_rcu_qsbr_thread_offline(w->dp->rcu, w->idx);
 	t0 = rte_rdtsc();

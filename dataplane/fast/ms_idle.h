@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ms_dp.h"
+#include "ms_intr.h"
 
 /*
  * How a worker waits when it has nothing to do (conf "poll").
@@ -17,18 +18,24 @@
  *     doubling up to sleep_max_us), RCU-offline so that SA changes never
  *     wait for it; the kernel gives the core to others meanwhile;
  *  3. the first packet or crypto op returns it to full polling.
+ * interrupt: stage 2 waits in epoll for an RX interrupt or a readable
+ * packet socket instead of sleeping (ms_intr.h), sleep_max_us at most;
+ * lib/power stays off.
  * It never waits with crypto ops in flight.
  */
 struct ms_idle {
-	bool adaptive;
+	enum ms_poll_mode mode;
 	uint64_t last_work;		/* TSC of the last loop that moved something */
 	uint64_t sleep_tsc;		/* idle TSC before sleeping */
 	uint32_t sleep_us;		/* next sleep */
 	uint32_t sleep_max_us;
+	struct ms_intr intr;		/* interrupt */
 };
 
-/* On the worker's lcore. */
-void ms_idle_init(struct ms_idle *id, const struct ms_poll_conf *pc, uint64_t tsc_hz);
+/* On the worker's lcore, before and after its loop. */
+void ms_idle_init(struct ms_worker *w, struct ms_idle *id, const struct ms_poll_conf *pc,
+		  uint64_t tsc_hz);
+void ms_idle_fini(struct ms_worker *w, struct ms_idle *id);
 /* Once per loop, after ms_worker_poll_once() returned `work` at TSC `now`. */
 void ms_idle_after_poll(struct ms_worker *w, struct ms_idle *id, unsigned int work,
 			uint64_t now);

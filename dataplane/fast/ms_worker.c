@@ -174,9 +174,9 @@ ms_worker_main(void *arg)
 	struct ms_dp *dp = w->dp;
 	struct ms_idle idle;
 
-	ms_idle_init(&idle, &dp->conf->poll, dp->tsc_hz);
+	ms_idle_init(w, &idle, &dp->conf->poll, dp->tsc_hz);
 	rte_rcu_qsbr_thread_online(dp->rcu, w->idx);
-	if (idle.adaptive) {
+	if (idle.mode != MS_POLL_BUSY) {
 		while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 			unsigned int work = ms_worker_poll_once(w);
 
@@ -187,6 +187,7 @@ ms_worker_main(void *arg)
 			ms_worker_poll_once(w);
 	}
 	drain_crypto(w);
+	ms_idle_fini(w, &idle);
 	rte_rcu_qsbr_thread_offline(dp->rcu, w->idx);
 	return 0;
 }

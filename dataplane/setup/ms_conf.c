@@ -116,7 +116,7 @@ load_poll(struct ms_cfg_ctx *c, const config_setting_t *root, struct ms_poll_con
 {
 	static const char *const known[] = { "mode", "spin_polls", "sleep_after_us", "sleep_max_us",
 		NULL };
-	static const char *const modes[] = { "busy", "adaptive", NULL };
+	static const char *const modes[] = { "busy", "adaptive", "interrupt", NULL };
 	const config_setting_t *g;
 	int rc, m;
 
@@ -342,5 +342,5 @@ ms_policy_name(enum ms_policy p)
 const char *
 ms_poll_mode_name(enum ms_poll_mode m)
 {
-	return m == MS_POLL_ADAPTIVE ? "adaptive" : "busy";
+	return m == MS_POLL_ADAPTIVE ? "adaptive" : m == MS_POLL_INTERRUPT ? "interrupt" : "busy";
 }

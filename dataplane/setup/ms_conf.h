@@ -20,14 +20,14 @@
 
 enum ms_policy { MS_POLICY_DISCARD = 0, MS_POLICY_BYPASS = 1 };
 enum ms_huge { MS_HUGE_AUTO = 0, MS_HUGE_YES, MS_HUGE_NO };
-enum ms_poll_mode { MS_POLL_BUSY = 0, MS_POLL_ADAPTIVE = 1 };
+enum ms_poll_mode { MS_POLL_BUSY = 0, MS_POLL_ADAPTIVE = 1, MS_POLL_INTERRUPT = 2 };
 
 /* How workers wait when there is nothing to do (group "poll"). */
 struct ms_poll_conf {
 	enum ms_poll_mode mode;
 	uint32_t spin_polls;		/* adaptive: empty polls before lib/power waits */
 	uint32_t sleep_after_us;	/* idle time before sleeping */
-	uint32_t sleep_max_us;		/* sleeps: 1 us doubling up to this */
+	uint32_t sleep_max_us;		/* sleeps: 1 us doubling up to this; interrupt: longest wait */
 };
 
 struct ms_port_conf {

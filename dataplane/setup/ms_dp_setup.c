@@ -123,6 +123,7 @@ int
 ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profile *prof,
       struct ms_cdev *cd, char *err, unsigned int errlen)
 {
+	bool intr = conf->poll.mode == MS_POLL_INTERRUPT;
 	int rc;
 
 	dp->conf = conf;
@@ -152,10 +153,11 @@ ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profil
 	dp->cop_pool = cd->op_pool;
 	dp->sess_pool = cd->sess_pool;
 	rc = ms_port_setup(&dp->port[MS_PORT_INNER], &conf->inner, (uint16_t)dp->nb_workers,
-			   dp->mbuf_pool, dp->socket, err, errlen);
+			   intr, dp->mbuf_pool, dp->socket, err, errlen);
 	if (rc == 0)
 		rc = ms_port_setup(&dp->port[MS_PORT_OUTER], &conf->outer,
-				   (uint16_t)dp->nb_workers, dp->mbuf_pool, dp->socket, err, errlen);
+				   (uint16_t)dp->nb_workers, intr, dp->mbuf_pool, dp->socket, err,
+				   errlen);
 	if (rc == 0)
 		rc = setup_rings(dp, err, errlen);
 	if (rc == 0)

@@ -230,6 +230,18 @@ ms_kdrops_detach(struct ms_port *port)
 	pthread_mutex_unlock(&kd_lock);
 }
 
+int
+ms_kdrops_fd(const struct ms_port *port, uint16_t q, uint16_t nq)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&kd_lock);
+	if (port->kd != NULL && port->kd->nb_xsk == 0 && port->kd->nb_fd == nq && q < nq)
+		fd = port->kd->fd[q];
+	pthread_mutex_unlock(&kd_lock);
+	return fd;
+}
+
 /* The kernel keeps rollover counts itself (never cleared): their sum. */
 static uint64_t
 rollovers(const struct ms_kdrops *kd)

@@ -85,7 +85,7 @@ set_mtu(const struct ms_port *port, const struct ms_port_conf *pc,
 }
 
 int
-ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq,
+ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq, bool rx_intr,
 	      struct rte_mempool *pool, int socket, char *err, unsigned int errlen)
 {
 	struct rte_eth_conf conf = { 0 };
@@ -114,7 +114,24 @@ ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq,
 		return -ENOSPC;
 	}
 	choose_offloads(port, &info, nq, &conf);
-	rc = rte_eth_dev_configure(port->port_id, nq, nq, &conf);
+	port->nb_q = nq;
+	port->rx_intr = false;
+	if (rx_intr) {
+		/*
+		 * The ethdev has no capability flag for RX interrupts: ask, and
+		 * configure without them if the driver refuses (the worker then
+		 * waits on the queue's packet socket or its timeout).
+		 */
+		conf.intr_conf.rxq = 1;
+		rc = rte_eth_dev_configure(port->port_id, nq, nq, &conf);
+		if (rc == 0) {
+			port->rx_intr = true;
+		} else {
+			MS_LOG(INFO, "port %s: no RX interrupts (%s)", port->name, strerror(-rc));
+			conf.intr_conf.rxq = 0;
+		}
+	}
+	rc = port->rx_intr ? 0 : rte_eth_dev_configure(port->port_id, nq, nq, &conf);
 	if (rc != 0) {
 		snprintf(err, errlen, "port %s: configure failed: %s", port->name, strerror(-rc));
 		return rc;
@@ -150,6 +167,8 @@ ms_port_start(struct ms_port *port, char *err, unsigned int errlen)
 		MS_LOG(WARNING, "port %s: cannot enable all-multicast: %s", port->name,
 		       strerror(-rc));
 	ms_kdrops_attach(port);
+	for (uint16_t q = 0; q < MS_WAKE_FD_MAX; q++)
+		port->wake_fd[q] = q < port->nb_q ? ms_kdrops_fd(port, q, port->nb_q) : -1;
 	return 0;
 }
 

@@ -1,12 +1,20 @@
 #!/usr/bin/python3
-"""Integration: adaptive polling costs little when idle and wakes on traffic.
+"""Integration: adaptive or interrupt polling costs little when idle and wakes on traffic.
 
-Both appliances run with poll.mode "adaptive". With no traffic each
-appliance process uses less than a quarter of a core over several seconds
-(utime + stime from /proc, a generous bound: the goal is a few per cent),
-its workers report time asleep, then a migration and a 64 MiB transfer
-started after the idle period arrive intact, and the appliances go back to
-sleep afterwards.
+it_idle.py [adaptive|interrupt]: both appliances run with that poll.mode.
+With no traffic each appliance process uses less than a quarter of a core
+over several seconds (utime + stime from /proc, a generous bound: the goal
+is a few per cent), its workers report time asleep, then a migration and a
+64 MiB transfer started after the idle period arrive intact, and the
+appliances go back to sleep afterwards.
+
+interrupt: the longest wait is 100 ms (SLEEP_MAX_US), so that a wait a
+frame ends can be told from one that timed out; lib/power must be off.
+Pings 0.5 s apart, through the migration's SAs while the workers wait,
+must end waits (the `wakeups` counter) on both appliances, at least one per
+two pings: each ping crosses each appliance twice. Without a wake source
+every wait times out and wakeups stays 0. Their round-trip times are
+logged, not asserted.
 """
 import json
 import os
@@ -46,26 +54,51 @@ def sleeps(lab, app):
     return sum(w["sleeps"] for w in lab.stats(app)["workers"])
 
 
+def wakeups(lab, app):
+    return sum(w["wakeups"] for w in lab.stats(app)["workers"])
+
+
+def pings_wake(lab):
+    """interrupt: pings through the SAs end the workers' waits."""
+    PINGS = 20
+    w0 = {app: wakeups(lab, app) for app in ("apA", "apB")}
+    r = lab.run("A", ["ping", "-c", str(PINGS), "-i", "0.5", "-W", "2", HOST["B"][4]],
+                check=False, timeout=60)
+    log(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr.strip())
+    check(r.returncode == 0, f"{PINGS} pings through the appliances answered")
+    for app in ("apA", "apB"):
+        n = wakeups(lab, app) - w0[app]
+        check(n >= PINGS // 2, f"{app}: {n} waits ended by a frame during {PINGS} pings "
+              f"(at least {PINGS // 2})")
+
+
 def main():
-    with Lab("itI", poll="adaptive") as lab:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "adaptive"
+    if mode not in ("adaptive", "interrupt"):
+        raise SystemExit(f"usage: {sys.argv[0]} [adaptive|interrupt]")
+    env = {"SLEEP_MAX_US": "100000"} if mode == "interrupt" else None
+    with Lab("itI" if mode == "adaptive" else "itIi", poll=mode, env=env) as lab:
         time.sleep(1)
         for app in ("apA", "apB"):
             st = lab.stats(app)
-            check(st["poll_mode"] == "adaptive" and st["power"] in ("pause", "monitor"),
-                  f"{app}: adaptive polling, lib/power {st['power']}")
+            power = ("pause", "monitor") if mode == "adaptive" else ("off",)
+            check(st["poll_mode"] == mode and st["power"] in power,
+                  f"{app}: {mode} polling, lib/power {st['power']}")
         idle_share(lab, "before")
         h = json.loads(ctl(lab, "--json", "health", appliance("apA"), appliance("apB")).stdout)
         for app in ("apA", "apB"):
             load = h[app]["worker_load"]
             asleep = sum(w["sleep_cycles"] for w in load)
             total = sum(w["busy_cycles"] + w["idle_cycles"] for w in load)
-            check(h[app]["poll_mode"] == "adaptive" and total > 0 and asleep > total // 2,
+            check(h[app]["poll_mode"] == mode and total > 0 and asleep > total // 2,
                   f"{app}: health shows the workers asleep most of the time "
                   f"({100 * asleep / max(total, 1):.1f} %)")
         s0 = {app: sleeps(lab, app) for app in ("apA", "apB")}
         r = start_migration(lab, "idle1", [f"src={HOST['A'][4]}/32,dst={HOST['B'][4]}/32"])
         log(r.stdout.decode().strip())
         check(r.returncode == 0, "migration started after the idle period")
+        if mode == "interrupt":
+            pings_wake(lab)
         sent, got = lab.transfer(64 * MIB, family=4, timeout=120)
         check(got.get("sha256") == sent.get("sha256") and got.get("bytes") == 64 * MIB,
               "64 MiB started after idle arrived intact")
