@@ -22,7 +22,7 @@ mutual TLS. README command 1 runs it.
    zero-copy-send through migsec: time, Gbit/s, downtime, CPU seconds of
    QEMU and of the appliances, per GiB and per host.
 6. With --poll-compare: the same VM migrated through migsec there and back
-   once with the appliances polling busy and once adaptive (a fresh lab
+   with the appliances polling busy, adaptive and interrupt (a fresh lab
    each): time, QEMU CPU seconds and the data planes' CPU seconds.
 
 The demo plays the orchestrator: it makes the one-shot key itself
@@ -81,8 +81,8 @@ def parse_args(argv=None):
                         "adaptive: off the path of (a)-(c) they sleep instead of taking the "
                         "cores QEMU needs)")
     p.add_argument("--poll-compare", action="store_true",
-                   help="last, migrate the VM through migsec with the appliances polling busy and "
-                        "adaptive (--rounds times there and back each) and compare")
+                   help="last, migrate the VM through migsec with the appliances polling busy, "
+                        "adaptive and interrupt (--rounds times there and back each) and compare")
     p.add_argument("--mtu", type=int, default=9000, metavar="N",
                    help="MTU of every link of the lab, 1280..9000 (default 9000: migration "
                         "networks run jumbo frames)")
@@ -264,16 +264,20 @@ def comparison(flow, modes, rounds, channels):
     return {"rows": rows, "refused": refused, "tls_zero_copy": tls_zc, "runs": runs}
 
 
+POLLS = ("busy", "adaptive", "interrupt")
+
+
 def poll_compare(a, guest, accel, marker, workdir):
-    """The same VM through migsec with the appliances polling busy, then
-    adaptive (the mode is set when a data plane starts: a fresh lab each),
-    --rounds migrations there and back per mode."""
-    say(f"\n7. Busy vs adaptive polling, same VM ({a.mem} MiB, {accel}), same run: {a.rounds} "
-        f"round(s) of a migration there and back through migsec per mode")
+    """The same VM through migsec with the appliances polling busy, adaptive
+    and interrupt (the mode is set when a data plane starts: a fresh lab
+    each), --rounds migrations there and back per mode, the order rotated
+    each round."""
+    say(f"\n7. Busy vs adaptive vs interrupt polling, same VM ({a.mem} MiB, {accel}), same run: "
+        f"{a.rounds} round(s) of a migration there and back through migsec per mode")
     seed = int.from_bytes(os.urandom(4), "little") | 1
-    runs = {"busy": [], "adaptive": []}
+    runs = {m: [] for m in POLLS}
     for rnd in range(a.rounds):
-        for mode in (("busy", "adaptive") if rnd % 2 == 0 else ("adaptive", "busy")):
+        for mode in POLLS[rnd % 3:] + POLLS[:rnd % 3]:
             with Lab("vdemo", poll=mode, mtu=a.mtu, inner=a.inner, outer=a.outer) as lab:
                 flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
                             log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
@@ -301,11 +305,14 @@ def poll_compare(a, guest, accel, marker, workdir):
     for mode, w in rows.items():
         say(f"    | {mode} | {w['seconds']:.1f} | {w['gbps']:.2f} | {w['qemu_cpu']:.1f} | "
             f"{w['vcpu']:.1f} | {w['dp_cpu']:.1f} | {w['total_cpu']:.1f} |")
-    b, d = rows["busy"], rows["adaptive"]
+    b = rows["busy"]
     names = {"seconds": "time", "qemu_cpu": "QEMU CPU", "dp_cpu": "data planes CPU",
              "total_cpu": "QEMU + data planes CPU"}
-    ratios = {k: d[k] / b[k] for k in names if b[k]}
-    say("\n    adaptive / busy: " + ", ".join(f"{names[k]} {v:.2f}x" for k, v in ratios.items()))
+    ratios = {}
+    for mode in POLLS[1:]:
+        ratios[mode] = {k: rows[mode][k] / b[k] for k in names if b[k]}
+        say(f"\n    {mode} / busy: " + ", ".join(f"{names[k]} {v:.2f}x"
+                                                for k, v in ratios[mode].items()))
     say("    (QEMU CPU: both QEMU processes without their vCPU threads; data planes: user + sys "
         "of both\n    migsec-dataplane processes from /proc over the migration. "
         f"Machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}.)")

@@ -112,6 +112,7 @@ struct ms_dp {
 	struct ms_stats stats;
 	struct rte_ring *slow_rx;	/* MP/SC: workers -> control thread */
 	struct rte_ring *slow_tx;	/* SP/SC: control thread -> worker 0 -> ports */
+	int slow_tx_wake;		/* poll.mode interrupt: eventfd worker 0 waits on, or -1 */
 	unsigned int nb_workers;
 	struct ms_worker *workers;
 	uint32_t stop;			/* set once, read by workers */

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -13,6 +14,17 @@
 
 #include "ms_intr.h"
 #include "ms_log.h"
+
+/* In rte_epoll_wait(): reset the slow path's eventfd (it counts, never blocks). */
+static void
+slow_woke(int fd, void *arg)
+{
+	uint64_t n;
+
+	(void)arg;
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;		/* EAGAIN: another wait took it */
+}
 
 void
 ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
@@ -45,9 +57,18 @@ ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
 		}
 		none++;
 	}
+	if (w->idx == 0 && w->dp->slow_tx_wake >= 0) {
+		in->slow_ev.epdata.event = EPOLLIN;
+		in->slow_ev.epdata.cb_fun = slow_woke;
+		in->slow_on = rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD,
+					    w->dp->slow_tx_wake, &in->slow_ev) == 0;
+		if (!in->slow_on)
+			MS_LOG(WARNING, "worker 0: frames of the control thread (ARP, ND) wait up "
+			       "to %d ms: cannot wait on its eventfd", in->timeout_ms);
+	}
 	MS_LOG(INFO, "worker %u: interrupt polling: %u queue(s) wake by RX interrupt, %u by "
-	       "their packet socket, %u only after %d ms", w->idx, in->nb_irq, in->nb_fd, none,
-	       in->timeout_ms);
+	       "their packet socket, %u only after %d ms%s", w->idx, in->nb_irq, in->nb_fd, none,
+	       in->timeout_ms, in->slow_on ? "; and by the control thread's frames" : "");
 }
 
 void
@@ -60,6 +81,10 @@ ms_intr_fini(struct ms_worker *w, struct ms_intr *in)
 	for (unsigned int i = 0; i < in->nb_fd; i++)
 		(void)rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, in->fd_ev[i].fd,
 				    &in->fd_ev[i]);
+	if (in->slow_on)
+		(void)rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, in->slow_ev.fd,
+				    &in->slow_ev);
+	in->slow_on = false;
 	in->nb_irq = in->nb_fd = 0;
 }
 
@@ -81,11 +106,11 @@ ms_intr_disarm(struct ms_worker *w, struct ms_intr *in)
 	in->armed = false;
 }
 
-void
+bool
 ms_intr_wait(struct ms_worker *w, struct ms_intr *in)
 {
 	struct ms_lcore_stats *st = &w->dp->stats.lc[w->idx];
-	struct rte_epoll_event ev[MS_PORT_MAX * 2];
+	struct rte_epoll_event ev[MS_PORT_MAX * 2 + 1];
 	uint64_t t0, t1;
 	int n;
 
@@ -101,4 +126,5 @@ ms_intr_wait(struct ms_worker *w, struct ms_intr *in)
 	ms_ctr_add(&st->sleeps, 1);
 	if (n > 0)
 		ms_ctr_add(&st->wakeups, 1);
+	return n > 0;
 }

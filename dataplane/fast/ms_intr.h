@@ -22,13 +22,16 @@
  *  - else nothing (af_xdp, memif, net_ring here): the timeout alone.
  * A wait comes only after a poll that found nothing with everything armed,
  * so a frame that arrived while arming is never left for the timeout.
- * Frames the control thread queues for worker 0 wait for the timeout.
+ * Worker 0 also wakes when the control thread queues frames for it to send
+ * (dp->slow_tx_wake): ARP and ND replies and resolved held packets.
  */
 struct ms_intr {
 	unsigned int nb_irq;			/* ports whose queue wakes by interrupt */
 	uint16_t irq_port[MS_PORT_MAX];
 	unsigned int nb_fd;			/* packet sockets in the epoll set */
 	struct rte_epoll_event fd_ev[MS_PORT_MAX];	/* registered: must not move */
+	struct rte_epoll_event slow_ev;		/* worker 0: dp->slow_tx_wake */
+	bool slow_on;
 	bool armed;
 	int timeout_ms;
 };
@@ -39,7 +42,7 @@ void ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us
 void ms_intr_fini(struct ms_worker *w, struct ms_intr *in);
 void ms_intr_arm(struct ms_worker *w, struct ms_intr *in);
 void ms_intr_disarm(struct ms_worker *w, struct ms_intr *in);
-/* Wait (armed, RCU-offline); counts it. Disarms. */
-void ms_intr_wait(struct ms_worker *w, struct ms_intr *in);
+/* Wait (armed, RCU-offline); counts it. Disarms. True if an event ended it. */
+bool ms_intr_wait(struct ms_worker *w, struct ms_intr *in);
 
 #endif

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -36,6 +38,15 @@ setup_rings(struct ms_dp *dp, char *err, unsigned int errlen)
 					 RTE_CACHE_LINE_SIZE, dp->socket);
 	if (dp->slow_rx == NULL || dp->slow_tx == NULL || dp->workers == NULL)
 		goto nomem;
+	/* An idle worker 0 waiting in epoll learns of frames to send through it. */
+	if (dp->conf->poll.mode == MS_POLL_INTERRUPT) {
+		dp->slow_tx_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (dp->slow_tx_wake < 0) {
+			snprintf(err, errlen, "poll.mode interrupt: cannot create an eventfd: %s",
+				 strerror(errno));
+			return -errno;
+		}
+	}
 	for (unsigned int i = 0; i < dp->nb_workers; i++) {
 		dp->workers[i].dp = dp;
 		dp->workers[i].idx = i;
@@ -127,6 +138,7 @@ ms_dp_setup(struct ms_dp *dp, const struct ms_conf *conf, const struct ms_profil
 	int rc;
 
 	dp->conf = conf;
+	dp->slow_tx_wake = -1;
 	dp->socket = (int)rte_socket_id();
 	dp->burst = (uint16_t)conf->burst;
 	dp->tsc_hz = rte_get_timer_hz();
@@ -198,6 +210,9 @@ ms_dp_teardown(struct ms_dp *dp, struct ms_cdev *cd)
 		ms_sadb_fini(&dp->sadb);	/* every SA and session wiped */
 	free_ring(dp->slow_rx);
 	free_ring(dp->slow_tx);
+	if (dp->slow_tx_wake >= 0)
+		close(dp->slow_tx_wake);
+	dp->slow_tx_wake = -1;
 	ms_neigh_free(&dp->neigh);
 	if (dp->pmgmt != MS_PMGMT_OFF) {	/* lib/power lets go of stopped queues only */
 		rte_eth_dev_stop(dp->port[MS_PORT_INNER].port_id);

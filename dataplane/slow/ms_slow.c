@@ -6,11 +6,14 @@
  * re-sends and gives up on. Replies leave through worker 0 (ring slow_tx),
  * so ports need no extra queue.
  */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 
 #include "ms_tx.h"
+#include "ms_log.h"
 #include "ms_slow_priv.h"
 
 #define HOLD_TRIES 3
@@ -27,9 +30,17 @@ ms_slow_drop(struct ms_dp *dp, struct rte_mbuf *m, int32_t slot, enum ms_drop r)
 void
 ms_slow_tx(struct ms_dp *dp, struct rte_mbuf *m, enum ms_port_idx p)
 {
+	static const uint64_t one = 1;
+
 	ms_meta(m)->port = (uint8_t)p;
-	if (rte_ring_sp_enqueue(dp->slow_tx, m) != 0)
+	if (rte_ring_sp_enqueue(dp->slow_tx, m) != 0) {
 		ms_slow_drop(dp, m, -1, MS_DROP_SLOWPATH_FULL);
+		return;
+	}
+	/* EAGAIN: the counter is full, so worker 0 has been woken already. */
+	if (dp->slow_tx_wake >= 0 && write(dp->slow_tx_wake, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		MS_LOG(WARNING, "slow path: cannot wake worker 0: %s", strerror(errno));
 }
 
 const struct ms_prefix *

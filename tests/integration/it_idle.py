@@ -22,17 +22,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from migsec_lab import HOST, Lab, appliance, check, ctl, log, start_migration  # noqa: E402
+from migsec_lab import (HOST, Lab, appliance, check, cpu_seconds, ctl, log,  # noqa: E402
+                        start_migration)
 
 MIB = 1 << 20
 IDLE_S = 6
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK   # utime, stime
 
 
 def idle_share(lab, what):

@@ -327,6 +327,13 @@ def verify_esp_capture(path, sas, inner_pairs, marker):
     return res
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process so far (/proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def check(cond, what):
     if not cond:
         raise AssertionError(what)

@@ -112,6 +112,9 @@ test_good(void)
 				   &c, err), 0);
 	CU_ASSERT_EQUAL(c.poll.mode, MS_POLL_ADAPTIVE);
 	CU_ASSERT_EQUAL(c.poll.sleep_max_us, 200);
+	CU_ASSERT_EQUAL_FATAL(load(0, NULL, "poll: { mode = \"interrupt\"; };", &c, err), 0);
+	CU_ASSERT_EQUAL(c.poll.mode, MS_POLL_INTERRUPT);
+	CU_ASSERT_STRING_EQUAL(ms_poll_mode_name(c.poll.mode), "interrupt");
 }
 
 static void
@@ -146,7 +149,8 @@ test_errors(void)
 	       "15: setting 'control.socket': must be an absolute path");
 	expect(6, "inner: { device = ; };", NULL, "6: syntax error");
 	expect(0, NULL, "poll: { mode = \"lazy\"; };",
-	       "15: setting 'poll.mode': must be one of \"busy\", \"adaptive\" (got \"lazy\")");
+	       "15: setting 'poll.mode': must be one of \"busy\", \"adaptive\", \"interrupt\" "
+	       "(got \"lazy\")");
 	expect(0, NULL, "poll: { sleep_max_us = 0; };",
 	       "15: setting 'poll.sleep_max_us': must be between 1 and 100000 (got 0)");
 	expect(0, NULL, "poll: { spin_us = 5; };", "15: setting 'poll.spin_us': unknown setting");
