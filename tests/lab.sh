@@ -35,6 +35,9 @@
 # eth0, the outer ones into P-ow, bridged there as "wire"), memif (outer only:
 # net_memif from A, the server, to B, the client, over the socket
 # $LAB_DIR/memif.sock; no kernel and no veth, so nothing to capture).
+# WORKER_CPUS=A,B (one worker per appliance) puts appliance A's worker on
+# CPU A and B's on CPU B, each main lcore on the other CPU (default 0,1;
+# 1,1 leaves CPU 0 to the hosts: perf/vm-bench measured both).
 # --direct adds a link between the hosts that bypasses the appliances
 # (hA:eth1 203.0.113.101/24 <-> hB:eth1 203.0.113.102/24, the lab's MTU):
 # what a migration without migsec runs on, for comparisons.
@@ -308,6 +311,8 @@ up() {
 	case $INNER in af_packet|af_xdp|tap) ;; *) die "--inner must be af_packet, af_xdp or tap (not \"$INNER\")" ;; esac
 	case $OUTER in af_packet|af_xdp|memif|tap) ;;
 	*) die "--outer must be af_packet, af_xdp, memif or tap (not \"$OUTER\")" ;; esac
+	case ${WORKER_CPUS:-0,1} in [01],[01]) ;; *) die "WORKER_CPUS must be A,B with CPUs 0 or 1 (not \"$WORKER_CPUS\")" ;; esac
+	[ -z "${WORKER_CPUS:-}" ] || [ "$WORKERS" -eq 1 ] || die "WORKER_CPUS is for --workers 1"
 	if [ "$INNER" = tap ] || [ "$OUTER" = tap ]; then
 		[ "$MTU" -le "$TAP_MAX_MTU" ] || die "--mtu $MTU: tap carries at most MTU $TAP_MAX_MTU (DPDK 22.11's net_tap reports 1522-byte frames and drops larger ones on transmit); use --mtu $TAP_MAX_MTU or less, or af_packet"
 	fi
@@ -363,7 +368,14 @@ up() {
 	fi
 	# Appliance A's worker(s) on CPU 0, B's on CPU 1; control threads mostly sleep.
 	local la lb
-	if [ "$WORKERS" -eq 1 ]; then la="0@1,1@0" lb="0@0,1@1"; else la="0@1,1@0,2@1" lb="0@0,1@1,2@0"; fi
+	if [ "$WORKERS" -eq 1 ]; then
+		local ca=${WORKER_CPUS:-0,1}
+		local cb=${ca#*,}
+		ca=${ca%,*}
+		la="0@$((1 - ca)),1@$ca" lb="0@$((1 - cb)),1@$cb"
+	else
+		la="0@1,1@0,2@1" lb="0@0,1@1,2@0"
+	fi
 	write_conf apA 192.0.2.253 2001:db8:1::fd 203.0.113.1 2001:db8:ff::1 \
 		203.0.113.2 2001:db8:ff::2 192.0.2.2 2001:db8:1::2 "$la" 0 198.51.100.2
 	write_conf apB 192.0.2.254 2001:db8:1::fe 203.0.113.2 2001:db8:ff::2 \
@@ -384,7 +396,7 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
