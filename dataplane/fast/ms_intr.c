@@ -38,12 +38,7 @@ ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
 		const struct ms_port *port = &w->dp->port[p];
 		int fd = q < MS_WAKE_FD_MAX ? port->wake_fd[q] : -1;
 
-		if (port->rx_intr &&
-		    rte_eth_dev_rx_intr_ctl_q(port->port_id, q, RTE_EPOLL_PER_THREAD,
-					      RTE_INTR_EVENT_ADD, NULL) == 0) {
-			in->irq_port[in->nb_irq++] = port->port_id;
-			continue;
-		}
+		/* A packet socket first: its driver has no RX interrupts to ask for. */
 		if (fd >= 0) {
 			struct rte_epoll_event *ev = &in->fd_ev[in->nb_fd];
 
@@ -54,6 +49,13 @@ ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
 				in->nb_fd++;
 				continue;
 			}
+		}
+		/* The ethdev logs "Rx Intr handle unset" for a driver without them. */
+		if (port->rx_intr &&
+		    rte_eth_dev_rx_intr_ctl_q(port->port_id, q, RTE_EPOLL_PER_THREAD,
+					      RTE_INTR_EVENT_ADD, NULL) == 0) {
+			in->irq_port[in->nb_irq++] = port->port_id;
+			continue;
 		}
 		none++;
 	}

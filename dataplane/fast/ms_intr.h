@@ -14,11 +14,11 @@
  * ms_idle.h): the worker waits in its thread's epoll set until one of its
  * RX queues has a frame, or for sleep_max_us at most (rounded up to whole
  * milliseconds). What wakes it, per queue:
- *  - the driver's RX interrupt (rte_eth_dev_rx_intr_*: net_tap, NICs),
+ *  - the queue's packet socket (net_af_packet), readable while a frame
+ *    waits in its ring; it stays in the set;
+ *  - else the driver's RX interrupt (rte_eth_dev_rx_intr_*: net_tap, NICs),
  *    armed only around a wait: while armed, some drivers and peers pay a
  *    notification per burst;
- *  - else the queue's packet socket (net_af_packet), readable while a
- *    frame waits in its ring; it stays in the set;
  *  - else nothing (af_xdp, memif, net_ring here): the timeout alone.
  * A wait comes only after a poll that found nothing with everything armed,
  * so a frame that arrived while arming is never left for the timeout.

@@ -55,6 +55,8 @@ int ut_eal_init(const char *prog);
 extern unsigned int ut_rig_max_sa;
 /* The next rig's ports: MTU 9600 and 10240-byte mbufs (4096 of them), as perf/bench's appliance. */
 extern bool ut_rig_jumbo;
+/* The next rig's poll.mode (default busy); interrupt: waits of at most 100 ms. */
+extern enum ms_poll_mode ut_rig_poll;
 int ut_rig_init(struct ut_rig *r);
 void ut_rig_fini(struct ut_rig *r);
 /*
@@ -150,5 +152,6 @@ void ut_suite_faults(void);
 void ut_suite_slow(void);
 void ut_suite_limits(void);
 void ut_suite_live(void);
+void ut_suite_intr(void);
 
 #endif

@@ -32,6 +32,7 @@ static const struct {
 	{ "slow", ut_suite_slow, true },
 	{ "limits", ut_suite_limits, true },
 	{ "live", ut_suite_live, true },
+	{ "intr", ut_suite_intr, true },
 };
 
 static char rundir[PATH_MAX];
@@ -59,7 +60,7 @@ main(int argc, char **argv)
 			s = i;
 	if (s < 0 || argc > 5 || argc == 4) {
 		fprintf(stderr, "usage: %s SUITE [PROFILE [PRIMARY SECONDARY]]\n"
-			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits live cost installs ringbench\n"
+			"  SUITE: gcm esp replay spd conf sel wipe crypto faults slow limits live intr cost installs ringbench\n"
 			"  PROFILE: a crypto profile in pmd-profiles/ (default aesni_gcm);\n"
 			"  PRIMARY SECONDARY: the members of the failover profile\n", argv[0]);
 		return 2;

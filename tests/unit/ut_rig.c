@@ -84,6 +84,7 @@ struct ms_profile ut_profile;
 
 unsigned int ut_rig_max_sa;
 bool ut_rig_jumbo;
+enum ms_poll_mode ut_rig_poll;
 bool ut_eal_huge;
 
 int
@@ -172,6 +173,10 @@ fill_conf(struct ms_conf *c)
 	if (ut_rig_jumbo)
 		c->inner.mtu = c->outer.mtu = 9600;
 	c->burst = 32;
+	c->poll.mode = ut_rig_poll;
+	c->poll.spin_polls = 512;
+	c->poll.sleep_after_us = 100;
+	c->poll.sleep_max_us = 100000;
 }
 
 int
