@@ -56,11 +56,11 @@ ms_idle_after_poll(struct ms_worker *w, struct ms_idle *id, unsigned int work, u
 	if (now - id->last_work < id->sleep_tsc)
 		return;
 	if (id->mode == MS_POLL_INTERRUPT) {
-		/* Arm, poll once more, then wait: nothing that came meanwhile waits. */
 		/*
-		 * Woken by an event: poll sleep_after_us again before the next
-		 * wait, as after work, even if the first poll finds nothing (a
-		 * driver may see the frame a little after its descriptor woke
+		 * Arm, poll once more, then wait: nothing that came meanwhile
+		 * waits. Woken by an event: poll sleep_after_us again before the
+		 * next wait, as after work, even if the first poll finds nothing
+		 * (a driver may see the frame a little after its descriptor woke
 		 * the wait, and an edge-triggered interrupt does not fire again
 		 * for a frame already waiting).
 		 */

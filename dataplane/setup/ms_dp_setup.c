@@ -42,9 +42,11 @@ setup_rings(struct ms_dp *dp, char *err, unsigned int errlen)
 	if (dp->conf->poll.mode == MS_POLL_INTERRUPT) {
 		dp->slow_tx_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (dp->slow_tx_wake < 0) {
+			int e = errno;
+
 			snprintf(err, errlen, "poll.mode interrupt: cannot create an eventfd: %s",
-				 strerror(errno));
-			return -errno;
+				 strerror(e));
+			return -e;
 		}
 	}
 	for (unsigned int i = 0; i < dp->nb_workers; i++) {

@@ -30,7 +30,6 @@ void ms_kdrops_attach(struct ms_port *port);
 void ms_kdrops_detach(struct ms_port *port);
 enum ms_kd_what { MS_KD_DROPS, MS_KD_ROLLOVERS, MS_KD_TX };
 
-/* Control or telemetry thread: kernel drops (or rollovers) since the port started. */
 /*
  * The packet socket of queue q of a port with nq queues (a descriptor the
  * PMD owns, readable while a frame waits in its ring), or -1: not a
@@ -39,6 +38,7 @@ enum ms_kd_what { MS_KD_DROPS, MS_KD_ROLLOVERS, MS_KD_TX };
  */
 int ms_kdrops_fd(const struct ms_port *port, uint16_t q, uint16_t nq);
 
+/* Control or telemetry thread: kernel drops (or rollovers) since the port started. */
 uint64_t ms_kdrops_read(const struct ms_port *port, enum ms_kd_what what);
 
 #endif

@@ -115,23 +115,19 @@ ms_port_setup(struct ms_port *port, const struct ms_port_conf *pc, uint16_t nq, 
 	}
 	choose_offloads(port, &info, nq, &conf);
 	port->nb_q = nq;
-	port->rx_intr = false;
-	if (rx_intr) {
-		/*
-		 * The ethdev has no capability flag for RX interrupts: ask, and
-		 * configure without them if the driver refuses (the worker then
-		 * waits on the queue's packet socket or its timeout).
-		 */
-		conf.intr_conf.rxq = 1;
+	/*
+	 * The ethdev has no capability flag for RX interrupts: ask, and
+	 * configure without them if the driver refuses (the worker then waits
+	 * on the queue's packet socket or its timeout).
+	 */
+	conf.intr_conf.rxq = rx_intr;
+	rc = rte_eth_dev_configure(port->port_id, nq, nq, &conf);
+	if (rc != 0 && rx_intr) {
+		MS_LOG(INFO, "port %s: no RX interrupts (%s)", port->name, strerror(-rc));
+		conf.intr_conf.rxq = 0;
 		rc = rte_eth_dev_configure(port->port_id, nq, nq, &conf);
-		if (rc == 0) {
-			port->rx_intr = true;
-		} else {
-			MS_LOG(INFO, "port %s: no RX interrupts (%s)", port->name, strerror(-rc));
-			conf.intr_conf.rxq = 0;
-		}
 	}
-	rc = port->rx_intr ? 0 : rte_eth_dev_configure(port->port_id, nq, nq, &conf);
+	port->rx_intr = rc == 0 && conf.intr_conf.rxq;
 	if (rc != 0) {
 		snprintf(err, errlen, "port %s: configure failed: %s", port->name, strerror(-rc));
 		return rc;
