@@ -38,6 +38,10 @@
 # WORKER_CPUS=A,B (one worker per appliance) puts appliance A's worker on
 # CPU A and B's on CPU B, each main lcore on the other CPU (default 0,1;
 # 1,1 leaves CPU 0 to the hosts: perf/vm-bench measured both).
+# SLEEP_AFTER_US and SLEEP_MAX_US set the appliances' poll.sleep_after_us
+# and poll.sleep_max_us (docs/configuration.md; unset: the data plane's
+# defaults, 500 and 1000). perf/vm-bench and the demo run interrupt polling
+# with SLEEP_AFTER_US=0 (docs/benchmarks.md).
 # --direct adds a link between the hosts that bypasses the appliances
 # (hA:eth1 203.0.113.101/24 <-> hB:eth1 203.0.113.102/24, the lab's MTU):
 # what a migration without migsec runs on, for comparisons.
@@ -200,7 +204,7 @@ remote = (
   { prefix = "$9/128"; via = "$7"; }
 );
 policy: { default = "$POLICY"; replay_window = ${REPLAY_WINDOW:-1024}; };
-poll: { mode = "$POLL";${SLEEP_MAX_US:+ sleep_max_us = $SLEEP_MAX_US;} };
+poll: { mode = "$POLL";${SLEEP_AFTER_US:+ sleep_after_us = $SLEEP_AFTER_US;}${SLEEP_MAX_US:+ sleep_max_us = $SLEEP_MAX_US;} };
 limits: { mbufs = 16384; mbuf_size = $MBUF; max_sa = ${13:-1024}; };
 control: { socket = "$LAB_DIR/$name.sock"; user = "$CTL_USER"; };
 mgmt: {
@@ -311,6 +315,8 @@ up() {
 	case $INNER in af_packet|af_xdp|tap) ;; *) die "--inner must be af_packet, af_xdp or tap (not \"$INNER\")" ;; esac
 	case $OUTER in af_packet|af_xdp|memif|tap) ;;
 	*) die "--outer must be af_packet, af_xdp, memif or tap (not \"$OUTER\")" ;; esac
+	case ${SLEEP_AFTER_US:-0} in *[!0-9]*|?????????*) die "SLEEP_AFTER_US must be a number of microseconds, 0..10000000 (not \"$SLEEP_AFTER_US\")" ;; esac
+	case ${SLEEP_MAX_US:-1} in *[!0-9]*|0|???????*) die "SLEEP_MAX_US must be a number of microseconds, 1..100000 (not \"$SLEEP_MAX_US\")" ;; esac
 	case ${WORKER_CPUS:-0,1} in [01],[01]) ;; *) die "WORKER_CPUS must be A,B with CPUs 0 or 1 (not \"$WORKER_CPUS\")" ;; esac
 	[ -z "${WORKER_CPUS:-}" ] || [ "$WORKERS" -eq 1 ] || die "WORKER_CPUS is for --workers 1"
 	if [ "$INNER" = tap ] || [ "$OUTER" = tap ]; then
@@ -396,7 +402,7 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${SLEEP_AFTER_US:+, sleeps after ${SLEEP_AFTER_US} us idle}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"

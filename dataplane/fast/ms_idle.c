@@ -30,7 +30,7 @@ ms_idle_init(struct ms_worker *w, struct ms_idle *id, const struct ms_poll_conf 
 	if (id->mode == MS_POLL_ADAPTIVE && prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0) != 0)
 		MS_LOG(WARNING, "worker: cannot lower the timer slack; sleeps will be longer");
 	if (id->mode == MS_POLL_INTERRUPT)
-		ms_intr_init(w, &id->intr, pc->sleep_max_us);
+		ms_intr_init(w, &id->intr, pc);
 }
 
 void

@@ -27,13 +27,13 @@ slow_woke(int fd, void *arg)
 }
 
 void
-ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
+ms_intr_init(struct ms_worker *w, struct ms_intr *in, const struct ms_poll_conf *pc)
 {
 	uint16_t q = (uint16_t)w->idx;
 	unsigned int none = 0;
 
 	memset(in, 0, sizeof(*in));
-	in->timeout_ms = (int)((sleep_max_us + 999) / 1000);
+	in->timeout_ms = (int)((pc->sleep_max_us + 999) / 1000);
 	for (int p = 0; p < MS_PORT_MAX; p++) {
 		const struct ms_port *port = &w->dp->port[p];
 		int fd = q < MS_WAKE_FD_MAX ? port->wake_fd[q] : -1;
@@ -68,9 +68,10 @@ ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us)
 			MS_LOG(WARNING, "worker 0: frames of the control thread (ARP, ND) wait up "
 			       "to %d ms: cannot wait on its eventfd", in->timeout_ms);
 	}
-	MS_LOG(INFO, "worker %u: interrupt polling: %u queue(s) wake by RX interrupt, %u by "
-	       "their packet socket, %u only after %d ms%s", w->idx, in->nb_irq, in->nb_fd, none,
-	       in->timeout_ms, in->slow_on ? "; and by the control thread's frames" : "");
+	MS_LOG(INFO, "worker %u: interrupt polling, waits after %u us without work: %u queue(s) "
+	       "wake by RX interrupt, %u by their packet socket, %u only after %d ms%s", w->idx,
+	       pc->sleep_after_us, in->nb_irq, in->nb_fd, none, in->timeout_ms,
+	       in->slow_on ? "; and by the control thread's frames" : "");
 }
 
 void

@@ -37,7 +37,7 @@ struct ms_intr {
 };
 
 /* On the worker's lcore, before its loop; logs the wake sources once. */
-void ms_intr_init(struct ms_worker *w, struct ms_intr *in, uint32_t sleep_max_us);
+void ms_intr_init(struct ms_worker *w, struct ms_intr *in, const struct ms_poll_conf *pc);
 /* On the worker's lcore, after its loop. */
 void ms_intr_fini(struct ms_worker *w, struct ms_intr *in);
 void ms_intr_arm(struct ms_worker *w, struct ms_intr *in);

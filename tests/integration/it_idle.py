@@ -9,7 +9,9 @@ is a few per cent), its workers report time asleep, then a migration and a
 appliances go back to sleep afterwards.
 
 interrupt: the longest wait is 100 ms (SLEEP_MAX_US), so that a wait a
-frame ends can be told from one that timed out; lib/power must be off.
+frame ends can be told from one that timed out, and a worker waits as soon
+as a poll finds nothing (SLEEP_AFTER_US=0, what the demo and perf/vm-bench
+run); lib/power must be off.
 Pings 0.5 s apart, through the migration's SAs while the workers wait,
 must end waits (the `wakeups` counter) on both appliances, at least one per
 two pings: each ping crosses each appliance twice. Without a wake source
@@ -70,7 +72,7 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "adaptive"
     if mode not in ("adaptive", "interrupt"):
         raise SystemExit(f"usage: {sys.argv[0]} [adaptive|interrupt]")
-    env = {"SLEEP_MAX_US": "100000"} if mode == "interrupt" else None
+    env = {"SLEEP_MAX_US": "100000", "SLEEP_AFTER_US": "0"} if mode == "interrupt" else None
     with Lab("itI" if mode == "adaptive" else "itIi", poll=mode, env=env) as lab:
         time.sleep(1)
         for app in ("apA", "apB"):
@@ -78,6 +80,11 @@ def main():
             power = ("pause", "monitor") if mode == "adaptive" else ("off",)
             check(st["poll_mode"] == mode and st["power"] in power,
                   f"{app}: {mode} polling, lib/power {st['power']}")
+            if mode == "interrupt":
+                with open(os.path.join(lab.dir, f"{app}.log")) as f:
+                    said = "interrupt polling, waits after 0 us without work" in f.read()
+                check(said, f"{app}: its workers wait as soon as a poll finds nothing "
+                      "(SLEEP_AFTER_US=0 reached poll.sleep_after_us)")
         idle_share(lab, "before")
         h = json.loads(ctl(lab, "--json", "health", appliance("apA"), appliance("apB")).stdout)
         for app in ("apA", "apB"):
