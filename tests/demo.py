@@ -45,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "lib"), os.path.join(HERE, "vm")]
 import compare  # noqa: E402
 import lab_kinds  # noqa: E402
+import lab_poll  # noqa: E402
 from dpdk_capture import LAB_ENV  # noqa: E402
 from flow import MODES, OTHER, Flow  # noqa: E402
 from guest import choose_accel, new_marker  # noqa: E402
@@ -76,10 +77,7 @@ def parse_args(argv=None):
     p.add_argument("--channels", type=int, default=2, metavar="N",
                    help="multifd channels of the comparison's multifd modes (default 2)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison")
-    p.add_argument("--poll", choices=("busy", "adaptive", "interrupt"), default="adaptive",
-                   help="the appliances' poll.mode for the demo and the comparison (default "
-                        "adaptive: off the path of (a)-(c) they sleep instead of taking the "
-                        "cores QEMU needs)")
+    lab_poll.add_arguments(p, "the appliances' (demo and comparison)")
     p.add_argument("--poll-compare", action="store_true",
                    help="last, migrate the VM through migsec with the appliances polling busy, "
                         "adaptive and interrupt (--rounds times there and back each) and compare")
@@ -93,6 +91,7 @@ def parse_args(argv=None):
     if not 1280 <= a.mtu <= 9000:
         p.error("--mtu must be 1280..9000")
     lab_kinds.refuse(p, a)
+    lab_poll.check(p, a)
     if not 16 <= a.mem <= 2048:
         p.error("--mem must be 16..2048 MiB (the guest fills low RAM only)")
     if not 0 <= a.dirty <= 4096 or not 0 <= a.multifd <= 16 or not 1 <= a.rounds <= 10:
@@ -119,17 +118,18 @@ def main(argv=None):
         return 2
     accel, why = choose_accel(a.accel)
     outer_why = lab_kinds.resolve_outer(a)
+    poll_why = lab_poll.resolve(a)
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "mem_mib": a.mem, "accel": accel,
            "outer": a.outer, "outer_why": outer_why,
            "accel_why": why, "dirty_pages_per_tick": a.dirty, "multifd": a.multifd,
-           "poll": a.poll,
+           "poll": a.poll, "sleep_after_us": a.sleep_after_us,
            "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
     checks = []
     say("migsec demo: a running QEMU VM live-migrated between two hypervisor hosts\n")
     say(f"  host A {HOST['A'][4]} [QEMU] -- [appliance A | outer {OUTER['A'][4]}] == ESP-in-UDP, "
         f"AES-256-GCM == [outer {OUTER['B'][4]} | appliance B] -- [QEMU] host B {HOST['B'][4]}")
     say("           management plane (migsecctl) --mutual TLS 1.3--> migsec-control A, B")
-    say(f"  {outer_why}\n")
+    say(f"  {outer_why}; {poll_why}\n")
     workdir = tempfile.mkdtemp(prefix="migsec-vm-")
     try:
         marker = demo(a, guest, accel, why, workdir, out, checks)
@@ -150,13 +150,13 @@ def main(argv=None):
 
 
 def demo(a, guest, accel, why, workdir, out, checks):
-    say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {a.poll}), "
+    say(f"1. Lab: 5 network namespaces, 2 data planes (DPDK, poll.mode {lab_poll.describe(a)}), "
         f"2 migsec-control, MTU {a.mtu}, ports {a.inner} (inner) {a.outer} (outer)")
     direct = not a.no_compare and any(MODES[m]["direct"] for m in a.modes)
     # a memif outer link is captured by dpdk-dumpcap (tests/vm/flow.py),
     # which needs the appliances' hugepage files kept
     with Lab("vdemo", poll=a.poll, mtu=a.mtu, direct=direct, inner=a.inner, outer=a.outer,
-             env=LAB_ENV if a.outer == "memif" else None) as lab:
+             env=lab_poll.env(a, LAB_ENV if a.outer == "memif" else None)) as lab:
         for line in ctl(lab, "health", appliance("apA"), appliance("apB")).stdout.decode().splitlines():
             say(f"    {line}")
         marker = new_marker()
@@ -264,7 +264,7 @@ def comparison(flow, modes, rounds, channels):
     return {"rows": rows, "refused": refused, "tls_zero_copy": tls_zc, "runs": runs}
 
 
-POLLS = ("busy", "adaptive", "interrupt")
+POLLS = lab_poll.MODES
 
 
 def poll_compare(a, guest, accel, marker, workdir):
@@ -274,11 +274,13 @@ def poll_compare(a, guest, accel, marker, workdir):
     each round."""
     say(f"\n7. Busy vs adaptive vs interrupt polling, same VM ({a.mem} MiB, {accel}), same run: "
         f"{a.rounds} round(s) of a migration there and back through migsec per mode")
+    say("   " + "; ".join(lab_poll.describe(a, m) for m in POLLS))
     seed = int.from_bytes(os.urandom(4), "little") | 1
     runs = {m: [] for m in POLLS}
     for rnd in range(a.rounds):
         for mode in POLLS[rnd % 3:] + POLLS[:rnd % 3]:
-            with Lab("vdemo", poll=mode, mtu=a.mtu, inner=a.inner, outer=a.outer) as lab:
+            with Lab("vdemo", poll=mode, mtu=a.mtu, inner=a.inner, outer=a.outer,
+                     env=lab_poll.env(a, mode=mode)) as lab:
                 flow = Flow(lab, workdir, guest, a.mem, accel, marker, a.dirty, a.multifd, {},
                             log=lambda m: say("  " + m), timeout=a.timeout, seed=seed)
                 try:

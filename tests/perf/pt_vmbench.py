@@ -12,7 +12,9 @@ hold whatever the machine's load:
   zero-copy-send on;
 - QEMU's refusal of zero-copy-send with TLS is quoted;
 - the load average is printed before the start and a loaded run is
-  marked not representative (in the CSVs and the Markdown).
+  marked not representative (in the CSVs and the Markdown);
+- the appliances polled by default as tests/lib/lab_poll.py says:
+  interrupt, waiting as soon as a poll finds nothing.
 """
 import csv
 import json
@@ -37,6 +39,9 @@ try:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n", "vm-bench.png"
     with open(os.path.join(out, "results.json")) as f:
         res = json.load(f)
+    # tests/lib/lab_poll.py's default
+    assert (res["poll"], res["sleep_after_us"]) == ("interrupt", 0), (res["poll"],
+                                                                      res["sleep_after_us"])
     rep = res["representative"]
     assert ("NOT REPRESENTATIVE" in first) == (not rep), (first, rep)
 

@@ -56,6 +56,11 @@ def main():
     failed = [c["check"] for c in checks if not c["ok"]]
     check(not failed and len(checks) >= 11, f"all {len(checks)} checks of the demo hold {failed}")
 
+    # tests/lib/lab_poll.py: by default interrupt, waiting as soon as a poll finds nothing
+    check((res["poll"], res["sleep_after_us"]) == ("interrupt", 0),
+          f"the appliances polled {res['poll']} (sleep_after_us {res['sleep_after_us']}) with "
+          f"the {res['outer']} outer link")
+
     m = res["checked"]
     check(m["policy"] == "required" and m["from"] == "A" and m["to"] == "B",
           "migrated A -> B under policy required")
