@@ -402,7 +402,9 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${SLEEP_AFTER_US:+, sleeps after ${SLEEP_AFTER_US} us idle}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
+	local after=""		# busy polling never waits
+	[ "$POLL" = busy ] || after=${SLEEP_AFTER_US:+ (waits after $SLEEP_AFTER_US us idle)}
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL$after, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"
