@@ -42,6 +42,10 @@
 # and poll.sleep_max_us (docs/configuration.md; unset: the data plane's
 # defaults, 500 and 1000). perf/vm-bench and the demo run interrupt polling
 # with SLEEP_AFTER_US=0 (docs/benchmarks.md).
+# SPLIT_MAC=1 (default) gives the kernel side of the appliances' af_packet
+# and af_xdp veths another MAC than the one their ports took, once the data
+# plane is up: the namespace's own stack then drops the data plane's frames
+# at once instead of routing each (docs/benchmarks.md); SPLIT_MAC=0 keeps them equal.
 # --direct adds a link between the hosts that bypasses the appliances
 # (hA:eth1 203.0.113.101/24 <-> hB:eth1 203.0.113.102/24, the lab's MTU):
 # what a migration without migsec runs on, for comparisons.
@@ -172,6 +176,20 @@ place_taps() {  # place_taps APP NS HOSTNS
 		nsx "$2" ip link set "$t" netns "$NS_OW"
 		nsx "$NS_OW" ip link set "$t" address "$(kernel_mac)" mtu "$MTU" master wire up
 	fi
+}
+
+# After appliance APP started, its ports having taken their veths' MACs as
+# their own: the kernel side of its af_packet and af_xdp veths gets another
+# MAC. The appliance namespace's own stack then takes the data plane's
+# frames for another host's and drops them at once (ip_rcv), instead of
+# running the IP input and a failed route lookup on every one, which costs
+# the sending worker (a veth transmit runs the receiver's stack). iperf3 at
+# MTU 1500: 12-18 % more with it (perf/port-bench variant "m": the same
+# MAC, docs/benchmarks.md). SPLIT_MAC=0 leaves the MACs equal.
+split_macs() {  # split_macs NS
+	[ "$SPLIT_MAC" = 1 ] || return 0
+	case $INNER in af_packet|af_xdp) nsx "$1" ip link set inner address "$(kernel_mac)" ;; esac
+	case $OUTER in af_packet|af_xdp) nsx "$1" ip link set outer address "$(kernel_mac)" ;; esac
 }
 
 write_conf() {  # write_conf NAME INNER4 INNER6 OUTER4 OUTER6 PEER4 PEER6 RHOST4 RHOST6 LCORES MAINLCORE MGMT4 [MAXSA]
@@ -317,6 +335,7 @@ up() {
 	*) die "--outer must be af_packet, af_xdp, memif or tap (not \"$OUTER\")" ;; esac
 	case ${SLEEP_AFTER_US:-0} in *[!0-9]*|?????????*) die "SLEEP_AFTER_US must be a number of microseconds, 0..10000000 (not \"$SLEEP_AFTER_US\")" ;; esac
 	case ${SLEEP_MAX_US:-1} in *[!0-9]*|0|???????*) die "SLEEP_MAX_US must be a number of microseconds, 1..100000 (not \"$SLEEP_MAX_US\")" ;; esac
+	case ${SPLIT_MAC:=1} in 0|1) ;; *) die "SPLIT_MAC must be 0 or 1 (not \"$SPLIT_MAC\")" ;; esac
 	case ${WORKER_CPUS:-0,1} in [01],[01]) ;; *) die "WORKER_CPUS must be A,B with CPUs 0 or 1 (not \"$WORKER_CPUS\")" ;; esac
 	[ -z "${WORKER_CPUS:-}" ] || [ "$WORKERS" -eq 1 ] || die "WORKER_CPUS is for --workers 1"
 	if [ "$INNER" = tap ] || [ "$OUTER" = tap ]; then
@@ -391,9 +410,11 @@ up() {
 	start_dp apA "$NS_APA"
 	wait_dp apA
 	place_taps apA "$NS_APA" "$NS_HA"
+	split_macs "$NS_APA"
 	start_dp apB "$NS_APB"
 	wait_dp apB
 	place_taps apB "$NS_APB" "$NS_HB"
+	split_macs "$NS_APB"
 	nsx "$NS_HA" ip addr add 192.0.2.1/24 dev eth0
 	nsx "$NS_HA" ip -6 addr add 2001:db8:1::1/64 dev eth0 nodad
 	nsx "$NS_HB" ip addr add 192.0.2.2/24 dev eth0
@@ -402,9 +423,10 @@ up() {
 	start_control apB "$NS_APB"
 	wait_control apA=198.51.100.2:7443 apA
 	wait_control apB=198.51.100.6:7443 apB
-	local after=""		# busy polling never waits
+	local after="" macs=""	# busy polling never waits
+	[ "$SPLIT_MAC" = 1 ] || macs=", SPLIT_MAC=0"
 	[ "$POLL" = busy ] || after=${SLEEP_AFTER_US:+ (waits after $SLEEP_AFTER_US us idle)}
-	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL$after, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}"
+	echo "lab $LAB up: policy $POLICY, $WORKERS worker(s) per appliance, MTU $MTU, polling $POLL$after, ports $INNER (inner) $OUTER (outer), crypto $PROFILE${MEMBERS:+ ($MEMBERS)}${WORKER_CPUS:+, worker CPUs $WORKER_CPUS}$macs"
 	echo "  hosts:      $NS_HA (192.0.2.1, 2001:db8:1::1)  $NS_HB (192.0.2.2, 2001:db8:1::2)"
 	[ "$DIRECT" -eq 0 ] || echo "  direct:     $NS_HA eth1 203.0.113.101 <-> $NS_HB eth1 203.0.113.102 (no appliance)"
 	echo "  appliances: $NS_APA (outer 203.0.113.1)  $NS_APB (outer 203.0.113.2)"

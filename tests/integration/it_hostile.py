@@ -249,8 +249,8 @@ def main():
         lab.add_sa("apB", 900, "in", spi, ob, oa, [sel], key, tag="hostile")
         lab.add_sa("apB", 901, "in", SPI2, ob, oa, [sel2], key2, tag="hostile2")
         host_quiet(lab)
-        a_mac = lab.run("apA", ["cat", "/sys/class/net/outer/address"]).stdout.strip()
-        b_mac = lab.run("apB", ["cat", "/sys/class/net/outer/address"]).stdout.strip()
+        a_mac = lab.port_mac("apA", "outer")
+        b_mac = lab.port_mac("apB", "outer")
         live = [em.SA(x, None, em.ip4(ob), em.ip4(oa), [SEL], follow=False) for x in
                 (mig.get("spi_in"), mig.get("spi_in_next")) if x]
         rx = em.Receiver([em.SA(spi, key, em.ip4(ob), em.ip4(oa), [sel]),

@@ -52,7 +52,7 @@ def bypass():
               f"bypass: traffic an SA covers is still sealed ({res['esp']} ESP frames)")
         check(lab.ping("A", HOST["B"][6], count=3), "bypass: IPv6 (no SA) still passes in plaintext")
         # Plaintext that B's inbound SA covers, arriving from the outer link.
-        b_mac = lab.run("apB", ["cat", "/sys/class/net/outer/address"]).stdout.strip()
+        b_mac = lab.port_mac("apB", "outer")
         frames = [Ether(dst=b_mac) / IP(src=HOST["A"][4], dst=HOST["B"][4]) / ICMP() /
                   Raw(b"PLAINTEXT-FOR-SA") for _ in range(5)]
         pcap = f"/tmp/it3b-{os.getpid()}.pcap"

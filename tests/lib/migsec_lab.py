@@ -124,6 +124,16 @@ class Lab:
     def stats(self, app):
         return json.loads(self.dpctl(app, "stats", "--json").stdout)
 
+    def port_mac(self, app, side):
+        """The MAC address app's port on side ("inner", "outer") sends from, lower case."""
+        return self.stats(app)["ports"][side]["mac"].lower()
+
+    def kernel_ip_in(self, app):
+        """IP packets the kernel of app's namespace has taken in (Ip: InReceives)."""
+        lines = [ln.split() for ln in self.run(app, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+                 if ln.startswith("Ip:")]
+        return int(lines[1][lines[0].index("InReceives")])
+
     def sas(self, app):
         return {s["id"]: s for s in json.loads(self.dpctl(app, "sa", "list", "--json").stdout)}
 
