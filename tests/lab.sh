@@ -154,9 +154,10 @@ port_dev() {
 
 tap_name() { echo "$LAB-${2#ap}${1:0:1}"; }	# tap_name SIDE APPLIANCE: e.g. ms-Ai
 
-# A locally administered unicast MAC for the kernel side of a tap: net_tap
-# gives it the port's own MAC, and a bridge takes frames to its ports' own
-# MACs for itself instead of forwarding them.
+# A locally administered unicast MAC for the kernel side of a port's
+# interface: net_tap gives a tap the port's own MAC, and a bridge takes
+# frames to its ports' own MACs for itself instead of forwarding them; an
+# af_packet or af_xdp port keeps its veth's MAC (split_macs).
 kernel_mac() { printf '02:%02x:%02x:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) \
 	$((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)); }
 
@@ -178,14 +179,14 @@ place_taps() {  # place_taps APP NS HOSTNS
 	fi
 }
 
-# After appliance APP started, its ports having taken their veths' MACs as
-# their own: the kernel side of its af_packet and af_xdp veths gets another
-# MAC. The appliance namespace's own stack then takes the data plane's
-# frames for another host's and drops them at once (ip_rcv), instead of
-# running the IP input and a failed route lookup on every one, which costs
-# the sending worker (a veth transmit runs the receiver's stack). iperf3 at
-# MTU 1500: 12-18 % more with it (perf/port-bench variant "m": the same
-# MAC, docs/benchmarks.md). SPLIT_MAC=0 leaves the MACs equal.
+# After the appliance in namespace NS started, its ports having taken their
+# veths' MACs as their own: the kernel side of its af_packet and af_xdp
+# veths gets another MAC. The namespace's own stack then takes the data
+# plane's frames for another host's and drops them at once (ip_rcv),
+# instead of running the IP input and a failed route lookup on every one,
+# which costs the sending worker (a veth transmit runs the receiver's
+# stack; measured in docs/benchmarks.md, perf/port-bench variants "m" keep
+# the MACs equal). SPLIT_MAC=0 leaves the MACs equal.
 split_macs() {  # split_macs NS
 	[ "$SPLIT_MAC" = 1 ] || return 0
 	case $INNER in af_packet|af_xdp) nsx "$1" ip link set inner address "$(kernel_mac)" ;; esac
