@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -24,6 +25,7 @@ OUTER = {"A": {4: "203.0.113.1", 6: "2001:db8:ff::1"}, "B": {4: "203.0.113.2", 6
 PLEN = {4: 32, 6: 128}
 # the hosts' link that bypasses the appliances (Lab(direct=True))
 DIRECT = {"A": "203.0.113.101", "B": "203.0.113.102"}
+LOG_TAIL = 30  # lines of each appliance log shown when a lab test fails
 
 
 def log(msg):
@@ -70,8 +72,34 @@ class Lab:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        self.keep_logs(failed=exc[0] is not None)
         self.lab("down", check=False, quiet=True)
         return False
+
+    LOGS = ("apA", "apB", "apA-control", "apB-control")
+
+    def keep_logs(self, failed):
+        """Before the lab (and its state directory) goes: on a failure, the
+        last lines of each appliance's logs go to stderr, which meson's
+        test log keeps; with MIGSEC_LAB_LOGS=DIR, every log is copied to
+        DIR/<lab>/ too. The logs hold no keys (docs/architecture.md;
+        it_secrets checks)."""
+        keep = os.environ.get("MIGSEC_LAB_LOGS")
+        for name in self.LOGS:
+            path = os.path.join(self.dir, name + ".log")
+            try:
+                with open(path, errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if failed:
+                tail = text.splitlines()[-LOG_TAIL:]
+                print(f"--- {self.name} {name}.log, last {len(tail)} lines ---", file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr, flush=True)
+            if keep:
+                os.makedirs(os.path.join(keep, self.name), exist_ok=True)
+                with open(os.path.join(keep, self.name, name + ".log"), "w") as f:
+                    f.write(text)
 
     def lab(self, *args, check=True, quiet=False):
         r = subprocess.run([os.path.join(TOP, "tests", "lab.sh"), *args], env=self.env,
